@@ -1,0 +1,78 @@
+"""The C-LIF / CFQ physics rule, written once and called by every engine.
+
+Finite-volume view of a conservation law on a graph of cells and reservoirs:
+
+.. math:: \\frac{d m_i}{dt} = -\\sum_j J_{ij} + S_i, \\qquad
+          J_{ij} = g_{ij} (u_i - u_j) + d_{ij}, \\qquad u_i = m_i / V_i ,
+
+with conductance ``g_ij > 0`` and a constant drive ``d_ij`` (used for
+constant sources). A cell stores its mass as ``m_i = b_i + q n_i`` with a real
+base ``b_i = V_i u_i(0)`` and an integer packet count ``n_i`` (the ledger).
+
+Each edge integrates its flux exactly into an accumulator ``a_ij``; the flux is
+constant between events that touch ``i`` or ``j``, so the accumulator reaches
+``+q`` or ``-q`` at the exactly computed time
+
+.. math:: t^* = t + \\frac{\\pm q - a_{ij}}{J_{ij}} .
+
+At ``t*`` the edge fires: one packet of mass ``q`` leaves the sender,
+``a_ij -= ±q``, and the packet arrives at the receiver after the edge latency
+(plus any network-on-chip queueing, :func:`route_delay`). Every edge incident to
+a cell whose mass changed is then advanced to the event time, its flux
+recomputed and its next firing rescheduled.
+
+These functions are plain Python; :mod:`evsim.kernel` compiles the very same
+functions with numba, so both engines perform identical floating-point
+operations and produce bit-identical spike sequences.
+"""
+from __future__ import annotations
+
+import math
+
+__all__ = ["potential", "flux", "advance", "fire_delay", "route_delay"]
+
+
+def potential(base: float, count: int, quota: float, volume: float) -> float:
+    """Potential of a cell, ``u = (b + q n) / V``."""
+    return (base + quota * count) / volume
+
+
+def flux(conductance: float, u_from: float, u_to: float, drive: float) -> float:
+    """Flux along an edge, ``J = g (u_from - u_to) + d`` (positive: forward)."""
+    return conductance * (u_from - u_to) + drive
+
+
+def advance(accumulator: float, rate: float, dt: float) -> float:
+    """Accumulator after integrating a constant flux for ``dt``: ``a + J dt``."""
+    return accumulator + rate * dt
+
+
+def fire_delay(accumulator: float, rate: float, quota: float) -> float:
+    """Time until ``|a|`` reaches ``q`` under flux ``J``: ``(±q - a) / J``.
+
+    Returns ``inf`` for ``J == 0``; never negative (an accumulator that already
+    overshot by rounding fires at once).
+    """
+    if rate > 0.0:
+        delay = (quota - accumulator) / rate
+    elif rate < 0.0:
+        delay = (-quota - accumulator) / rate
+    else:
+        return math.inf
+    return delay if delay > 0.0 else 0.0
+
+
+def route_delay(t: float, lo: int, hi: int, links, service, free) -> float:
+    """Time a packet sent at ``t`` leaves the last link of its route.
+
+    The route is ``links[lo:hi]``; each link serves packets first come first
+    served, one per ``service[l]`` time units:
+    ``t <- max(t, free[l]) + service[l]``, ``free[l] <- t``. ``free`` is
+    updated in place.
+    """
+    for k in range(lo, hi):
+        link = links[k]
+        start = t if t > free[link] else free[link]
+        t = start + service[link]
+        free[link] = t
+    return t

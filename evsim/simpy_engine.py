@@ -1,0 +1,221 @@
+"""The SimPy reference engine: the CFQ rule of :mod:`evsim.rule`, scheduled by SimPy.
+
+Readable by design and the place to extend evsim with custom SimPy processes
+(sensors, stimuli, hardware traffic): :attr:`SimPyEngine.env` is an ordinary
+:class:`simpy.Environment`, and the cell potentials are in
+:attr:`SimPyEngine.potential`.
+
+Each event slot (an edge's next firing, or the arrival of the packet at the
+head of an edge's in-flight FIFO) is a SimPy event with priority = slot id, so
+SimPy's queue order ``(time, priority, insertion)`` is exactly the documented
+tie-break: at equal times firings precede arrivals, each in increasing edge
+id. A rescheduled slot gets a fresh event and the old one is ignored when it
+comes up (it is no longer the slot's pending event). Events are scheduled at absolute times (not
+``now + delay``) so that the times are bit-identical to the compiled engine's.
+"""
+from __future__ import annotations
+
+import math
+from collections import deque
+from heapq import heappush
+
+import numpy as np
+import simpy
+
+from . import rule
+from .state import DONE, LIMIT, EngineState
+
+__all__ = ["SimPyEngine"]
+
+
+class _Environment(simpy.Environment):
+    """A SimPy environment that can schedule an event at an absolute time."""
+
+    def schedule_at(self, event: simpy.Event, time: float, priority: int) -> None:
+        heappush(self._queue, (time, priority, next(self._eid), event))
+
+
+class _SlotEvent(simpy.Event):
+    """A triggered SimPy event standing for one scheduling of an event slot."""
+
+    def __init__(self, env, callback, slot: int, time: float):
+        self.env = env
+        self.callbacks = [callback]
+        self._value = None
+        self._ok = True
+        self.slot = slot
+        self.time = time
+
+
+class SimPyEngine:
+    """Advance an :class:`~evsim.state.EngineState` with SimPy."""
+
+    name = "simpy"
+
+    def __init__(self, state: EngineState):
+        st = self.state = state
+        self.env = _Environment()
+        E = self.E = st.edges
+        # plain Python lists: the fastest scalar access CPython offers
+        self.src, self.dst = st.src.tolist(), st.dst.tolist()
+        self.cond, self.drive = st.conductance.tolist(), st.drive.tolist()
+        self.latency, self.volume, self.base = st.latency.tolist(), st.volume.tolist(), st.base.tolist()
+        self.transit = st.transit.tolist()
+        self.incident = [st.inc_edge[st.inc_ptr[c]:st.inc_ptr[c + 1]].tolist() for c in range(st.ncell)]
+        self.route_ptr, self.route_links = st.route_ptr.tolist(), st.route_links.tolist()
+        self.route_service, self.link_free = st.route_service.tolist(), st.link_free.tolist()
+        self.count, self.potential = st.count.tolist(), st.potential.tolist()
+        self.acc, self.tlast, self.rate = st.acc.tolist(), st.tlast.tolist(), st.rate.tolist()
+        self.forward, self.backward = st.forward.tolist(), st.backward.tolist()
+        self.in_flight = [deque() for _ in range(E)]
+        self.in_transit = int(st.pool[1])
+        self.log = []
+        self.pending: list[_SlotEvent | None] = [None] * (2 * E)  # live event of each slot
+        self.firings = self.arrivals = 0
+        self.stop_after = math.inf
+        self.clock = 0.0
+        for k in range(st.heap_slot.size):
+            self._schedule(int(st.heap_slot[k]), float(st.heap_time[k]))
+        for r in range(int(st.cursor[0]), st.record_times.size):
+            if st.record_times[r] <= st.t_end:
+                ev = _SlotEvent(self.env, self._on_record, r, float(st.record_times[r]))
+                self.env.schedule_at(ev, ev.time, 2 * E + r)
+        # after every event at t_end (largest priority), stop the run
+        self.end = _SlotEvent(self.env, None, 0, st.t_end)
+        self.end.callbacks = []  # env.run(until=self.end) adds its stop callback
+        self.env.schedule_at(self.end, st.t_end, 2 * E + st.record_times.size)
+
+    # ------------------------------------------------------------------ scheduling
+    def _schedule(self, slot: int, time: float) -> None:
+        """(Re)schedule ``slot`` at ``time``; its previous event becomes stale."""
+        ev = self.pending[slot]
+        if ev is not None and ev.time == time:
+            return
+        if time == math.inf:
+            self.pending[slot] = None
+            return
+        ev = self.pending[slot] = _SlotEvent(self.env, self._on_slot, slot, time)
+        self.env.schedule_at(ev, time, slot)
+
+    def _refresh(self, edges, t: float) -> None:
+        """Advance ``edges`` to ``t``, recompute their fluxes, reschedule their firings."""
+        acc, tlast, rate, pot = self.acc, self.tlast, self.rate, self.potential
+        src, dst, cond, drive, quota = self.src, self.dst, self.cond, self.drive, self.state.quota
+        for f in edges:
+            a = acc[f] = rule.advance(acc[f], rate[f], t - tlast[f])
+            tlast[f] = t
+            j = rate[f] = rule.flux(cond[f], pot[src[f]], pot[dst[f]], drive[f])
+            self._schedule(f, t + rule.fire_delay(a, j, quota))
+
+    def _set_potential(self, c: int) -> None:
+        self.potential[c] = rule.potential(self.base[c], self.count[c], self.state.quota, self.volume[c])
+
+    # ------------------------------------------------------------------ events
+    def _on_slot(self, event: _SlotEvent) -> None:
+        slot = event.slot
+        if self.pending[slot] is not event:
+            return  # superseded by a reschedule
+        self.pending[slot] = None
+        t = event.time
+        if slot < self.E:
+            self._fire(slot, t)
+        else:
+            self._arrive(slot - self.E, t)
+        self.clock = t
+        if self.firings + self.arrivals >= self.stop_after:
+            raise simpy.core.StopSimulation(LIMIT)
+
+    def _fire(self, e: int, t: float) -> None:
+        quota, ncell = self.state.quota, self.state.ncell
+        a = rule.advance(self.acc[e], self.rate[e], t - self.tlast[e])
+        if self.rate[e] > 0.0:
+            sign, sender, receiver = 1, self.src[e], self.dst[e]
+            self.forward[e] += 1
+        else:
+            sign, sender, receiver = -1, self.dst[e], self.src[e]
+            self.backward[e] += 1
+        self.acc[e] = a - sign * quota
+        self.tlast[e] = t
+        self.count[sender] -= 1
+        self.firings += 1
+        if self.state.log_on:
+            self.log.append((t, e, sign))
+        deliver = not self.transit[e]
+        if deliver:
+            self.count[receiver] += 1
+        else:
+            arrival = t
+            if self.state.use_routes:
+                k = 2 * e + (0 if sign > 0 else 1)
+                arrival = rule.route_delay(t, self.route_ptr[k], self.route_ptr[k + 1],
+                                           self.route_links, self.route_service, self.link_free)
+            arrival = arrival + self.latency[e]
+            if not self.in_flight[e]:
+                self._schedule(self.E + e, arrival)
+            self.in_flight[e].append((arrival, sign))
+            self.in_transit += 1
+        touched = [e]
+        if sender < ncell:
+            self._set_potential(sender)
+            touched += [f for f in self.incident[sender] if f != e]
+        if deliver and receiver < ncell:
+            self._set_potential(receiver)
+            touched += [f for f in self.incident[receiver] if f != e]
+        self._refresh(touched, t)
+
+    def _arrive(self, e: int, t: float) -> None:
+        queue = self.in_flight[e]
+        _, sign = queue.popleft()
+        receiver = self.dst[e] if sign > 0 else self.src[e]
+        self._schedule(self.E + e, queue[0][0] if queue else math.inf)
+        self.in_transit -= 1
+        self.count[receiver] += 1
+        self.arrivals += 1
+        if receiver < self.state.ncell:
+            self._set_potential(receiver)
+            self._refresh(self.incident[receiver], t)
+
+    def _on_record(self, event: _SlotEvent) -> None:
+        st, r = self.state, event.slot
+        st.record_potential[r, :] = self.potential[: st.ncell]
+        st.record_count[r] = sum(self.count[: st.ncell])
+        st.cursor[0] = r + 1
+
+    # ------------------------------------------------------------------ driver
+    def _next_is_passive(self) -> bool:
+        """Whether the next queued SimPy event is a record or a stale slot event."""
+        _, priority, _, ev = self.env._queue[0]
+        if priority >= 2 * self.E:
+            return ev is not self.end
+        return self.pending[ev.slot] is not ev
+
+    def run(self, max_events: int) -> int:
+        """Process at most ``max_events`` events; return ``DONE`` or ``LIMIT``."""
+        self.stop_after = self.firings + self.arrivals + max_events
+        try:
+            if max_events > 0 and self.env.run(until=self.end) != LIMIT:
+                self.clock = self.state.t_end
+                return DONE
+            # like the kernel: take the records (and drop stale events) due before the next event
+            while self._next_is_passive():
+                self.env.step()
+            return LIMIT
+        finally:
+            self._sync()
+
+    def _sync(self) -> None:
+        """Copy the Python-side state back into the shared arrays."""
+        st = self.state
+        st.count[:] = self.count
+        st.potential[:] = self.potential
+        st.acc[:], st.tlast[:], st.rate[:] = self.acc, self.tlast, self.rate
+        st.forward[:], st.backward[:] = self.forward, self.backward
+        st.link_free[:] = self.link_free
+        st.pool[1] = self.in_transit
+        st.cursor[1], st.cursor[2], st.cursor[3] = self.firings, self.arrivals, len(self.log)
+        st.clock[0] = self.clock
+        if st.log_on:
+            log = np.array(self.log, dtype=float).reshape(-1, 3)
+            st.log_time = log[:, 0].copy()
+            st.log_edge = log[:, 1].astype(np.int64)
+            st.log_sign = log[:, 2].astype(np.int8)
