@@ -1,0 +1,436 @@
+"""Energy of a PISNN run from its exact event counts, per hardware profile.
+
+An event-driven C-LIF/CFQ run counts every packet exactly, so its energy is a
+sum over event kinds ``k`` of count times cost:
+
+.. math:: E = \\sum_k n_k e_k + (P_\\mathrm{core} C + P_\\mathrm{neuron} N)\\, t_\\mathrm{hw},
+
+with the event kinds
+
+``synaptic_ops``
+    A packet on edge ``(i, j)`` changes the potentials of its cell endpoints;
+    every edge accumulator incident to a changed cell re-reads that potential
+    (its flux ``J = g (u_i - u_j)`` changes). With ``synapse_model="fanout"``
+    (default) this costs ``deg(c)`` synaptic ops per change of cell ``c``:
+    :math:`n_\\mathrm{syn} = \\sum_c (s_c + r_c)\\,\\deg(c)`, ``s_c`` packets sent and
+    ``r_c`` received by cell ``c``. With ``synapse_model="packet"`` a packet is
+    one synaptic event at its receiving cell: :math:`n_\\mathrm{syn} = \\sum_c r_c`.
+``neuron_updates``
+    One (active) compartment update per change of a cell potential:
+    :math:`n_\\mathrm{upd} = \\sum_c (s_c + r_c)`. Reservoirs (fixed potential) are
+    not updated.
+``spikes_out``
+    One axon (spike-out) event per packet: :math:`n_\\mathrm{out} = P`.
+``hops_x``, ``hops_y``
+    Network-on-chip hops of every packet under XY routing for a
+    :class:`~evsim.analysis.mapping.Mapping` (east-west and north-south hops
+    cost differently on Loihi); zero without a mapping.
+``static``
+    Static power times hardware run time ``t_hw`` (seconds), per core used and
+    per neuron (cell) mapped.
+
+Constants of the built-in profiles are cited where they are defined (see
+``/work/shared/REFERENCES.md``); user profiles come from TOML files
+(:func:`load_profiles`).
+"""
+from __future__ import annotations
+
+import math
+import tomllib
+from collections.abc import Mapping as MappingABC
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "EnergyProfile", "EventCounts", "EnergyBreakdown", "PROFILES", "EVENT_KINDS",
+    "LOIHI", "TRUENORTH", "SPINNAKER", "CMOS45",
+    "get_profile", "load_profiles", "event_counts", "energy", "energy_table",
+]
+
+#: Dynamic event kinds, in breakdown order (``static`` is added separately).
+EVENT_KINDS = ("synaptic_ops", "neuron_updates", "spikes_out", "hops_x", "hops_y")
+
+PJ = 1e-12
+NJ = 1e-9
+
+
+@dataclass(frozen=True)
+class EnergyProfile:
+    """Energy per event of one piece of hardware (joules, watts).
+
+    Parameters
+    ----------
+    name
+        Profile name (lower case, used by :func:`get_profile`).
+    synaptic_op, neuron_update, spike_out, hop_x, hop_y
+        Energy per event in joules (``hop_x``: one east-west NoC hop,
+        ``hop_y``: one north-south hop).
+    static_power_core
+        Static power per core in use, watts.
+    static_power_neuron
+        Static (time-proportional) power per mapped neuron, watts.
+    flop_add, flop_mult, flop_mac
+        Energy per fp32 add / multiply / multiply-accumulate, joules; used to
+        cost FLOP budgets of conventional solvers (0 if the profile has none).
+    core_capacity
+        Neurons (compartments) per core; ``0`` if not applicable.
+    sources
+        Citation of every non-zero constant, keyed by field name.
+    """
+
+    name: str
+    synaptic_op: float = 0.0
+    neuron_update: float = 0.0
+    spike_out: float = 0.0
+    hop_x: float = 0.0
+    hop_y: float = 0.0
+    static_power_core: float = 0.0
+    static_power_neuron: float = 0.0
+    flop_add: float = 0.0
+    flop_mult: float = 0.0
+    flop_mac: float = 0.0
+    core_capacity: int = 0
+    description: str = ""
+    sources: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        if not isinstance(self.name, str) or not self.name:
+            raise ValueError("EnergyProfile.name must be a non-empty string")
+        for f in fields(self):
+            if f.name in ("name", "description", "sources"):
+                continue
+            v = getattr(self, f.name)
+            if not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0:
+                raise ValueError(f"profile {self.name!r}: {f.name} must be a finite number >= 0, got {v!r}")
+
+    def event_cost(self, kind: str) -> float:
+        """Energy (J) of one event of ``kind`` (one of :data:`EVENT_KINDS`)."""
+        return {"synaptic_ops": self.synaptic_op, "neuron_updates": self.neuron_update,
+                "spikes_out": self.spike_out, "hops_x": self.hop_x, "hops_y": self.hop_y}[kind]
+
+    def flop_energy(self, adds: float = 0, mults: float = 0, macs: float = 0) -> float:
+        """Energy (J) of a FLOP budget: ``adds e_add + mults e_mult + macs e_mac``.
+
+        Raises
+        ------
+        ValueError
+            If the profile has no FLOP costs.
+        """
+        if self.flop_add == self.flop_mult == self.flop_mac == 0:
+            raise ValueError(f"profile {self.name!r} has no FLOP costs (use 'cmos45')")
+        return adds * self.flop_add + mults * self.flop_mult + macs * self.flop_mac
+
+
+# --- Built-in profiles: every constant cited where it is defined ---------------
+
+_DAVIES = ("Davies et al., 'Loihi: a neuromorphic manycore processor with on-chip "
+           "learning', IEEE Micro 38(1), 2018; values as calibrated in SANA-FE "
+           "arch/loihi.yaml (SLAM-Lab/SANA-FE)")
+
+#: Intel Loihi (14 nm).
+LOIHI = EnergyProfile(
+    name="loihi",
+    synaptic_op=35.5 * PJ,      # Davies 2018 / SANA-FE loihi.yaml synapse energy_spike
+    neuron_update=72.8 * PJ,    # Davies 2018 / SANA-FE loihi.yaml soma energy_active
+    spike_out=76.8 * PJ,        # Davies 2018 / SANA-FE loihi.yaml axon_out energy
+    hop_x=3.0 * PJ,             # Davies 2018 / SANA-FE loihi.yaml energy_east/west (4.1 ns)
+    hop_y=4.2 * PJ,             # Davies 2018 / SANA-FE loihi.yaml energy_north/south (6.5 ns)
+    core_capacity=1024,         # Davies 2018: 1,024 compartments per neurocore
+    description="Intel Loihi, 14 nm; static power not in the cited sources (0 here; set it in a TOML profile)",
+    sources={k: _DAVIES for k in ("synaptic_op", "neuron_update", "spike_out", "hop_x", "hop_y", "core_capacity")},
+)
+
+#: IBM TrueNorth (28 nm): 26 pJ per synaptic event is the all-in figure.
+TRUENORTH = EnergyProfile(
+    name="truenorth",
+    synaptic_op=26.0 * PJ,      # Merolla et al., Science 345:668, 2014: 26 pJ per synaptic event
+    core_capacity=256,          # Merolla et al. 2014: 256 neurons per core
+    description="IBM TrueNorth; 26 pJ per synaptic event includes neuron and routing costs",
+    sources={"synaptic_op": "Merolla et al., Science 345:668, 2014",
+             "core_capacity": "Merolla et al., Science 345:668, 2014"},
+)
+
+#: SpiNNaker 1 (ARM968 cores, 130 nm).
+SPINNAKER = EnergyProfile(
+    name="spinnaker",
+    synaptic_op=43.0 * NJ,      # Sharp et al., J. Neurosci. Methods 210:110, 2012: 43 nJ per PSP
+    static_power_neuron=100.0 * NJ / 1e-3,  # Sharp et al. 2012: 100 nJ per neuron per ms = 1e-4 W
+    description="SpiNNaker 1; 43 nJ per postsynaptic potential plus 100 nJ per neuron per ms",
+    sources={"synaptic_op": "Sharp et al., J. Neurosci. Methods 210:110, 2012",
+             "static_power_neuron": "Sharp et al., J. Neurosci. Methods 210:110, 2012"},
+)
+
+_HOROWITZ = "Horowitz, 'Computing's energy problem', ISSCC 2014 (45 nm, fp32)"
+#: Conventional 45 nm CMOS arithmetic (fp32). Event costs are the FLOPs the
+#: event-driven rule performs (arithmetic only, no memory traffic):
+#: synaptic op = advance and reschedule one edge accumulator,
+#: ``a += J (t - t0)`` (1 add + 1 MAC), ``J = g (u_i - u_j)`` (1 add + 1 mult),
+#: ``t* = t + (s q - a) / J`` (2 adds + 1 mult) -> 4 adds, 2 mults, 1 MAC;
+#: neuron update = ``u = (base + q n) / V`` (1 MAC); spike out = 0.
+_ADD, _MULT, _MAC = 0.9 * PJ, 3.7 * PJ, 4.6 * PJ  # Horowitz 2014: fp32 add / mult / MAC
+CMOS45 = EnergyProfile(
+    name="cmos45",
+    synaptic_op=4 * _ADD + 2 * _MULT + _MAC,
+    neuron_update=_MAC,
+    flop_add=_ADD, flop_mult=_MULT, flop_mac=_MAC,
+    description="45 nm CMOS fp32 arithmetic only (lower bound: excludes memory and control)",
+    sources={k: _HOROWITZ for k in ("synaptic_op", "neuron_update", "flop_add", "flop_mult", "flop_mac")},
+)
+
+#: Built-in profiles by name.
+PROFILES: dict[str, EnergyProfile] = {p.name: p for p in (LOIHI, TRUENORTH, SPINNAKER, CMOS45)}
+
+
+def get_profile(profile: str | EnergyProfile) -> EnergyProfile:
+    """A profile by name (case-insensitive) or the profile itself.
+
+    Raises
+    ------
+    ValueError
+        For an unknown name (the message lists the known ones).
+    """
+    if isinstance(profile, EnergyProfile):
+        return profile
+    key = str(profile).lower()
+    if key not in PROFILES:
+        raise ValueError(f"unknown energy profile {profile!r}; known: {sorted(PROFILES)} "
+                         "(or load your own with load_profiles)")
+    return PROFILES[key]
+
+
+_UNITS = {"j": 1.0, "mj": 1e-3, "uj": 1e-6, "nj": 1e-9, "pj": 1e-12, "fj": 1e-15,
+          "w": 1.0, "mw": 1e-3, "uw": 1e-6, "nw": 1e-9}
+
+
+def _quantity(name: str, value: Any) -> float:
+    """A TOML value: a number in SI units or a string like ``"35.5 pJ"``."""
+    if isinstance(value, bool):
+        raise ValueError(f"{name}: expected a number, got {value!r}")
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, str):
+        parts = value.strip().split()
+        if len(parts) == 2 and parts[1].lower() in _UNITS:
+            try:
+                return float(parts[0]) * _UNITS[parts[1].lower()]
+            except ValueError:
+                pass
+    raise ValueError(f"{name}: expected a number (SI units) or '<number> <unit>' with unit in "
+                     f"{sorted(_UNITS)}, got {value!r}")
+
+
+def load_profiles(path: str | Path, register: bool = False) -> dict[str, EnergyProfile]:
+    """User energy profiles from a TOML file.
+
+    Each table ``[profile.NAME]`` (or top-level ``[NAME]``) defines one profile;
+    keys are the :class:`EnergyProfile` fields, numbers in SI units (J, W) or
+    strings with a unit (``"35.5 pJ"``, ``"2 mW"``); ``base = "loihi"`` starts
+    from a built-in profile; ``sources`` is a table of citations. Example::
+
+        [profile.loihi2]
+        base = "loihi"
+        synaptic_op = "6.8 pJ"   # Intel Hala Point, 2024 (derived, unverified)
+        sources = { synaptic_op = "Intel, Apr 2024" }
+
+    Parameters
+    ----------
+    path
+        TOML file.
+    register
+        Also add the profiles to :data:`PROFILES`.
+
+    Raises
+    ------
+    ValueError
+        On unknown keys, a bad unit or a negative cost.
+    """
+    with open(path, "rb") as fh:
+        data = tomllib.load(fh)
+    tables = data.get("profile", data)
+    if not isinstance(tables, MappingABC) or not tables:
+        raise ValueError(f"{path}: no [profile.NAME] tables found")
+    known = {f.name for f in fields(EnergyProfile)} - {"name"}
+    out = {}
+    for name, table in tables.items():
+        if not isinstance(table, MappingABC):
+            raise ValueError(f"{path}: profile {name!r} must be a table")
+        table = dict(table)
+        base = table.pop("base", None)
+        values = asdict(get_profile(base)) if base is not None else {}
+        values.pop("name", None)
+        values["sources"] = dict(values.get("sources", {}))
+        unknown = set(table) - known
+        if unknown:
+            raise ValueError(f"{path}: profile {name!r}: unknown keys {sorted(unknown)}; known: {sorted(known)}")
+        for key, value in table.items():
+            if key == "sources":
+                values["sources"].update(dict(value))
+            elif key == "description":
+                values[key] = str(value)
+            elif key == "core_capacity":
+                values[key] = int(value)
+            else:
+                values[key] = _quantity(f"{name}.{key}", value)
+        out[name.lower()] = EnergyProfile(name=name.lower(), **values)
+    if register:
+        PROFILES.update(out)
+    return out
+
+
+# --- Counting events ---------------------------------------------------------
+
+@dataclass(frozen=True)
+class EventCounts:
+    """Hardware event counts of one run (see the module docstring).
+
+    ``packets`` is the total number of CFQ packets; ``cores`` the number of cores
+    in use and ``neurons`` the number of cells (for static power).
+    """
+
+    packets: int
+    synaptic_ops: int
+    neuron_updates: int
+    spikes_out: int
+    hops_x: int = 0
+    hops_y: int = 0
+    cores: int = 1
+    neurons: int = 0
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def _cells_of(result) -> int:
+    return int(np.asarray(result.potential).shape[-1])
+
+
+def _directed_counts(result) -> tuple[np.ndarray, np.ndarray]:
+    """Forward and backward packet counts per edge from ``edge_spikes`` and ``edge_flow``.
+
+    ``forward = (spikes + flow) / 2``, ``backward = (spikes - flow) / 2``.
+    """
+    spikes = np.asarray(result.edge_spikes, dtype=np.int64)
+    flow = np.asarray(result.edge_flow, dtype=np.int64)
+    if spikes.shape != flow.shape or np.any((spikes + flow) % 2) or np.any(np.abs(flow) > spikes):
+        raise ValueError("edge_spikes and edge_flow are inconsistent (need |flow| <= spikes, same parity)")
+    return (spikes + flow) // 2, (spikes - flow) // 2
+
+
+def event_counts(result, mapping=None, synapse_model: str = "fanout") -> EventCounts:
+    """Hardware event counts of a run.
+
+    Parameters
+    ----------
+    result
+        An :class:`evsim.Result` (or any object with ``potential``, ``edges``,
+        ``edge_spikes``, ``edge_flow``, ``node_spikes``, ``node_received`` and
+        ``spikes``).
+    mapping
+        Optional :class:`evsim.analysis.mapping.Mapping` of the cells onto
+        cores; gives the NoC hops (XY routing) and the number of cores.
+    synapse_model
+        ``"fanout"`` (default): ``sum_c (s_c + r_c) deg(c)`` synaptic ops;
+        ``"packet"``: ``sum_c r_c``.
+
+    Returns
+    -------
+    EventCounts
+    """
+    if synapse_model not in ("fanout", "packet"):
+        raise ValueError(f"synapse_model must be 'fanout' or 'packet', got {synapse_model!r}")
+    n = _cells_of(result)
+    edges = np.asarray(result.edges, dtype=np.int64).reshape(-1, 2)
+    sent = np.asarray(result.node_spikes, dtype=np.int64)[:n]
+    received = np.asarray(result.node_received, dtype=np.int64)[:n]
+    packets = int(result.spikes)
+    if int(np.asarray(result.edge_spikes, dtype=np.int64).sum()) != packets:
+        raise ValueError("result.spikes != sum(result.edge_spikes)")
+    changes = sent + received
+    if synapse_model == "fanout":
+        degree = np.bincount(edges.ravel(), minlength=n)[:n]
+        synops = int(np.dot(changes, degree))
+    else:
+        synops = int(received.sum())
+    hx = hy = 0
+    cores = 1
+    if mapping is not None:
+        forward, backward = _directed_counts(result)
+        dx, dy = mapping.edge_hops(edges, n)
+        total = forward + backward
+        hx, hy = int(np.dot(total, dx)), int(np.dot(total, dy))
+        cores = mapping.cores_used
+    return EventCounts(packets=packets, synaptic_ops=synops, neuron_updates=int(changes.sum()),
+                       spikes_out=packets, hops_x=hx, hops_y=hy, cores=cores, neurons=n)
+
+
+@dataclass(frozen=True)
+class EnergyBreakdown:
+    """Energy of one run on one profile, by event kind (joules).
+
+    ``energy[k] = counts[k] * costs[k]`` for the dynamic kinds and
+    ``energy["static"] = (P_core cores + P_neuron neurons) seconds``;
+    ``total = sum(energy.values())``.
+    """
+
+    profile: str
+    counts: dict
+    costs: dict
+    energy: dict
+    seconds: float
+    total: float
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def energy(result_or_counts, profile: str | EnergyProfile = "loihi", mapping=None,
+           seconds: float | None = None, synapse_model: str = "fanout") -> EnergyBreakdown:
+    """Energy breakdown of a run (or of :class:`EventCounts`) on a profile.
+
+    .. math:: E = \\sum_{k} n_k e_k + (P_\\mathrm{core} C + P_\\mathrm{neuron} N)\\, t_\\mathrm{hw}
+
+    Parameters
+    ----------
+    result_or_counts
+        An :class:`evsim.Result` or precomputed :class:`EventCounts`.
+    profile
+        Profile name or :class:`EnergyProfile`.
+    mapping
+        Optional cell-to-core mapping (NoC hops); ignored for ``EventCounts``.
+    seconds
+        Hardware run time ``t_hw`` for the static term; default 0 (no static
+        energy). Pass e.g. ``result.t_final * seconds_per_time_unit``.
+    synapse_model
+        See :func:`event_counts`.
+    """
+    prof = get_profile(profile)
+    counts = (result_or_counts if isinstance(result_or_counts, EventCounts)
+              else event_counts(result_or_counts, mapping, synapse_model))
+    seconds = 0.0 if seconds is None else float(seconds)
+    if not math.isfinite(seconds) or seconds < 0:
+        raise ValueError(f"seconds must be finite and >= 0, got {seconds}")
+    c = counts.as_dict()
+    costs = {k: prof.event_cost(k) for k in EVENT_KINDS}
+    parts = {k: c[k] * costs[k] for k in EVENT_KINDS}
+    static_power = prof.static_power_core * counts.cores + prof.static_power_neuron * counts.neurons
+    costs["static"] = static_power
+    parts["static"] = static_power * seconds
+    return EnergyBreakdown(profile=prof.name, counts={k: c[k] for k in EVENT_KINDS},
+                           costs=costs, energy=parts, seconds=seconds,
+                           total=float(sum(parts.values())))
+
+
+def energy_table(result_or_counts, profiles=None, mapping=None, seconds: float | None = None,
+                 synapse_model: str = "fanout") -> dict[str, dict]:
+    """Energy breakdowns on several profiles as plain dicts (JSON-ready).
+
+    Returns ``{profile: EnergyBreakdown.as_dict()}``; ``profiles`` defaults to all
+    of :data:`PROFILES`.
+    """
+    counts = (result_or_counts if isinstance(result_or_counts, EventCounts)
+              else event_counts(result_or_counts, mapping, synapse_model))
+    names = list(PROFILES) if profiles is None else list(profiles)
+    return {get_profile(p).name: energy(counts, p, seconds=seconds).as_dict() for p in names}

@@ -1,0 +1,463 @@
+"""Placing cells onto neuromorphic cores, XY routing and network-on-chip traffic.
+
+Cores form a 2D mesh of ``width x height`` cores; core ``c`` sits at
+``(x, y) = (c % width, c // width)`` and holds at most ``capacity`` cells
+(C-LIF neurons). Every core has four outgoing directed links, numbered
+
+.. math:: \\ell = 4 c + d, \\qquad d \\in \\{0{:}\\,+x\\ (E),\\ 1{:}\\,-x\\ (W),\\ 2{:}\\,+y\\ (N),\\ 3{:}\\,-y\\ (S)\\}.
+
+A packet from core ``a`` to core ``b`` follows dimension-ordered XY routing:
+first along x, then along y, so it takes
+``h = |x_b - x_a| + |y_b - y_a|`` hops. Reservoirs (boundary values, ground)
+hold no state on chip: every core keeps its own copy, so packets to or from a
+reservoir never leave the core of their cell (zero hops).
+
+Two placements are provided: :func:`block_mapping` (geometric recursive
+coordinate bisection: contiguous blocks of cells, 16 x 16 blocks for a 64 x 64
+grid on 4 x 4 cores) and :func:`partition_mapping` (recursive spectral graph
+bisection refined by Kernighan-Lin, for irregular meshes). Both split the core
+mesh and the cells together, so neighbouring parts land on neighbouring cores.
+
+The engine side: :func:`build_routing` gives an :class:`evsim.Routing` (per-link
+FIFO service time ``s = 1 / bandwidth``) and :func:`with_hop_latency` sets the
+edge latency ``tau_e = tau_e^0 + h_e t_hop``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import networkx as nx
+import numpy as np
+
+__all__ = ["CoreMesh", "Mapping", "Traffic", "block_mapping", "partition_mapping", "map_cells",
+           "xy_route", "traffic", "build_routing", "with_hop_latency", "DIRECTIONS"]
+
+#: Link directions, in link-id order.
+DIRECTIONS = ("E", "W", "N", "S")
+_STEP = {0: (1, 0), 1: (-1, 0), 2: (0, 1), 3: (0, -1)}
+
+
+@dataclass(frozen=True)
+class CoreMesh:
+    """A ``width x height`` mesh of cores, each holding at most ``capacity`` cells."""
+
+    width: int
+    height: int
+    capacity: int
+
+    def __post_init__(self):
+        for name in ("width", "height", "capacity"):
+            v = getattr(self, name)
+            if not isinstance(v, (int, np.integer)) or v < 1:
+                raise ValueError(f"CoreMesh.{name} must be a positive integer, got {v!r}")
+
+    @property
+    def cores(self) -> int:
+        return self.width * self.height
+
+    @property
+    def links(self) -> int:
+        """Number of link ids (``4 * cores``; links leaving the mesh carry nothing)."""
+        return 4 * self.cores
+
+    def coords(self, core) -> tuple[np.ndarray, np.ndarray]:
+        """``(x, y)`` of core id(s): ``x = c % width``, ``y = c // width``."""
+        core = np.asarray(core)
+        return core % self.width, core // self.width
+
+    def core_at(self, x: int, y: int) -> int:
+        return int(y) * self.width + int(x)
+
+    def link_ends(self, link: int) -> tuple[tuple[int, int], tuple[int, int], str]:
+        """``((x, y) from, (x, y) to, direction)`` of a link id."""
+        core, d = divmod(int(link), 4)
+        x, y = (int(v) for v in self.coords(core))
+        sx, sy = _STEP[d]
+        return (x, y), (x + sx, y + sy), DIRECTIONS[d]
+
+    def link_exists(self) -> np.ndarray:
+        """Boolean mask of link ids that stay inside the mesh."""
+        x, y = self.coords(np.arange(self.cores))
+        ok = np.empty((self.cores, 4), dtype=bool)
+        ok[:, 0] = x < self.width - 1
+        ok[:, 1] = x > 0
+        ok[:, 2] = y < self.height - 1
+        ok[:, 3] = y > 0
+        return ok.ravel()
+
+
+def xy_route(mesh: CoreMesh, src: int, dst: int) -> list[int]:
+    """Link ids of the XY route from core ``src`` to core ``dst`` (x first, then y)."""
+    for c in (src, dst):
+        if not 0 <= c < mesh.cores:
+            raise ValueError(f"core {c} outside the {mesh.width}x{mesh.height} mesh")
+    x, y = (int(v) for v in mesh.coords(src))
+    x1, y1 = (int(v) for v in mesh.coords(dst))
+    route = []
+    while x != x1:
+        d = 0 if x1 > x else 1
+        route.append(4 * mesh.core_at(x, y) + d)
+        x += 1 if d == 0 else -1
+    while y != y1:
+        d = 2 if y1 > y else 3
+        route.append(4 * mesh.core_at(x, y) + d)
+        y += 1 if d == 2 else -1
+    return route
+
+
+@dataclass(frozen=True)
+class Mapping:
+    """Cell -> core assignment: ``core[i]`` is the core of cell ``i`` (cell order)."""
+
+    mesh: CoreMesh
+    core: np.ndarray
+    method: str = "blocks"
+
+    def __post_init__(self):
+        core = np.ascontiguousarray(self.core, dtype=np.int64)
+        if core.ndim != 1:
+            raise ValueError("Mapping.core must be a 1D array (one core per cell)")
+        if core.size and (core.min() < 0 or core.max() >= self.mesh.cores):
+            raise ValueError(f"Mapping.core must hold core ids in [0, {self.mesh.cores})")
+        load = np.bincount(core, minlength=self.mesh.cores)
+        if load.max(initial=0) > self.mesh.capacity:
+            raise ValueError(f"core {int(load.argmax())} holds {int(load.max())} cells > capacity "
+                             f"{self.mesh.capacity}")
+        object.__setattr__(self, "core", core)
+
+    @property
+    def cells(self) -> int:
+        return self.core.size
+
+    @property
+    def cores_used(self) -> int:
+        return int(np.count_nonzero(np.bincount(self.core, minlength=self.mesh.cores)))
+
+    @property
+    def load(self) -> np.ndarray:
+        """Cells per core, ``(cores,)``."""
+        return np.bincount(self.core, minlength=self.mesh.cores)
+
+    def endpoint_cores(self, edges: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Cores of both endpoints of each edge and a mask of cell-cell edges.
+
+        ``edges`` are node indices with cells ``0..n-1`` first (as in
+        :attr:`evsim.Network.edges`); a reservoir endpoint takes the core of
+        the other (cell) endpoint.
+        """
+        edges = np.asarray(edges, dtype=np.int64).reshape(-1, 2)
+        if n != self.cells:
+            raise ValueError(f"mapping has {self.cells} cells, network has {n}")
+        a, b = edges[:, 0], edges[:, 1]
+        both = (a < n) & (b < n)
+        if np.any((a >= n) & (b >= n)):
+            raise ValueError("an edge joins two reservoirs")
+        ca = np.where(a < n, self.core[np.minimum(a, n - 1)], -1)
+        cb = np.where(b < n, self.core[np.minimum(b, n - 1)], -1)
+        ca = np.where(ca < 0, cb, ca)
+        cb = np.where(cb < 0, ca, cb)
+        return ca, cb, both
+
+    def edge_hops(self, edges: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """``(|dx|, |dy|)`` hops of each edge under XY routing (0 for reservoir edges)."""
+        ca, cb, _ = self.endpoint_cores(edges, n)
+        xa, ya = self.mesh.coords(ca)
+        xb, yb = self.mesh.coords(cb)
+        return np.abs(xb - xa), np.abs(yb - ya)
+
+    def to_dict(self) -> dict:
+        return {"method": self.method, "width": self.mesh.width, "height": self.mesh.height,
+                "capacity": self.mesh.capacity, "cores_used": self.cores_used,
+                "cells_per_core_max": int(self.load.max(initial=0)),
+                "cells_per_core_min_used": int(self.load[self.load > 0].min()) if self.cells else 0}
+
+
+# --- placement ------------------------------------------------------------------
+
+def _check_fits(n: int, mesh: CoreMesh) -> None:
+    if n > mesh.cores * mesh.capacity:
+        raise ValueError(f"{n} cells do not fit on {mesh.cores} cores of capacity {mesh.capacity}")
+    if n == 0:
+        raise ValueError("no cells to map")
+
+
+def _bisect_cores(idx: np.ndarray, xr: tuple[int, int], yr: tuple[int, int], mesh: CoreMesh,
+                  out: np.ndarray, split) -> None:
+    """Assign cells ``idx`` to the core rectangle ``[x0, x1) x [y0, y1)`` recursively.
+
+    The larger side of the rectangle is halved; ``split(idx, axis, k)`` returns
+    ``(low, high)`` with ``len(low) == k`` (``low`` goes to the lower cores);
+    ``k = round(len(idx) * cores_low / cores)`` keeps every core within capacity.
+    """
+    (x0, x1), (y0, y1) = xr, yr
+    ncores = (x1 - x0) * (y1 - y0)
+    if ncores == 1:
+        out[idx] = mesh.core_at(x0, y0)
+        return
+    if idx.size == 0:
+        return
+    axis = 0 if (x1 - x0) >= (y1 - y0) else 1
+    if axis == 0:
+        xm = x0 + (x1 - x0) // 2
+        low_cores, parts = (xm - x0) * (y1 - y0), (((x0, xm), yr), ((xm, x1), yr))
+    else:
+        ym = y0 + (y1 - y0) // 2
+        low_cores, parts = (x1 - x0) * (ym - y0), ((xr, (y0, ym)), (xr, (ym, y1)))
+    k = int(round(idx.size * low_cores / ncores))
+    low, high = split(idx, axis, k)
+    _bisect_cores(low, *parts[0], mesh, out, split)
+    _bisect_cores(high, *parts[1], mesh, out, split)
+
+
+def block_mapping(positions: np.ndarray, mesh: CoreMesh) -> Mapping:
+    """Geometric blocks by recursive coordinate bisection.
+
+    Core-mesh x follows space axis 0 and core-mesh y follows axis 1 (axis 0 for
+    1D meshes); each bisection sorts the cells along that axis (ties broken by
+    the other axes) and cuts at the fraction of cores on the low side. A
+    ``64 x 64`` grid on ``4 x 4`` cores of capacity 256 gives ``16 x 16`` blocks.
+
+    Parameters
+    ----------
+    positions
+        ``(N, dim)`` cell centres in cell order (:func:`evsim.topologies.cell_positions`).
+    mesh
+        The core mesh.
+    """
+    pos = np.asarray(positions, dtype=float)
+    pos = pos.reshape(len(pos), -1)
+    _check_fits(len(pos), mesh)
+    dim = pos.shape[1]
+
+    def split(idx, axis, k):
+        a = min(axis, dim - 1)
+        keys = [pos[idx, d] for d in range(dim) if d != a][::-1] + [pos[idx, a]]
+        order = idx[np.lexsort(keys)]
+        return order[:k], order[k:]
+
+    out = np.full(len(pos), -1, dtype=np.int64)
+    _bisect_cores(np.arange(len(pos)), (0, mesh.width), (0, mesh.height), mesh, out, split)
+    return Mapping(mesh, out, "blocks")
+
+
+def _cell_graph(graph: nx.Graph) -> tuple[list, nx.Graph]:
+    from evsim.topologies import cell_nodes
+    cells = cell_nodes(graph)
+    index = {c: i for i, c in enumerate(cells)}
+    g = nx.Graph()
+    g.add_nodes_from(range(len(cells)))
+    for u, v, d in graph.edges(data=True):
+        if u in index and v in index and u != v:
+            g.add_edge(index[u], index[v], weight=float(d.get("conductance", 1.0)))
+    return cells, g
+
+
+def partition_mapping(graph: nx.Graph, mesh: CoreMesh, refine: bool = True, seed: int = 0) -> Mapping:
+    """Graph-partitioner placement: recursive spectral bisection + Kernighan-Lin.
+
+    Each bisection orders the cells of the part by the Fiedler vector of the
+    conductance-weighted graph Laplacian ``L = D - W`` (second eigenvector,
+    ``L v = lambda_2 v``), cuts at the core fraction, then (``refine``) swaps
+    pairs across the cut by Kernighan-Lin to lower the cut conductance, which
+    keeps both sides' sizes. The side with the smaller mean coordinate goes to
+    the lower cores so that adjacent parts sit on adjacent cores. Parts that
+    are disconnected are ordered geometrically instead.
+
+    Parameters
+    ----------
+    graph
+        The simulation graph (cells and reservoirs; reservoirs are ignored).
+    mesh
+        The core mesh.
+    refine
+        Kernighan-Lin refinement of every cut.
+    seed
+        Seed of the eigen-solver and of Kernighan-Lin (deterministic output).
+    """
+    from evsim.topologies import cell_positions
+    cells, g = _cell_graph(graph)
+    _check_fits(len(cells), mesh)
+    pos = cell_positions(graph)
+
+    def split(idx, axis, k):
+        a = min(axis, pos.shape[1] - 1)
+        if k <= 0 or k >= idx.size:
+            order = idx[np.argsort(pos[idx, a], kind="stable")]
+            return order[:k], order[k:]
+        sub = g.subgraph(idx.tolist())
+        if idx.size > 2 and nx.is_connected(sub):
+            fied = nx.fiedler_vector(sub, weight="weight", method="tracemin_lu", seed=seed)
+            nodes = np.fromiter(sub.nodes, dtype=np.int64, count=idx.size)
+            order = nodes[np.lexsort((nodes, np.round(fied, 12)))]
+        else:
+            order = idx[np.argsort(pos[idx, a], kind="stable")]
+        low, high = order[:k], order[k:]
+        if refine and idx.size > 3:
+            A, B = nx.algorithms.community.kernighan_lin_bisection(
+                sub, partition=(set(low.tolist()), set(high.tolist())), max_iter=4,
+                weight="weight", seed=seed)
+            low, high = np.array(sorted(A), dtype=np.int64), np.array(sorted(B), dtype=np.int64)
+        if pos[low, a].mean() > pos[high, a].mean():  # orient: low coordinates -> low cores
+            if low.size == high.size:
+                low, high = high, low
+            else:  # sizes are fixed by capacity: re-cut the reversed order
+                order = np.concatenate([high, low])
+                low, high = order[:k], order[k:]
+        return low, high
+
+    out = np.full(len(cells), -1, dtype=np.int64)
+    _bisect_cores(np.arange(len(cells)), (0, mesh.width), (0, mesh.height), mesh, out, split)
+    return Mapping(mesh, out, "partition")
+
+
+def map_cells(graph: nx.Graph, mesh: CoreMesh, method: str = "blocks", **kwargs) -> Mapping:
+    """Map the cells of ``graph`` onto ``mesh`` with ``method`` ``"blocks"`` or ``"partition"``."""
+    if method == "blocks":
+        from evsim.topologies import cell_positions
+        return block_mapping(cell_positions(graph), mesh)
+    if method == "partition":
+        return partition_mapping(graph, mesh, **kwargs)
+    raise ValueError(f"unknown mapping method {method!r}; use 'blocks' or 'partition'")
+
+
+# --- traffic ----------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Traffic:
+    """Network-on-chip traffic of a run on a mapping.
+
+    ``hops_per_packet = sum_e n_e h_e / P`` over all ``P`` packets (local and
+    reservoir packets take 0 hops); ``link_load[l]`` packets crossed link ``l``;
+    ``core_sent``/``core_received`` count packets by the core of the sending /
+    receiving cell (a reservoir counts on its cell's core).
+    """
+
+    packets: int
+    hops: int
+    remote_packets: int
+    link_load: np.ndarray
+    core_sent: np.ndarray
+    core_received: np.ndarray
+    mesh: CoreMesh
+
+    @property
+    def hops_per_packet(self) -> float:
+        return self.hops / self.packets if self.packets else 0.0
+
+    @property
+    def hops_per_remote_packet(self) -> float:
+        return self.hops / self.remote_packets if self.remote_packets else 0.0
+
+    def busiest_link(self) -> dict:
+        """The most loaded link (lowest id among ties): id, ends, direction, packets."""
+        link = int(np.argmax(self.link_load))
+        src, dst, d = self.mesh.link_ends(link)
+        return {"link": link, "from": list(src), "to": list(dst), "direction": d,
+                "packets": int(self.link_load[link])}
+
+    def summary(self) -> dict:
+        return {"packets": self.packets, "hops": self.hops, "remote_packets": self.remote_packets,
+                "hops_per_packet": self.hops_per_packet,
+                "hops_per_remote_packet": self.hops_per_remote_packet,
+                "busiest_link": self.busiest_link(),
+                "link_load_mean_used": float(self.link_load[self.link_load > 0].mean())
+                if np.any(self.link_load > 0) else 0.0,
+                "core_sent": self.core_sent.tolist(), "core_received": self.core_received.tolist()}
+
+
+def traffic(result, mapping: Mapping) -> Traffic:
+    """Hops, per-core and per-link traffic of a run (``result`` as in :func:`~evsim.analysis.energy.event_counts`).
+
+    Packets on each directed edge follow the XY route from the sender's core to
+    the receiver's core; forward/backward counts are
+    ``(edge_spikes +- edge_flow) / 2``.
+    """
+    from evsim.analysis.energy import _cells_of, _directed_counts
+    n = _cells_of(result)
+    edges = np.asarray(result.edges, dtype=np.int64).reshape(-1, 2)
+    fwd, bwd = _directed_counts(result)
+    ca, cb, both = mapping.endpoint_cores(edges, n)
+    C = mapping.mesh.cores
+    pair = np.zeros((C, C), dtype=np.int64)        # pair[a, b]: packets core a -> core b
+    np.add.at(pair, (ca, cb), fwd)
+    np.add.at(pair, (cb, ca), bwd)
+    load = np.zeros(mapping.mesh.links, dtype=np.int64)
+    hops = 0
+    for a, b in zip(*np.nonzero(pair)):
+        if a == b:
+            continue
+        route = xy_route(mapping.mesh, int(a), int(b))
+        load[route] += pair[a, b]
+        hops += len(route) * int(pair[a, b])
+    remote = int(pair.sum() - np.trace(pair))
+    return Traffic(packets=int(fwd.sum() + bwd.sum()), hops=hops, remote_packets=remote,
+                   link_load=load, core_sent=pair.sum(axis=1), core_received=pair.sum(axis=0),
+                   mesh=mapping.mesh)
+
+
+# --- feeding the engine -------------------------------------------------------------
+
+def build_routing(edges: np.ndarray, cells: int, mapping: Mapping, bandwidth: float | np.ndarray):
+    """An :class:`evsim.Routing` of the compiled network's edges over the NoC links.
+
+    Edge ``e`` forward (``edges[e, 0] -> edges[e, 1]``) follows the XY route
+    between the cores of its endpoints, backward the reverse XY route; edges to
+    reservoirs and edges inside a core get an empty route. Every link serves one
+    packet per ``s = 1 / bandwidth`` time units (FIFO), so a packet leaving at
+    ``t`` arrives at ``t_K + tau_e`` with ``t_{k+1} = max(t_k, F_l) + s_l``.
+
+    Parameters
+    ----------
+    edges
+        ``(E, 2)`` node indices, cells first (``evsim.compile_network(g).edges``).
+    cells
+        Number of cells ``N``.
+    mapping
+        Cell-to-core mapping.
+    bandwidth
+        Packets per unit of simulated time per link (scalar or one per link id);
+        ``inf`` means no congestion.
+    """
+    from evsim.routing import Routing
+    edges = np.asarray(edges, dtype=np.int64).reshape(-1, 2)
+    bw = np.broadcast_to(np.asarray(bandwidth, dtype=float), (mapping.mesh.links,))
+    if np.any(~(bw > 0)):
+        raise ValueError("bandwidth must be > 0 (inf for no congestion)")
+    ca, cb, both = mapping.endpoint_cores(edges, cells)
+    ptr = [0]
+    links: list[int] = []
+    cache: dict[tuple[int, int], list[int]] = {}
+    for a, b, cc in zip(ca.tolist(), cb.tolist(), both.tolist()):
+        for s, d in ((a, b), (b, a)):
+            if cc and s != d:
+                route = cache.get((s, d))
+                if route is None:
+                    route = cache[(s, d)] = xy_route(mapping.mesh, s, d)
+                links.extend(route)
+            ptr.append(len(links))
+    service = np.where(np.isinf(bw), 0.0, 1.0 / bw)
+    return Routing(np.array(ptr, dtype=np.int64), np.array(links, dtype=np.int64), service)
+
+
+def with_hop_latency(graph: nx.Graph, mapping: Mapping, hop_latency: float) -> nx.Graph:
+    """A copy of ``graph`` whose edge latency is ``tau_e = tau_e^0 + h_e t_hop``.
+
+    ``h_e`` is the XY hop count between the cores of the edge's cells (0 for
+    reservoir edges and edges inside a core).
+    """
+    from evsim.topologies import cell_nodes
+    if not np.isfinite(hop_latency) or hop_latency < 0:
+        raise ValueError(f"hop_latency must be finite and >= 0, got {hop_latency}")
+    cells = cell_nodes(graph)
+    if len(cells) != mapping.cells:
+        raise ValueError(f"mapping has {mapping.cells} cells, graph has {len(cells)}")
+    core = dict(zip(cells, mapping.core.tolist()))
+    out = graph.copy()
+    for u, v, d in out.edges(data=True):
+        if u in core and v in core:
+            xa, ya = mapping.mesh.coords(core[u])
+            xb, yb = mapping.mesh.coords(core[v])
+            h = int(abs(xb - xa) + abs(yb - ya))
+            if h:
+                d["latency"] = float(d.get("latency", 0.0)) + h * hop_latency
+    return out
