@@ -1,0 +1,454 @@
+"""Distillation: compile a PISNN from a teacher's field on a training window.
+
+Three steps, each usable alone:
+
+1. **Fit the operator** (:func:`fit_conductance_scale`, :func:`fit_diffusivity`). The cell
+   graph ``V du/dt = s (-K u + b) + S`` (:class:`~evsim.teachers.base.CellOperator`) has one
+   free conductance scale ``s`` (for a diffusion graph, ``kappa_fit = s * kappa_graph``).
+   Integrating between consecutive teacher snapshots with the trapezoidal rule,
+
+   .. math:: \\underbrace{u^{k+1} - u^k - \\Delta t_k \\tfrac{S}{V}}_{y_k}
+             = s \\, \\underbrace{\\tfrac{\\Delta t_k}{2} \\big(R(u^k) + R(u^{k+1})\\big)}_{r_k},
+             \\qquad R(u) = \\frac{-K u + b}{V},
+
+   and ``s`` is the volume-weighted least-squares solution
+   ``s = sum_k <y_k, V r_k> / sum_k <r_k, V r_k>``. The integral form needs no time
+   derivative of the teacher and is second-order accurate in the snapshot spacing.
+
+2. **Choose the quota** (:func:`choose_quota`): run the PISNN on the fitted graph and search
+   ``q`` geometrically (the CFQ error is ``O(q)`` and spikes scale as ``1/q``) for the largest
+   ``q`` whose RMSE against the teacher meets a target, or for the best RMSE within a
+   spike budget.
+
+3. **Write the configuration** (:func:`write_config`): a TOML file that ``evsim run CONFIG.toml``
+   accepts, with a ``[provenance]`` table recording the teacher, the fit and the quota search.
+
+:func:`distill` chains the three for a canonical problem.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import networkx as nx
+import numpy as np
+
+from .base import Teacher, cell_operator, teacher_on_cells
+
+__all__ = ["OperatorFit", "fit_conductance_scale", "fit_diffusivity", "scale_conductances",
+           "QuotaRun", "QuotaChoice", "choose_quota", "rmse", "write_config", "to_toml",
+           "Distilled", "distill"]
+
+
+# --------------------------------------------------------------------------- operator fit
+@dataclass(frozen=True)
+class OperatorFit:
+    """Result of the conductance-scale fit.
+
+    Attributes
+    ----------
+    scale
+        Fitted conductance scale ``s``.
+    diffusivity
+        ``s * base_diffusivity`` (NaN if the graph records no ``diffusivity``).
+    base_diffusivity
+        ``graph.graph["diffusivity"]`` of the graph the fit was made on.
+    relative_residual
+        ``||y - s r||_V / ||y||_V``: how well one scale explains the teacher's dynamics.
+    n_samples
+        Number of (cell, interval) equations.
+    """
+
+    scale: float
+    diffusivity: float
+    base_diffusivity: float
+    relative_residual: float
+    n_samples: int
+
+    def relative_error(self, true_diffusivity: float) -> float:
+        """``|kappa_fit - kappa_true| / kappa_true``."""
+        return abs(self.diffusivity - true_diffusivity) / true_diffusivity
+
+    def to_dict(self) -> dict:
+        return {"scale": self.scale, "diffusivity": self.diffusivity,
+                "base_diffusivity": self.base_diffusivity,
+                "relative_residual": self.relative_residual, "n_samples": self.n_samples}
+
+
+def fit_conductance_scale(graph: nx.Graph, field: np.ndarray, times: np.ndarray) -> OperatorFit:
+    """Least-squares conductance scale of ``graph`` from a field sampled at its cells.
+
+    Parameters
+    ----------
+    graph
+        Cell graph (conductances at the base scale ``s = 1``).
+    field
+        ``(T, N)`` teacher potentials at the cells (cell order) at ``times``.
+    times
+        ``(T,)`` increasing snapshot times, ``T >= 2``.
+
+    Returns
+    -------
+    OperatorFit
+    """
+    field = np.asarray(field, float)
+    times = np.asarray(times, float)
+    if field.ndim != 2 or field.shape[0] != len(times) or len(times) < 2:
+        raise ValueError("field must be (T, N) with T = len(times) >= 2")
+    if np.any(np.diff(times) <= 0):
+        raise ValueError("times must be strictly increasing")
+    if not np.all(np.isfinite(field)):
+        raise ValueError("teacher field contains non-finite values")
+    op = cell_operator(graph)
+    if field.shape[1] != len(op.volume):
+        raise ValueError(f"field has {field.shape[1]} cells, graph has {len(op.volume)}")
+    V = op.volume
+    R = ((-(op.K @ field.T)).T + op.b) / V                      # (T, N), unit scale
+    dt = np.diff(times)[:, None]
+    y = np.diff(field, axis=0) - dt * (op.source / V)
+    r = 0.5 * dt * (R[:-1] + R[1:])
+    den = float(np.sum(V * r * r))
+    if den <= 0:
+        raise ValueError("the teacher field has no diffusive flux: the scale is not identifiable")
+    s = float(np.sum(V * y * r)) / den
+    res = math.sqrt(float(np.sum(V * (y - s * r) ** 2)) / max(float(np.sum(V * y * y)), 1e-300))
+    base = float(graph.graph.get("diffusivity", math.nan))
+    return OperatorFit(s, s * base, base, res, int(y.size))
+
+
+def fit_diffusivity(teacher: Teacher, graph: nx.Graph, times: np.ndarray) -> OperatorFit:
+    """Fit the conductance scale / diffusivity of ``graph`` to ``teacher`` on ``times``
+    (the teacher is evaluated at the cell centres)."""
+    times = np.asarray(times, float)
+    return fit_conductance_scale(graph, teacher_on_cells(teacher, graph, times), times)
+
+
+def scale_conductances(graph: nx.Graph, scale: float) -> nx.Graph:
+    """Copy of ``graph`` with every conductance multiplied by ``scale`` (and the recorded
+    ``diffusivity`` too). For a pure diffusion graph this is the graph at diffusivity
+    ``scale * kappa``; a decay edge to ground would be scaled as well."""
+    if not (np.isfinite(scale) and scale > 0):
+        raise ValueError(f"scale must be positive and finite, got {scale}")
+    g = graph.copy()
+    for _, _, d in g.edges(data=True):
+        d["conductance"] = float(d["conductance"]) * scale
+    if "diffusivity" in g.graph:
+        g.graph["diffusivity"] = float(g.graph["diffusivity"]) * scale
+    return g
+
+
+# --------------------------------------------------------------------------- quota choice
+def rmse(a: np.ndarray, b: np.ndarray) -> float:
+    """Root-mean-square difference over all entries."""
+    return float(np.sqrt(np.mean((np.asarray(a, float) - np.asarray(b, float)) ** 2)))
+
+
+@dataclass(frozen=True)
+class QuotaRun:
+    """One PISNN run of the quota search."""
+
+    quota: float
+    rmse: float
+    spikes: int
+    ledger_residual: int
+    wall_seconds: float
+
+
+@dataclass
+class QuotaChoice:
+    """Outcome of :func:`choose_quota`.
+
+    Attributes
+    ----------
+    quota, rmse, spikes
+        The chosen run.
+    met
+        Whether the chosen run satisfies the criterion (target RMSE or spike budget).
+    criterion
+        ``"target_rmse"`` or ``"spike_budget"``, with ``target`` its value.
+    runs
+        Every run of the search, in order.
+    result
+        The :class:`evsim.Result` of the chosen run.
+    """
+
+    quota: float
+    rmse: float
+    spikes: int
+    met: bool
+    criterion: str
+    target: float
+    runs: list[QuotaRun] = field(default_factory=list)
+    result: Any = None
+
+    def to_dict(self) -> dict:
+        return {"quota": self.quota, "rmse": self.rmse, "spikes": self.spikes, "met": self.met,
+                "criterion": self.criterion, "target": self.target,
+                "runs": [vars(r) for r in self.runs]}
+
+
+def _simulate(graph, u0, quota, times, engine, simulate):
+    if simulate is None:
+        from .. import simulate
+    return simulate(graph, u0=u0, quota=float(quota), t_end=float(times[-1]), record=times,
+                    engine=engine)
+
+
+def choose_quota(graph: nx.Graph, u0: np.ndarray, target_field: np.ndarray, times: np.ndarray,
+                 *, target_rmse: float | None = None, spike_budget: int | None = None,
+                 quota_start: float | None = None, rtol: float = 0.15, max_runs: int = 10,
+                 max_spikes: float = 5e7, engine: str = "compiled",
+                 simulate: Callable | None = None) -> QuotaChoice:
+    """Choose the PISNN quota against a teacher field.
+
+    Exactly one criterion:
+
+    - ``target_rmse``: the largest ``q`` (fewest spikes) whose RMSE against ``target_field``
+      over all ``times`` is ``<= target_rmse``;
+    - ``spike_budget``: the run with the lowest RMSE among those with ``spikes <= spike_budget``
+      (the smallest admissible ``q``, searched since spikes scale as ``1/q``).
+
+    The search brackets the answer geometrically, then bisects ``log q`` until the bracket
+    ratio is below ``1 + rtol`` or ``max_runs`` runs were made. A run predicted to exceed
+    ``max_spikes`` (from ``spikes ~ 1/q``) is not started.
+
+    Parameters
+    ----------
+    graph, u0
+        The (fitted) cell graph and initial potentials.
+    target_field, times
+        ``(T, N)`` teacher field at the cells and the record times (``t_end = times[-1]``).
+    quota_start
+        First quota tried; default from the first-order error estimate ``RMSE ~ 0.4 q / V``
+        (median cell volume ``V``) for the target, or ``1e-5 * median(V) / 0.01`` for a budget.
+    engine
+        Engine passed to :func:`evsim.simulate`.
+    simulate
+        Alternative simulate function (same signature), mainly for tests.
+
+    Returns
+    -------
+    QuotaChoice
+        ``met`` is False when no run satisfied the criterion (the best run is returned).
+    """
+    if (target_rmse is None) == (spike_budget is None):
+        raise ValueError("give exactly one of target_rmse and spike_budget")
+    times = np.asarray(times, float)
+    target_field = np.asarray(target_field, float)
+    u0 = np.asarray(u0, float)
+    vol = float(np.median(cell_operator(graph).volume))
+    if quota_start is None:
+        quota_start = (target_rmse * vol / 0.4) if target_rmse is not None else 1e-3 * vol
+    runs: list[QuotaRun] = []
+    results: dict[float, Any] = {}
+
+    def run(q):
+        res = _simulate(graph, u0, q, times, engine, simulate)
+        r = QuotaRun(float(q), rmse(res.potential, target_field), int(res.spikes),
+                     int(res.ledger.residual), float(getattr(res, "wall_seconds", math.nan)))
+        runs.append(r)
+        results[r.quota] = res
+        return r
+
+    q = float(quota_start)
+    if target_rmse is not None:
+        crit, target = "target_rmse", float(target_rmse)
+        ok = lambda r: r.rmse <= target  # noqa: E731
+    else:
+        crit, target = "spike_budget", float(spike_budget)
+        ok = lambda r: r.spikes <= target  # noqa: E731
+    for _ in range(max_runs):
+        r = run(q)
+        good = [x.quota for x in runs if ok(x)]
+        bad = [x.quota for x in runs if not ok(x)]
+        if crit == "target_rmse":     # good quotas are small; want the largest good
+            lo = max(good) if good else None
+            hi = min((b for b in bad if lo is None or b > lo), default=None)
+            if lo is not None and hi is not None:
+                if hi / lo < 1 + rtol:
+                    break
+                q_next = math.sqrt(lo * hi)
+            elif lo is None:          # shrink towards the target (error ~ q)
+                q_next = q * min(0.8, max(0.1, 0.9 * target / max(r.rmse, 1e-300)))
+            else:                     # grow
+                q_next = q * max(1.25, min(4.0, 0.95 * target / max(r.rmse, 1e-300)))
+        else:                         # good quotas are large; want the smallest good
+            hi = min(good) if good else None
+            lo = max((b for b in bad if hi is None or b < hi), default=None)
+            if lo is not None and hi is not None:
+                if hi / lo < 1 + rtol:
+                    break
+                q_next = math.sqrt(lo * hi)
+            else:                     # spikes ~ 1/q: aim at the budget
+                q_next = q * max(0.1, min(10.0, r.spikes / target * (1.02 if hi is None else 0.98)))
+                if hi is not None:
+                    q_next = min(q_next, 0.8 * q)
+                else:
+                    q_next = max(q_next, 1.25 * q)
+        if max(x.spikes for x in runs) * max(x.quota for x in runs) / q_next > max_spikes \
+                and runs[-1].spikes > 0:
+            break
+        q = q_next
+    good = [x for x in runs if ok(x)]
+    if crit == "target_rmse":
+        best = max(good, key=lambda x: x.quota) if good else min(runs, key=lambda x: x.rmse)
+    else:
+        best = min(good, key=lambda x: (x.rmse, x.spikes)) if good else min(runs, key=lambda x: x.spikes)
+    return QuotaChoice(best.quota, best.rmse, best.spikes, bool(good), crit, target, runs,
+                       results[best.quota])
+
+
+# --------------------------------------------------------------------------- TOML config
+def _toml_value(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (int, np.integer)):
+        return str(int(v))
+    if isinstance(v, (float, np.floating)):
+        v = float(v)
+        if math.isnan(v):
+            return "nan"
+        if math.isinf(v):
+            return "inf" if v > 0 else "-inf"
+        return repr(v)
+    if isinstance(v, str):
+        return '"' + v.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+    if isinstance(v, (list, tuple, np.ndarray)):
+        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
+    raise TypeError(f"cannot write {type(v).__name__} to TOML")
+
+
+def to_toml(data: Mapping[str, Any]) -> str:
+    """Serialise a mapping of scalars, strings, lists and (one level of nested) tables to TOML."""
+    lines: list[str] = []
+    tables: list[tuple[str, Mapping]] = []
+    for k, v in data.items():
+        if isinstance(v, Mapping):
+            tables.append((k, v))
+        elif v is not None:
+            lines.append(f"{k} = {_toml_value(v)}")
+    for name, table in tables:
+        lines.append("")
+        lines.append(f"[{name}]")
+        sub = []
+        for k, v in table.items():
+            if isinstance(v, Mapping):
+                sub.append((f"{name}.{k}", v))
+            elif v is not None:
+                lines.append(f"{k} = {_toml_value(v)}")
+        for sname, stable in sub:
+            lines.append("")
+            lines.append(f"[{sname}]")
+            for k, v in stable.items():
+                if isinstance(v, Mapping):
+                    raise TypeError("tables nested more than two levels are not supported")
+                if v is not None:
+                    lines.append(f"{k} = {_toml_value(v)}")
+    return "\n".join(lines) + "\n"
+
+
+def write_config(path: str | Path, *, problem: str, cells: int, quota: float, t_end: float,
+                 diffusivity: float | None = None, engine: str = "compiled",
+                 initial: str | None = None, provenance: Mapping[str, Any] | None = None) -> Path:
+    """Write a PISNN configuration that ``evsim run CONFIG.toml`` accepts.
+
+    Keys: ``problem`` (base problem: graph builder, initial condition, reference),
+    ``cells``, ``quota``, ``t_end``, ``engine``, optional ``diffusivity`` (overrides the
+    problem's: the fitted operator), optional ``initial`` (name of another problem whose
+    initial condition is used), and the free-form ``[provenance]`` table.
+    """
+    data: dict[str, Any] = {"problem": problem, "cells": int(cells), "quota": float(quota),
+                            "t_end": float(t_end), "engine": engine}
+    if diffusivity is not None:
+        data["diffusivity"] = float(diffusivity)
+    if initial is not None:
+        data["initial"] = initial
+    data["provenance"] = dict(provenance or {})
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(to_toml(data))
+    return path
+
+
+# --------------------------------------------------------------------------- the pipeline
+@dataclass
+class Distilled:
+    """A PISNN distilled from a teacher (output of :func:`distill`).
+
+    Attributes
+    ----------
+    problem, cells
+        Base canonical problem and grid size.
+    graph
+        Fitted cell graph (conductances scaled by ``fit.scale``).
+    u0
+        Initial potentials at the cells.
+    times
+        Training-window record times.
+    teacher_field
+        ``(T, N)`` teacher field at the cells on ``times``.
+    fit, quota
+        :class:`OperatorFit` and :class:`QuotaChoice`.
+    config
+        Path of the written TOML configuration (or None).
+    provenance
+        The ``[provenance]`` table written to ``config``.
+    """
+
+    problem: str
+    cells: int
+    graph: nx.Graph
+    u0: np.ndarray
+    times: np.ndarray
+    teacher_field: np.ndarray
+    fit: OperatorFit
+    quota: QuotaChoice
+    config: Path | None
+    provenance: dict
+
+
+def distill(teacher: Teacher, problem: str = "heat1d", cells: int | None = None,
+            t_train: float = 0.5, n_times: int = 51, target_rmse: float | None = 5e-4,
+            spike_budget: int | None = None, t_end: float | None = None,
+            config: str | Path | None = None, engine: str = "compiled",
+            teacher_info: Mapping[str, Any] | None = None, **search) -> Distilled:
+    """Distill a PISNN for canonical ``problem`` from ``teacher`` on ``[0, t_train]``.
+
+    Fits the conductance scale on ``n_times`` uniform snapshots, chooses the quota
+    (``target_rmse`` or ``spike_budget``, see :func:`choose_quota`; extra keywords go there)
+    and, if ``config`` is given, writes the TOML configuration with ``t_end`` (default the
+    problem's) and a provenance table (teacher name, ``teacher_info``, fit, quota search).
+    """
+    from ..problems import get_problem
+    prob = get_problem(problem)
+    cells = int(cells or prob.cells)
+    base = prob.build(cells)
+    from ..topologies import cell_positions
+    u0 = np.asarray(prob.initial(cell_positions(base)), float)
+    times = np.linspace(0.0, t_train, n_times)
+    field_ = teacher_on_cells(teacher, base, times)
+    fit = fit_conductance_scale(base, field_, times)
+    graph = scale_conductances(base, fit.scale)
+    if spike_budget is not None:
+        target_rmse = None
+    choice = choose_quota(graph, u0, field_, times, target_rmse=target_rmse,
+                          spike_budget=spike_budget, engine=engine, **search)
+    prov = {"teacher": getattr(teacher, "name", type(teacher).__name__),
+            **{k: v for k, v in (teacher_info or {}).items()},
+            "t_train": float(t_train), "n_snapshots": int(n_times),
+            "fit_method": "trapezoidal least squares on the cell graph (evsim.teachers.distill)",
+            "fitted_scale": fit.scale, "fitted_diffusivity": fit.diffusivity,
+            "base_diffusivity": fit.base_diffusivity,
+            "fit_relative_residual": fit.relative_residual,
+            "quota_criterion": choice.criterion, "quota_target": choice.target,
+            "rmse_vs_teacher": choice.rmse, "spikes_on_window": choice.spikes,
+            "quota_met": choice.met, "quota_runs": len(choice.runs)}
+    path = None
+    if config is not None:
+        path = write_config(config, problem=problem, cells=cells, quota=choice.quota,
+                            t_end=float(t_end if t_end is not None else prob.t_end),
+                            diffusivity=fit.diffusivity, engine=engine, provenance=prov)
+    return Distilled(problem, cells, graph, u0, times, field_, fit, choice, path, prov)
