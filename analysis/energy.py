@@ -308,10 +308,14 @@ def _cells_of(result) -> int:
 
 
 def _directed_counts(result) -> tuple[np.ndarray, np.ndarray]:
-    """Forward and backward packet counts per edge from ``edge_spikes`` and ``edge_flow``.
+    """Forward and backward packet counts per edge.
 
+    Read from ``edge_forward``/``edge_backward`` when the result has them, else
     ``forward = (spikes + flow) / 2``, ``backward = (spikes - flow) / 2``.
     """
+    if hasattr(result, "edge_forward") and hasattr(result, "edge_backward"):
+        return (np.asarray(result.edge_forward, dtype=np.int64),
+                np.asarray(result.edge_backward, dtype=np.int64))
     spikes = np.asarray(result.edge_spikes, dtype=np.int64)
     flow = np.asarray(result.edge_flow, dtype=np.int64)
     if spikes.shape != flow.shape or np.any((spikes + flow) % 2) or np.any(np.abs(flow) > spikes):

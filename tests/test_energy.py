@@ -1,0 +1,113 @@
+"""Energy from event counts: hand-computed numbers from the cited constants."""
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from evsim.analysis import energy as en
+from evsim.analysis.mapping import CoreMesh, Mapping
+
+
+def _toy_result():
+    """2 cells (0, 1) and one reservoir (2); edges 0-1 and 1-2.
+
+    Edge 0: 3 packets 0 -> 1, 1 packet 1 -> 0; edge 1: 1 packet 1 -> 2.
+    Cell 0 sends 3, receives 1; cell 1 sends 2, receives 3; deg = (1, 2).
+    """
+    fwd, bwd = np.array([3, 1]), np.array([1, 0])
+    edges = np.array([[0, 1], [1, 2]])
+    n_nodes = 3
+    node_spikes = np.bincount(edges[:, 0], fwd, n_nodes) + np.bincount(edges[:, 1], bwd, n_nodes)
+    node_received = np.bincount(edges[:, 1], fwd, n_nodes) + np.bincount(edges[:, 0], bwd, n_nodes)
+    return SimpleNamespace(potential=np.zeros((1, 2)), edges=edges, edge_spikes=fwd + bwd,
+                           edge_flow=fwd - bwd, node_spikes=node_spikes.astype(int),
+                           node_received=node_received.astype(int), spikes=5)
+
+
+def test_counts_by_hand():
+    r = _toy_result()
+    c = en.event_counts(r)
+    # fanout: (3+1)*1 + (2+3)*2 = 14 ; neuron updates 4 + 5 = 9 ; 5 packets
+    assert (c.synaptic_ops, c.neuron_updates, c.spikes_out, c.packets) == (14, 9, 5, 5)
+    assert en.event_counts(r, synapse_model="packet").synaptic_ops == 1 + 3
+    m = Mapping(CoreMesh(2, 1, 1), np.array([0, 1]))
+    c = en.event_counts(r, m)
+    assert (c.hops_x, c.hops_y, c.cores) == (4, 0, 2)  # 4 packets cross one east-west hop
+
+
+def test_loihi_and_spinnaker_by_hand():
+    r = _toy_result()
+    m = Mapping(CoreMesh(2, 1, 1), np.array([0, 1]))
+    e = en.energy(r, "loihi", m)
+    # Davies et al. 2018 (SANA-FE loihi.yaml): 35.5 pJ synop, 72.8 pJ update, 76.8 pJ spike, 3.0 pJ E-W hop
+    hand = 14 * 35.5e-12 + 9 * 72.8e-12 + 5 * 76.8e-12 + 4 * 3.0e-12
+    assert e.total == pytest.approx(hand, rel=1e-12)
+    assert e.total == pytest.approx(1548.2e-12, rel=1e-12)
+    assert e.energy["hops_x"] == pytest.approx(12e-12)
+    # Sharp et al. 2012: 43 nJ per PSP + 100 nJ per neuron per ms, 2 neurons for 2 ms
+    s = en.energy(r, "spinnaker", m, seconds=2e-3)
+    assert s.energy["static"] == pytest.approx(400e-9)
+    assert s.total == pytest.approx(14 * 43e-9 + 400e-9)
+    # Merolla et al. 2014: 26 pJ per synaptic event
+    assert en.energy(r, "truenorth").total == pytest.approx(14 * 26e-12)
+    # Horowitz 2014: synop = 4 adds + 2 mults + 1 MAC, update = 1 MAC
+    assert en.energy(r, "cmos45").total == pytest.approx(14 * (4 * 0.9 + 2 * 3.7 + 4.6) * 1e-12
+                                                         + 9 * 4.6e-12)
+
+
+def test_energy_of_real_run_by_hand():
+    import evsim
+    from evsim import topologies
+    g = topologies.grid_1d(cells=10, length=1.0, diffusivity=0.1)
+    x = topologies.cell_positions(g)
+    r = evsim.simulate(g, u0=np.sin(np.pi * x[:, 0]), quota=2e-3, t_end=0.5)
+    assert r.spikes > 50
+    # independent count: walk the edges of the compiled network
+    n = 10
+    deg = np.zeros(n, int)
+    sent = np.zeros(n, int)
+    recv = np.zeros(n, int)
+    for (a, b), f, bk in zip(r.edges, r.edge_forward, r.edge_backward):
+        for node, s, rc in ((a, f, bk), (b, bk, f)):
+            if node < n:
+                deg[node] += 1
+                sent[node] += s
+                recv[node] += rc
+    assert list(deg) == [2] * n  # 1D chain with Dirichlet reservoirs at both ends
+    synops = int(((sent + recv) * deg).sum())
+    updates = int((sent + recv).sum())
+    hand = synops * 35.5e-12 + updates * 72.8e-12 + r.spikes * 76.8e-12
+    e = en.energy(r, "loihi")
+    assert e.counts["synaptic_ops"] == synops and e.counts["neuron_updates"] == updates
+    assert e.total == pytest.approx(hand, rel=1e-12)
+    table = en.energy_table(r)
+    assert set(table) == {"loihi", "truenorth", "spinnaker", "cmos45"}
+    assert table["truenorth"]["total"] == pytest.approx(synops * 26e-12)
+
+
+def test_toml_profile(tmp_path):
+    p = tmp_path / "hw.toml"
+    p.write_text('[profile.loihi2]\nbase = "loihi"\nsynaptic_op = "6.8 pJ"\n'
+                 'static_power_core = "1 mW"\nsources = { synaptic_op = "Intel 2024" }\n'
+                 '[profile.toy]\nsynaptic_op = 1e-12\nhop_x = 2e-12\n')
+    prof = en.load_profiles(p)
+    assert prof["loihi2"].synaptic_op == pytest.approx(6.8e-12)
+    assert prof["loihi2"].neuron_update == pytest.approx(72.8e-12)   # inherited from loihi
+    assert prof["loihi2"].sources["synaptic_op"] == "Intel 2024"
+    r = _toy_result()
+    m = Mapping(CoreMesh(2, 1, 1), np.array([0, 1]))
+    e = en.energy(r, prof["toy"], m, seconds=1.0)
+    assert e.total == pytest.approx(14e-12 + 8e-12)
+    e2 = en.energy(r, prof["loihi2"], m, seconds=0.5)
+    assert e2.energy["static"] == pytest.approx(2 * 1e-3 * 0.5)  # 2 cores x 1 mW x 0.5 s
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[profile.x]\nsynop = 1\n')
+    with pytest.raises(ValueError, match="unknown keys"):
+        en.load_profiles(bad)
+    bad.write_text('[profile.x]\nsynaptic_op = "3 parsecs"\n')
+    with pytest.raises(ValueError, match="unit"):
+        en.load_profiles(bad)
+    with pytest.raises(ValueError, match="unknown energy profile"):
+        en.get_profile("loihi9")
+    with pytest.raises(ValueError, match=">= 0"):
+        en.EnergyProfile("neg", synaptic_op=-1.0)

@@ -1,0 +1,95 @@
+"""Cell-to-core mapping, XY routing, NoC traffic and congestion in both engines."""
+from types import SimpleNamespace
+
+import networkx as nx
+import numpy as np
+import pytest
+
+import evsim
+from evsim import topologies
+from evsim.analysis.mapping import (CoreMesh, Mapping, block_mapping, build_routing, map_cells,
+                                    traffic, with_hop_latency, xy_route)
+
+
+def _cut(graph, mapping):
+    return sum(1 for u, v in graph.edges() if isinstance(u, int) and isinstance(v, int)
+               and mapping.core[u] != mapping.core[v])
+
+
+def test_blocks_64x64_on_16_cores():
+    g = topologies.grid_2d(64, 1.0, 0.1)
+    m = map_cells(g, CoreMesh(4, 4, 256))
+    i, j = np.divmod(np.arange(64 * 64), 64)            # cell = i * 64 + j, i along x
+    assert np.array_equal(m.core, (j // 16) * 4 + i // 16)
+    assert np.all(m.load == 256)
+    assert _cut(g, m) == 2 * 3 * 64                      # 3 cuts per axis, 64 faces each
+    with pytest.raises(ValueError, match="do not fit"):
+        map_cells(g, CoreMesh(4, 4, 255))
+
+
+def test_partitioner_balanced_and_local():
+    g = topologies.grid_2d(32, 1.0, 0.1)
+    p = map_cells(g, CoreMesh(2, 2, 256), "partition")
+    assert np.all(p.load == 256)
+    blocks = map_cells(g, CoreMesh(2, 2, 256))
+    assert _cut(g, blocks) == 64
+    assert _cut(g, p) <= 1.5 * 64                        # near the optimal straight cuts
+    # irregular graph without positions order: a path of 40 cells on a 1 x 4 mesh
+    path = topologies.grid_1d(cells=40)
+    q = map_cells(path, CoreMesh(4, 1, 10), "partition")
+    assert np.all(q.load == 10) and _cut(path, q) == 3
+    assert np.array_equal(q.core, np.repeat(np.arange(4), 10))
+
+
+def test_xy_route_and_traffic_by_hand():
+    mesh = CoreMesh(4, 4, 1)
+    # (0,0) -> (2,1): east from core 0, east from core 1, north from core 2
+    assert xy_route(mesh, 0, mesh.core_at(2, 1)) == [0 * 4 + 0, 1 * 4 + 0, 2 * 4 + 2]
+    assert xy_route(mesh, mesh.core_at(2, 1), 0) == [4 * 6 + 1, 4 * 5 + 1, 4 * 4 + 3]
+    # 3 cells on cores (0,0), (2,1), (3,3), one reservoir (3)
+    m = Mapping(mesh, np.array([0, mesh.core_at(2, 1), mesh.core_at(3, 3)]))
+    edges = np.array([[0, 1], [1, 2], [2, 3]])
+    fwd, bwd = np.array([5, 2, 7]), np.array([1, 0, 0])
+    r = SimpleNamespace(potential=np.zeros((1, 3)), edges=edges, edge_forward=fwd,
+                        edge_backward=bwd)
+    t = traffic(r, m)
+    # edge 0: 6 packets x 3 hops; edge 1: 2 packets x (1 + 2) hops; reservoir edge: 0
+    assert t.hops == 6 * 3 + 2 * 3 and t.packets == 15 and t.remote_packets == 8
+    assert t.hops_per_packet == pytest.approx(24 / 15)
+    assert t.busiest_link() == {"link": 0, "from": [0, 0], "to": [1, 0], "direction": "E",
+                                "packets": 5}
+    assert t.link_load[4 * 2 + 2] == 5 and t.link_load[4 * 6 + 0] == 2
+    assert t.link_load.sum() == t.hops
+    assert list(t.core_sent[[0, 6, 15]]) == [5, 1 + 2, 7]
+    rt = build_routing(edges, 3, m, bandwidth=4.0)
+    assert list(rt.ptr) == [0, 3, 6, 9, 12, 12, 12]   # 3 hops each way, reservoir: none
+    assert list(rt.links[:3]) == [0, 4, 10] and np.allclose(rt.service, 0.25)
+
+
+def _heat2d_small():
+    g = topologies.grid_2d(8, 1.0, 0.1)
+    x = topologies.cell_positions(g)
+    return g, np.sin(np.pi * x[:, 0]) * (1 + x[:, 1])
+
+
+def test_latency_and_congestion_both_engines_agree():
+    g, u0 = _heat2d_small()
+    m = map_cells(g, CoreMesh(4, 4, 4))
+    glat = with_hop_latency(g, m, hop_latency=2e-3)
+    lat = nx.get_edge_attributes(glat, "latency")
+    assert lat[(0, 1)] == 0.0 if (0, 1) in lat else True
+    assert lat[(1, 2)] == pytest.approx(2e-3)             # cells 1, 2 on neighbouring cores
+    net = evsim.compile_network(glat)
+    routing = build_routing(net.edges, net.cells, m, bandwidth=300.0)
+    kw = dict(u0=u0, quota=5e-4, t_end=0.05, spike_log=True, routing=routing)
+    a = evsim.simulate(glat, engine="compiled", **kw)
+    b = evsim.simulate(glat, engine="simpy", **kw)
+    assert a.spikes > 300 and a.in_transit > 0             # packets in flight at t_end ...
+    assert a.ledger.residual == 0 and b.ledger.residual == 0   # ... are in the ledger
+    for key in ("time", "edge", "sign"):
+        assert np.array_equal(a.spike_log[key], b.spike_log[key])
+    assert np.array_equal(a.potential, b.potential)
+    free = evsim.simulate(g, engine="compiled", u0=u0, quota=5e-4, t_end=0.05, spike_log=True)
+    assert not np.array_equal(free.spike_log["time"], a.spike_log["time"])
+    t = traffic(a, m)
+    assert t.hops > 0 and t.busiest_link()["packets"] == t.link_load.max()
