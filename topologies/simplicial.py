@@ -1,0 +1,519 @@
+"""Cell graphs from simplicial meshes (triangles in 2D, tetrahedra in 3D).
+
+This module turns any conforming simplicial mesh into the C-LIF cell graph that
+:func:`evsim.simulate` reads. It is the common core of
+:mod:`evsim.topologies.voronoi` (2D point sets in polygons),
+:mod:`evsim.topologies.tetra` (3D boxes and balls) and
+:mod:`evsim.topologies.meshfile` (meshes read by meshio).
+
+Discretization: vertex-centred finite volumes
+----------------------------------------------
+Every mesh *vertex* carries one unknown. A vertex whose boundary condition is
+Dirichlet becomes a reservoir node; every other vertex becomes a cell (a C-LIF
+neuron). Mesh edges become graph edges. The graph discretizes
+
+.. math:: V_i \\frac{du_i}{dt} = -\\sum_j g_{ij} (u_i - u_j) - \\lambda V_i u_i + S_i ,
+
+the finite-volume form of ``u_t = kappa Lap u - lambda u + f``. Two consistent
+choices of ``(g, V)`` are offered (``scheme``):
+
+``"p1"`` (default for triangles)
+    ``g_ij = -K_ij``, the off-diagonal of the P1 finite-element stiffness matrix
+    ``K_ij = kappa sum_T |T| grad(phi_i) . grad(phi_j)``, and the lumped P1 mass
+    ``V_i = sum_{T ni i} |T| / (d + 1)`` (barycentric dual cell). The graph is
+    then exactly the mass-lumped P1 finite-element method, whose nodal error is
+    ``O(h^2)`` on any shape-regular mesh, and volumes are always positive. In 2D
+    the stiffness is the cotangent formula ``g_ij = kappa (cot a_ij + cot b_ij) / 2``
+    and equals the Voronoi two-point flux ``kappa |sigma_ij| / |x_i - x_j|``
+    (``sigma_ij`` the Voronoi face dual to the Delaunay edge ``ij``), so it is
+    non-negative exactly when the triangulation is Delaunay (``a + b <= pi``)
+    and, on boundary edges, the opposite angle is at most ``pi / 2``.
+``"voronoi"`` (default for tetrahedra)
+    The two-point flux on the circumcentric (Voronoi) dual,
+    ``g_ij = kappa |sigma_ij| / |x_i - x_j|``, and the dual cell volume
+    ``V_i = sum_j |sigma_ij| |x_i - x_j| / (2 d)`` (a sum of pyramids, clipped to
+    the mesh). In 3D the P1 stiffness of a Delaunay mesh is *not* sign-definite
+    (slivers give large negative off-diagonals), but the Voronoi face of every
+    interior Delaunay edge is a convex polygon, so ``g_ij >= 0``: this is the
+    admissible finite-volume scheme of Eymard, Gallouet and Herbin. ``|sigma|``
+    and ``V`` are summed from signed per-simplex pieces (edge midpoint, facet
+    circumcentres, simplex circumcentre), so the same code handles meshes from
+    files. In 2D this ``g`` equals the P1 one.
+
+Negative conductances (non-Delaunay meshes, obtuse boundary angles) cannot be
+simulated as packets of positive mass and are rejected with a ``ValueError``
+naming the worst edge (``negative="raise"``) or dropped (``negative="clip"``,
+which loses consistency on those edges). Edges between two reservoirs carry no
+cell flux and are dropped; conductances below ``1e-12`` of the largest are
+treated as exact zeros (right angles) and dropped.
+
+Boundary conditions are set per boundary *tag* (a named set of boundary facets,
+e.g. a gmsh physical group): a number or ``callable(pos)`` is a Dirichlet value
+(one reservoir per boundary vertex, ``potential = value(vertex position)``), and
+``"neumann"`` is zero flux (no edge). A vertex on several tags takes Dirichlet
+over Neumann, and among Dirichlet tags the first in the ``boundary`` mapping.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from itertools import combinations
+from typing import Union
+
+import networkx as nx
+import numpy as np
+
+__all__ = ["simplex_graph", "validate_mesh", "boundary_facets", "simplex_volumes",
+           "edge_weights", "DEFAULT_TAG", "Condition"]
+
+#: Boundary condition of one tag: Dirichlet number, ``callable(pos)``, or ``"neumann"``.
+Condition = Union[float, str, Callable[[np.ndarray], float]]
+
+#: Tag given to boundary facets that no tag names.
+DEFAULT_TAG = "boundary"
+
+_NAMES = {2: "triangle", 3: "tetrahedron"}
+
+
+def simplex_volumes(points: np.ndarray, simplices: np.ndarray) -> np.ndarray:
+    """Signed simplex volumes ``det[x_1 - x_0, ..., x_d - x_0] / d!``."""
+    x = points[simplices]
+    d = x.shape[2]
+    jac = x[:, 1:, :] - x[:, :1, :]
+    return np.linalg.det(jac) / (2.0 if d == 2 else 6.0)
+
+
+def validate_mesh(points: np.ndarray, simplices: np.ndarray, orient: bool = False,
+                  rtol: float = 1e-10) -> tuple[np.ndarray, np.ndarray]:
+    """Check a simplicial mesh and return ``(points, simplices)`` cleaned.
+
+    Unreferenced points are removed (simplices are re-indexed). 3D points of a
+    planar triangle mesh (constant z) are reduced to 2D.
+
+    Parameters
+    ----------
+    points
+        ``(P, d)`` vertex coordinates, ``d`` in {2, 3}.
+    simplices
+        ``(M, d + 1)`` vertex indices (triangles in 2D, tetrahedra in 3D).
+    orient
+        If true, simplices with negative orientation are re-ordered to positive
+        orientation (for generators that do not orient elements); if false, a
+        mesh mixing both orientations is rejected as *inverted*.
+    rtol
+        Relative tolerance for coincident points (``rtol * diameter``) and
+        degenerate simplices (``|volume| <= rtol * h^d``).
+
+    Raises
+    ------
+    ValueError
+        Empty mesh, bad shapes or indices, non-finite coordinates, duplicate
+        points, degenerate (zero-volume) or inverted simplices, facets shared
+        by more than two simplices (overlapping or non-manifold mesh).
+    """
+    points = np.asarray(points, dtype=float)
+    simplices = np.asarray(simplices)
+    if simplices.size == 0:
+        raise ValueError("empty mesh: no triangle or tetrahedron elements (empty domain?)")
+    if points.ndim != 2 or points.shape[0] == 0 or points.shape[1] not in (2, 3):
+        raise ValueError(f"points must be an (P, 2) or (P, 3) array, got shape {points.shape}")
+    if simplices.ndim != 2 or simplices.shape[1] not in (3, 4):
+        raise ValueError(f"simplices must be (M, 3) triangles or (M, 4) tetrahedra, "
+                         f"got shape {simplices.shape}")
+    if not np.issubdtype(simplices.dtype, np.integer):
+        if not np.all(np.equal(np.mod(simplices, 1), 0)):
+            raise ValueError("simplices must hold integer vertex indices")
+    simplices = simplices.astype(np.int64)
+    d = simplices.shape[1] - 1
+    if simplices.min() < 0 or simplices.max() >= len(points):
+        raise ValueError(f"simplex vertex index out of range [0, {len(points)}): "
+                         f"min {simplices.min()}, max {simplices.max()}")
+    if not np.all(np.isfinite(points)):
+        bad = np.flatnonzero(~np.all(np.isfinite(points), axis=1))[0]
+        raise ValueError(f"non-finite coordinates at point {bad}: {points[bad]}")
+    if d == 2 and points.shape[1] == 3:
+        z = points[:, 2]
+        if np.ptp(z[np.unique(simplices)]) > rtol * max(1.0, np.ptp(points[:, :2])):
+            raise ValueError("triangle mesh is not planar (z varies): surface meshes in 3D "
+                             "are not supported")
+        points = points[:, :2]
+    if d == 3 and points.shape[1] == 2:
+        raise ValueError("tetrahedra need 3D points, got 2D coordinates")
+    # drop unreferenced points
+    used = np.unique(simplices)
+    if len(used) < len(points):
+        remap = -np.ones(len(points), dtype=np.int64)
+        remap[used] = np.arange(len(used))
+        points, simplices = points[used], remap[simplices]
+    # repeated vertex inside one simplex
+    srt = np.sort(simplices, axis=1)
+    rep = np.flatnonzero(np.any(srt[:, 1:] == srt[:, :-1], axis=1))
+    if rep.size:
+        raise ValueError(f"degenerate {_NAMES[d]}: {rep.size} element(s) repeat a vertex, "
+                         f"first element {rep[0]} = {simplices[rep[0]].tolist()}")
+    # duplicate points
+    diameter = float(np.max(np.ptp(points, axis=0))) or 1.0
+    from scipy.spatial import cKDTree
+
+    pairs = cKDTree(points).query_pairs(r=rtol * diameter, output_type="ndarray")
+    if len(pairs):
+        i, j = pairs[0]
+        raise ValueError(f"duplicate points: {len(pairs)} pair(s) of mesh vertices coincide, "
+                         f"first vertices {i} and {j} at {points[i].tolist()}")
+    # duplicate elements
+    uniq, counts = np.unique(srt, axis=0, return_counts=True)
+    if np.any(counts > 1):
+        raise ValueError(f"duplicate {_NAMES[d]}: vertices {uniq[counts > 1][0].tolist()} "
+                         "appear in more than one element")
+    vol = simplex_volumes(points, simplices)
+    edges = points[simplices[:, 1]] - points[simplices[:, 0]]
+    h = float(np.median(np.linalg.norm(edges, axis=1)))
+    tiny = np.abs(vol) <= rtol * h ** d
+    if np.any(tiny):
+        k = int(np.flatnonzero(tiny)[0])
+        raise ValueError(f"degenerate {_NAMES[d]}: {int(tiny.sum())} element(s) have zero "
+                         f"{'area' if d == 2 else 'volume'} (collinear/coplanar vertices), "
+                         f"first element {k} = {simplices[k].tolist()}")
+    neg = vol < 0
+    if np.any(neg):
+        if orient:
+            simplices = simplices.copy()
+            simplices[neg, :2] = simplices[neg, 1::-1]
+        elif not np.all(neg):
+            minority = neg if neg.sum() <= (~neg).sum() else ~neg
+            k = int(np.flatnonzero(minority)[0])
+            raise ValueError(f"inverted {_NAMES[d]}: {int(minority.sum())} of {len(vol)} elements "
+                             f"have the opposite orientation to the rest (tangled mesh), first "
+                             f"element {k} = {simplices[k].tolist()}; pass orient=True if the "
+                             "mesh generator does not orient elements")
+        else:  # consistently negative (clockwise) mesh: flip all
+            simplices = simplices.copy()
+            simplices[:, :2] = simplices[:, 1::-1]
+    facets, counts = _facet_counts(simplices)
+    if np.any(counts > 2):
+        raise ValueError(f"non-manifold or overlapping mesh: facet {facets[counts > 2][0].tolist()} "
+                         f"is shared by {int(counts.max())} elements")
+    return points, simplices
+
+
+def _all_facets(simplices: np.ndarray) -> np.ndarray:
+    d1 = simplices.shape[1]
+    return np.sort(np.concatenate([np.delete(simplices, k, axis=1) for k in range(d1)]), axis=1)
+
+
+def _facet_counts(simplices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    return np.unique(_all_facets(simplices), axis=0, return_counts=True)
+
+
+def boundary_facets(simplices: np.ndarray) -> np.ndarray:
+    """Facets (edges in 2D, triangles in 3D) that belong to exactly one simplex.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(K, d)`` sorted vertex indices of the boundary facets.
+    """
+    facets, counts = _facet_counts(np.asarray(simplices, dtype=np.int64))
+    return facets[counts == 1]
+
+
+def _circumcentres(x: np.ndarray) -> np.ndarray:
+    """Circumcentres of simplices ``x`` of shape ``(M, k + 1, d)`` (``k`` = simplex dim)."""
+    base = x[:, 0, :]
+    a = x[:, 1:, :] - base[:, None, :]                       # (M, k, d)
+    rhs = 0.5 * np.einsum("mkd,mkd->mk", a, a)             # (M, k)
+    gram = np.einsum("mkd,mld->mkl", a, a)                 # (M, k, k)
+    coef = np.linalg.solve(gram, rhs[..., None])[..., 0]   # (M, k)
+    return base + np.einsum("mk,mkd->md", coef, a)
+
+
+def edge_weights(points: np.ndarray, simplices: np.ndarray, scheme: str
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per-simplex edge weights and vertex volumes (before multiplying by ``kappa``).
+
+    Parameters
+    ----------
+    points, simplices
+        A validated, positively oriented mesh (see :func:`validate_mesh`).
+    scheme
+        ``"p1"`` or ``"voronoi"`` (see the module docstring).
+
+    Returns
+    -------
+    pairs : ``(E, 2)`` int array
+        Unique vertex pairs ``i < j`` (mesh edges).
+    weight : ``(E,)`` float array
+        ``w_ij`` with ``g_ij = kappa w_ij``: ``-K_ij / kappa`` (``"p1"``) or
+        ``|sigma_ij| / |x_i - x_j|`` (``"voronoi"``), summed over simplices.
+    volume : ``(P,)`` float array
+        Vertex (dual cell) volumes.
+    """
+    m, d1 = simplices.shape
+    d = d1 - 1
+    x = points[simplices]                                  # (M, d+1, d)
+    vol = simplex_volumes(points, simplices)
+    local = list(combinations(range(d1), 2))
+    w = np.empty((m, len(local)))
+    volume = np.zeros(len(points))
+    if scheme == "p1":
+        aug = np.concatenate([x, np.ones((m, d1, 1))], axis=2)     # rows [x_i, 1]
+        inv = np.linalg.inv(aug)                                   # phi_i = inv[:d, i] . x + inv[d, i]
+        grad = np.swapaxes(inv[:, :d, :], 1, 2)                    # (M, d+1, d)
+        for e, (a, b) in enumerate(local):
+            w[:, e] = -vol * np.einsum("md,md->m", grad[:, a], grad[:, b])
+        np.add.at(volume, simplices.ravel(), np.repeat(vol / d1, d1))
+    elif scheme == "voronoi":
+        cc = _circumcentres(x)
+        for e, (a, b) in enumerate(local):
+            pa, pb = x[:, a], x[:, b]
+            mid = 0.5 * (pa + pb)
+            vec = pb - pa
+            length = np.linalg.norm(vec, axis=1)
+            others = [k for k in range(d1) if k not in (a, b)]
+            if d == 2:
+                (k,) = others
+                # signed distance from the edge midpoint to the circumcentre, towards vertex k
+                normal = np.stack([-vec[:, 1], vec[:, 0]], axis=1) / length[:, None]
+                side = np.sign(np.einsum("md,md->m", x[:, k] - mid, normal))
+                dual = side * np.einsum("md,md->m", cc - mid, normal)       # |sigma| piece
+            else:
+                k, l = others
+                ck = _circumcentres(x[:, [a, b, k]])
+                cl = _circumcentres(x[:, [a, b, l]])
+                area2 = (np.cross(ck - mid, cc - mid) + np.cross(cc - mid, cl - mid))
+                ori = np.sign(np.einsum("md,md->m", np.cross(x[:, k] - pa, x[:, l] - pa), vec))
+                dual = ori * np.einsum("md,md->m", area2, vec) / (2.0 * length)
+            w[:, e] = dual / length
+            piece = dual * length / (2.0 * d)
+            np.add.at(volume, simplices[:, a], piece)
+            np.add.at(volume, simplices[:, b], piece)
+    else:
+        raise ValueError(f"unknown scheme {scheme!r}; use 'p1' or 'voronoi'")
+    ends = np.array(local)
+    pairs = np.sort(simplices[:, ends].reshape(-1, 2), axis=1)
+    uniq, inverse = np.unique(pairs, axis=0, return_inverse=True)
+    weight = np.bincount(inverse.ravel(), weights=w.ravel(), minlength=len(uniq))
+    return uniq, weight, volume
+
+
+def _conditions(boundary: Condition | Mapping[str, Condition], tags: list[str]
+                ) -> dict[str, Condition]:
+    if isinstance(boundary, Mapping):
+        unknown = set(boundary) - set(tags)
+        if unknown:
+            raise ValueError(f"unknown boundary tag(s) {sorted(unknown)}; this mesh has tags {tags}")
+        ordered = list(boundary) + [t for t in tags if t not in boundary]
+        specs = {t: boundary.get(t, 0.0) for t in ordered}
+    else:
+        specs = {t: boundary for t in tags}
+    for t, v in specs.items():
+        if isinstance(v, str):
+            if v != "neumann":
+                raise ValueError(f"boundary {t!r}: unknown condition {v!r} "
+                                 "(use a number, a callable or 'neumann')")
+        elif not callable(v) and not np.isfinite(float(v)):
+            raise ValueError(f"boundary {t!r}: Dirichlet value must be finite, got {v!r}")
+    return specs
+
+
+def simplex_graph(
+    points: np.ndarray,
+    simplices: np.ndarray,
+    diffusivity: float = 1.0,
+    boundary: Condition | Mapping[str, Condition] = 0.0,
+    tags: Mapping[str, np.ndarray] | None = None,
+    scheme: str = "auto",
+    negative: str = "raise",
+    decay: float = 0.0,
+    source: float | Callable[[np.ndarray], float] | None = None,
+    latency: float = 0.0,
+    orient: bool = False,
+    name: str = "mesh",
+) -> nx.Graph:
+    """Vertex-centred finite-volume cell graph of a triangle or tetrahedron mesh.
+
+    Parameters
+    ----------
+    points
+        ``(P, d)`` vertex coordinates (``d`` = 2 or 3).
+    simplices
+        ``(M, d + 1)`` vertex indices: triangles (2D) or tetrahedra (3D).
+    diffusivity
+        ``kappa > 0`` in ``u_t = kappa Lap u``.
+    boundary
+        One condition for every boundary facet, or a mapping tag -> condition.
+        A condition is a number or ``callable(pos)`` (Dirichlet: the boundary
+        vertex becomes a reservoir at that potential) or ``"neumann"`` (zero
+        flux). Tags missing from the mapping are Dirichlet 0.
+    tags
+        Mapping tag name -> ``(K, d)`` array of boundary facets (vertex indices
+        into ``points``), e.g. gmsh physical groups. Boundary facets not listed
+        belong to the tag ``"boundary"``. Facets that are not on the mesh
+        boundary are ignored.
+    scheme
+        ``"p1"`` (P1 stiffness, lumped mass), ``"voronoi"`` (circumcentric
+        two-point flux and dual volumes) or ``"auto"`` (``"p1"`` for triangles,
+        ``"voronoi"`` for tetrahedra). See the module docstring.
+    negative
+        ``"raise"`` (default): a negative conductance is a ``ValueError``;
+        ``"clip"``: such edges are dropped.
+    decay
+        ``lambda >= 0``: every cell gets an edge of conductance ``lambda V_i``
+        to a ``"ground"`` reservoir at potential 0.
+    source
+        Constant source density ``f`` (number or ``callable(pos)``); each cell
+        gets ``source = f V_i``.
+    latency
+        Packet latency ``tau >= 0`` on every edge.
+    orient
+        Re-orient negatively oriented simplices instead of rejecting mixed
+        orientation (see :func:`validate_mesh`).
+    name
+        Stored as ``graph.graph["name"]``.
+
+    Returns
+    -------
+    networkx.Graph
+        Cells are the integers ``0 .. N-1`` (non-Dirichlet vertices in mesh
+        vertex order) with ``kind="cell"``, ``volume``, ``pos``; reservoirs are
+        ``("bc", tag, vertex)`` with ``potential`` and ``pos``. ``graph.graph``
+        holds ``dim``, ``diffusivity``, ``name``, ``scheme``, ``spacing`` (median
+        edge length), and the mesh: ``points`` (P, d), ``simplices`` (M, d+1),
+        ``vertex_nodes`` (node label of each vertex) and ``boundary_tags``.
+
+    Raises
+    ------
+    ValueError
+        Invalid mesh (see :func:`validate_mesh`), unknown tags or conditions,
+        non-positive volumes, or negative conductances with ``negative="raise"``.
+
+    Examples
+    --------
+    >>> pts = np.array([[0, 0], [1, 0], [1, 1], [0, 1], [0.5, 0.5]])
+    >>> tri = np.array([[0, 1, 4], [1, 2, 4], [2, 3, 4], [3, 0, 4]])
+    >>> g = simplex_graph(pts, tri, diffusivity=1.0)
+    >>> [d["kind"] for _, d in g.nodes(data=True)].count("cell")
+    1
+    """
+    if not np.isfinite(diffusivity) or diffusivity <= 0:
+        raise ValueError(f"diffusivity must be positive and finite, got {diffusivity}")
+    if not np.isfinite(decay) or decay < 0:
+        raise ValueError(f"decay must be >= 0, got {decay}")
+    if not np.isfinite(latency) or latency < 0:
+        raise ValueError(f"latency must be >= 0, got {latency}")
+    if negative not in ("raise", "clip"):
+        raise ValueError(f"negative must be 'raise' or 'clip', got {negative!r}")
+    raw_points = np.asarray(points, dtype=float)
+    n_raw = len(raw_points) if raw_points.ndim == 2 else 0
+    # remember the original indices so tags can be re-indexed after cleaning
+    simplices_in = np.asarray(simplices)
+    points, simplices = validate_mesh(raw_points, simplices_in, orient=orient)
+    d = simplices.shape[1] - 1
+    used = np.unique(simplices_in.astype(np.int64))
+    remap = -np.ones(n_raw, dtype=np.int64)
+    remap[used] = np.arange(len(used))
+    if scheme == "auto":
+        scheme = "p1" if d == 2 else "voronoi"
+
+    # boundary facets and their tags
+    bfacets = boundary_facets(simplices)
+    facet_tag = np.full(len(bfacets), DEFAULT_TAG, dtype=object)
+    tag_names: list[str] = []
+    if tags:
+        index = {tuple(f): k for k, f in enumerate(bfacets.tolist())}
+        for t, facets in tags.items():
+            facets = np.asarray(facets, dtype=np.int64).reshape(-1, d)
+            if facets.size and (facets.min() < 0 or facets.max() >= n_raw):
+                raise ValueError(f"boundary tag {t!r}: facet vertex index out of range")
+            mapped = np.sort(remap[facets], axis=1) if facets.size else facets
+            hit = 0
+            for f in mapped.tolist():
+                k = index.get(tuple(f))
+                if k is not None and facet_tag[k] == DEFAULT_TAG:
+                    facet_tag[k] = t
+                    hit += 1
+            tag_names.append(str(t))
+    if np.any(facet_tag == DEFAULT_TAG) or not tag_names:
+        tag_names.append(DEFAULT_TAG)
+    specs = _conditions(boundary, tag_names)
+
+    # condition of each vertex: Dirichlet (first in mapping order) over Neumann
+    vertex_tag: dict[int, str] = {}
+    order = {t: k for k, t in enumerate(specs)}
+    for facet, t in zip(bfacets.tolist(), facet_tag):
+        dirichlet = specs[t] != "neumann"
+        for v in facet:
+            old = vertex_tag.get(v)
+            if old is None:
+                vertex_tag[v] = t
+                continue
+            old_dir = specs[old] != "neumann"
+            if (dirichlet and not old_dir) or (dirichlet == old_dir and order[t] < order[old]):
+                vertex_tag[v] = t
+
+    pairs, weight, volume = edge_weights(points, simplices, scheme)
+    scale = float(np.max(np.abs(weight)))
+    weight = np.where(np.abs(weight) <= 1e-12 * scale, 0.0, weight)
+
+    g = nx.Graph(dim=d, diffusivity=float(diffusivity), name=name, scheme=scheme)
+    node_of: list = [None] * len(points)
+    n_cells = 0
+    for v in range(len(points)):
+        t = vertex_tag.get(v)
+        if t is not None and specs[t] != "neumann":
+            continue
+        node_of[v] = n_cells
+        n_cells += 1
+    if n_cells == 0:
+        raise ValueError("empty domain: every mesh vertex is a Dirichlet boundary vertex, "
+                         "so there is no cell to simulate (refine the mesh)")
+    bad_volume = [v for v in range(len(points)) if node_of[v] is not None and volume[v] <= 0]
+    if bad_volume:
+        v = bad_volume[0]
+        raise ValueError(f"non-positive dual volume {volume[v]:.3g} at vertex {v} "
+                         f"{points[v].tolist()} ({len(bad_volume)} vertices) with scheme "
+                         f"{scheme!r}: obtuse boundary elements; use scheme='p1'")
+    for v in range(len(points)):
+        c = node_of[v]
+        if c is None:
+            continue
+        pos = points[v]
+        attrs = dict(kind="cell", volume=float(volume[v]), pos=tuple(float(p) for p in pos))
+        if source is not None:
+            attrs["source"] = (float(source(pos)) if callable(source) else float(source)) * volume[v]
+        g.add_node(c, **attrs)
+    for v in range(len(points)):
+        if node_of[v] is None:
+            t = vertex_tag[v]
+            node = ("bc", t, v)
+            value = specs[t]
+            pos = points[v]
+            g.add_node(node, kind="reservoir", pos=tuple(float(p) for p in pos),
+                       potential=float(value(pos)) if callable(value) else float(value))
+            node_of[v] = node
+
+    kind = np.array([isinstance(n, int) for n in node_of])
+    active = (kind[pairs[:, 0]] | kind[pairs[:, 1]]) & (weight != 0.0)
+    neg = active & (weight < 0)
+    if np.any(neg):
+        if negative == "raise":
+            k = int(np.argmin(np.where(neg, weight, np.inf)))
+            i, j = pairs[k]
+            raise ValueError(
+                f"negative conductance: {int(neg.sum())} of {int(active.sum())} edges have "
+                f"g < 0 (non-Delaunay mesh or obtuse boundary elements); worst edge between "
+                f"vertices {i} {points[i].tolist()} and {j} {points[j].tolist()}, "
+                f"g = {diffusivity * weight[k]:.3g}. Remesh (Delaunay, better quality), try "
+                f"scheme='voronoi' for Delaunay tetrahedra, or pass negative='clip'")
+        active &= ~neg
+    edge = dict(latency=float(latency)) if latency > 0 else {}
+    for (i, j), w in zip(pairs[active], weight[active]):
+        g.add_edge(node_of[i], node_of[j], conductance=float(diffusivity * w), **edge)
+    if decay > 0:
+        g.add_node("ground", kind="reservoir", potential=0.0)
+        for c in range(n_cells):
+            g.add_edge(c, "ground", conductance=decay * g.nodes[c]["volume"], **edge)
+    lengths = np.linalg.norm(points[pairs[:, 1]] - points[pairs[:, 0]], axis=1)
+    g.graph.update(spacing=float(np.median(lengths)), points=points, simplices=simplices,
+                   vertex_nodes=node_of, boundary_tags=list(specs),
+                   clipped_edges=int(neg.sum()))
+    return g
