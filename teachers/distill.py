@@ -425,13 +425,13 @@ def distill(teacher: Teacher, problem: str = "heat1d", cells: int | None = None,
     from ..problems import get_problem
     prob = get_problem(problem)
     cells = int(cells or prob.cells)
-    base = prob.build(cells)
+    base = prob.build(cells, prob.diffusivity)
     from ..topologies import cell_positions
     u0 = np.asarray(prob.initial(cell_positions(base)), float)
     times = np.linspace(0.0, t_train, n_times)
     field_ = teacher_on_cells(teacher, base, times)
     fit = fit_conductance_scale(base, field_, times)
-    graph = scale_conductances(base, fit.scale)
+    graph = prob.build(cells, fit.diffusivity)     # what `evsim run CONFIG.toml` builds
     if spike_budget is not None:
         target_rmse = None
     choice = choose_quota(graph, u0, field_, times, target_rmse=target_rmse,
