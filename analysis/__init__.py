@@ -1,0 +1,4 @@
+"""Metrics, energy, Pareto sweeps and plots of PISNN runs."""
+from .metrics import convergence_order, rmse, rmse_over_time, time_to_tolerance
+
+__all__ = ["convergence_order", "rmse", "rmse_over_time", "time_to_tolerance"]

@@ -1,0 +1,106 @@
+"""Basic figures of a run: fields vs reference, error over time, mass over time."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import networkx as nx
+import numpy as np
+
+__all__ = ["plot_run", "show_field"]
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def show_field(ax, positions: np.ndarray, values: np.ndarray, shape: tuple | None = None, **kw):
+    """Draw a cell field on ``ax``: image on 2D grids, tripcolor on 2D meshes,
+    the middle z-slice of 3D grids, and a line in 1D. Returns the artist."""
+    dim = positions.shape[1]
+    if dim == 1:
+        order = np.argsort(positions[:, 0])
+        return ax.plot(positions[order, 0], values[order], **kw)[0]
+    if shape is not None and len(shape) >= 2:
+        grid = values.reshape(shape)
+        if len(shape) == 3:
+            grid = grid[:, :, shape[2] // 2]
+        lo, hi = positions.min(axis=0), positions.max(axis=0)
+        return ax.imshow(grid.T, origin="lower", extent=(lo[0], hi[0], lo[1], hi[1]), **kw)
+    if dim == 3:  # cells near the middle plane
+        z = positions[:, 2]
+        mid = np.abs(z - np.median(z)) <= np.ptp(z) / 10
+        positions, values = positions[mid], values[mid]
+    return ax.tripcolor(positions[:, 0], positions[:, 1], values, shading="gouraud", **kw)
+
+
+def plot_run(result, reference: np.ndarray, graph: nx.Graph, out: str | Path,
+             title: str = "") -> list[Path]:
+    """Write ``field.png``, ``error.png`` and ``mass.png`` for a run.
+
+    Parameters
+    ----------
+    result
+        :class:`evsim.Result`.
+    reference
+        ``(T, N)`` reference potentials at ``result.times``.
+    graph
+        The cell graph (for the grid shape).
+    out
+        Output directory.
+    """
+    plt = _pyplot()
+    out = Path(out)
+    x, U, t = result.positions, result.potential, result.times
+    shape = graph.graph.get("shape")
+    paths = []
+
+    if x.shape[1] == 1:
+        fig, axes = plt.subplots(1, 3, figsize=(13, 3.6), constrained_layout=True)
+        order = np.argsort(x[:, 0])
+        ext = (x[order[0], 0], x[order[-1], 0], t[0], t[-1])
+        for ax, data, name in zip(axes, (U, reference, np.abs(U - reference)),
+                                  ("PISNN potential", "reference", "|error|")):
+            im = ax.imshow(data[:, order], aspect="auto", origin="lower", extent=ext,
+                           cmap="magma" if name == "|error|" else "viridis")
+            ax.set(xlabel="x", ylabel="t", title=name)
+            fig.colorbar(im, ax=ax)
+    else:
+        picks = np.unique(np.linspace(0, len(t) - 1, min(4, len(t))).astype(int))
+        fig, axes = plt.subplots(3, len(picks), figsize=(3.4 * len(picks), 9.5),
+                                 constrained_layout=True, squeeze=False)
+        for col, k in enumerate(picks):
+            for row, (data, name) in enumerate(((U[k], "PISNN"), (reference[k], "reference"),
+                                                (np.abs(U[k] - reference[k]), "|error|"))):
+                ax = axes[row, col]
+                art = show_field(ax, x, data, shape, cmap="magma" if row == 2 else "viridis")
+                ax.set(title=f"{name}, t = {t[k]:.3g}", aspect="equal")
+                fig.colorbar(art, ax=ax, shrink=0.8)
+    fig.suptitle(title)
+    paths.append(out / "field.png")
+    fig.savefig(paths[-1], dpi=110)
+    plt.close(fig)
+
+    fig, ax = plt.subplots(figsize=(5.5, 3.6), constrained_layout=True)
+    ax.semilogy(t[1:], np.sqrt(np.mean((U - reference) ** 2, axis=1))[1:], "o-")
+    ax.set(xlabel="t", ylabel="RMSE vs reference", title=f"{title}: q = {result.quota:g}")
+    ax.grid(alpha=0.3)
+    paths.append(out / "error.png")
+    fig.savefig(paths[-1], dpi=110)
+    plt.close(fig)
+
+    fig, ax = plt.subplots(figsize=(5.5, 3.6), constrained_layout=True)
+    mass = result.mass
+    ax.plot(t, mass, "o-", label="cells (PISNN ledger)")
+    ax.plot(t, result.mass_initial - mass, "s-", label="reservoirs + in flight")
+    ax.plot(t, np.full_like(t, result.mass_initial), "k--", label="total (exact)")
+    ax.set(xlabel="t", ylabel="mass", title=f"mass: ledger residual {result.ledger.residual}")
+    ax.legend()
+    paths.append(out / "mass.png")
+    fig.savefig(paths[-1], dpi=110)
+    plt.close(fig)
+    return paths

@@ -1,0 +1,177 @@
+"""Canonical problems: named PDE set-ups used by the CLI, the tests and the benchmarks.
+
+A :class:`Problem` bundles a cell-graph builder, an initial condition, the time
+window, default record times and quota, and (where one exists) the exact
+solution. :func:`reference` gives the reference field a run is scored against:
+the exact solution when the problem has one (and the run uses the problem's
+own initial condition), else the semi-discrete solution of the same graph.
+
+========== =========================================== ===========================
+name       set-up                                      reference
+========== =========================================== ===========================
+heat1d     u_t = 0.1 u_xx on [0,1], 100 cells, T = 2,  sin(pi x) exp(-0.1 pi^2 t)
+           u0 = sin(pi x), u = 0 at both ends
+heat1d-    as heat1d, u0 = exp(-(x-1/2)^2 / (2 .05^2)) semi-discrete (expm)
+gauss
+heat1d-    as heat1d, u0 = 1 on (1/4, 3/4), else 0     semi-discrete (expm)
+step
+heat2d     u_t = 0.1 Lap u on the unit square, 64x64,  sin sin exp(-0.2 pi^2 t)
+           u0 = sin(pi x) sin(pi y), u = 0 on sides,
+           records t = 0, 0.1, 0.4, 0.8
+laplace2d  as heat2d, u0 = 0, u(x,1) = sin(pi x),      semi-discrete; steady state
+           run to steady state (T = 3)                 sin(pi x) sinh(pi y)/sinh(pi)
+========== =========================================== ===========================
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import networkx as nx
+import numpy as np
+
+from . import topologies
+
+__all__ = ["Problem", "PROBLEMS", "register", "get_problem", "reference"]
+
+PROBLEMS: dict[str, "Problem"] = {}
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A named PDE set-up.
+
+    Attributes
+    ----------
+    name, description
+        Identification.
+    build
+        ``build(cells, diffusivity) -> nx.Graph``; ``cells`` is the resolution
+        (cells per axis for grids, target cell count for meshes).
+    initial
+        ``initial(x) -> u0`` for cell positions ``x`` of shape ``(N, dim)``.
+    cells, diffusivity, t_end, quota
+        Defaults.
+    record
+        Default record times in ``[0, t_end]``.
+    exact
+        ``exact(x, t) -> (T, N)`` analytic solution, or None.
+    steady
+        ``steady(x) -> (N,)`` analytic steady state, or None.
+    """
+
+    name: str
+    description: str
+    build: Callable[[int, float], nx.Graph]
+    initial: Callable[[np.ndarray], np.ndarray]
+    cells: int
+    diffusivity: float
+    t_end: float
+    quota: float
+    record: tuple = field(default=())
+    exact: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None
+    steady: Callable[[np.ndarray], np.ndarray] | None = None
+
+    def record_times(self, t_end: float | None = None) -> np.ndarray:
+        """Record times for a run to ``t_end`` (default: the problem's own)."""
+        if t_end is None or t_end == self.t_end:
+            return np.asarray(self.record, dtype=float)
+        return np.linspace(0.0, t_end, len(self.record) if len(self.record) > 2 else 21)
+
+
+def register(problem: Problem) -> Problem:
+    """Add ``problem`` to :data:`PROBLEMS` (name must be new)."""
+    if problem.name in PROBLEMS:
+        raise ValueError(f"problem {problem.name!r} is already registered")
+    PROBLEMS[problem.name] = problem
+    return problem
+
+
+def get_problem(name: str) -> Problem:
+    """The problem registered as ``name``.
+
+    Raises
+    ------
+    ValueError
+        For an unknown name (the message lists the known problems).
+    """
+    if name not in PROBLEMS:
+        raise ValueError(f"unknown problem {name!r}; known problems: {sorted(PROBLEMS)}")
+    return PROBLEMS[name]
+
+
+def reference(problem: Problem, graph: nx.Graph, times: np.ndarray, u0: np.ndarray,
+              use_exact: bool = True) -> np.ndarray:
+    """Reference potentials ``(T, N)`` for a run of ``problem`` on ``graph``.
+
+    The exact solution when the problem has one and ``use_exact`` (pass False
+    when the run uses another initial condition or operator), else the
+    semi-discrete solution (:func:`evsim.teachers.semidiscrete`).
+    """
+    if use_exact and problem.exact is not None:
+        return problem.exact(topologies.cell_positions(graph), np.asarray(times, dtype=float))
+    from .teachers import semidiscrete
+
+    return semidiscrete(graph, u0, times)
+
+
+# --------------------------------------------------------------------- 1D heat
+def _heat1d_graph(cells: int, diffusivity: float) -> nx.Graph:
+    return topologies.grid_1d(cells=cells, length=1.0, diffusivity=diffusivity)
+
+
+def _sine_1d(x):
+    return np.sin(np.pi * x[:, 0])
+
+
+def _gauss_1d(x):
+    return np.exp(-((x[:, 0] - 0.5) ** 2) / (2 * 0.05**2))
+
+
+def _step_1d(x):
+    return ((x[:, 0] > 0.25) & (x[:, 0] < 0.75)).astype(float)
+
+
+def _heat1d_exact(x, t):
+    return np.sin(np.pi * x[:, 0])[None, :] * np.exp(-0.1 * np.pi**2 * np.asarray(t))[:, None]
+
+
+_HEAT1D = dict(build=_heat1d_graph, cells=100, diffusivity=0.1, t_end=2.0, quota=1e-6,
+               record=tuple(np.linspace(0.0, 2.0, 21)))
+register(Problem("heat1d", "u_t = 0.1 u_xx on [0,1], u0 = sin(pi x), u = 0 at both ends",
+                 initial=_sine_1d, exact=_heat1d_exact, **_HEAT1D))
+register(Problem("heat1d-gauss", "heat1d with a Gaussian pulse, sigma = 0.05",
+                 initial=_gauss_1d, **_HEAT1D))
+register(Problem("heat1d-step", "heat1d with u0 = 1 on (0.25, 0.75), else 0",
+                 initial=_step_1d, **_HEAT1D))
+
+
+# --------------------------------------------------------------------- 2D
+def _heat2d_graph(cells: int, diffusivity: float) -> nx.Graph:
+    return topologies.grid_2d(cells=cells, length=1.0, diffusivity=diffusivity)
+
+
+def _laplace2d_graph(cells: int, diffusivity: float) -> nx.Graph:
+    return topologies.grid_2d(cells=cells, length=1.0, diffusivity=diffusivity,
+                              boundary={"top": lambda p: np.sin(np.pi * p[0])})
+
+
+def _sine_2d(x):
+    return np.sin(np.pi * x[:, 0]) * np.sin(np.pi * x[:, 1])
+
+
+def _heat2d_exact(x, t):
+    return _sine_2d(x)[None, :] * np.exp(-0.2 * np.pi**2 * np.asarray(t))[:, None]
+
+
+def _laplace_exact(x):
+    return np.sin(np.pi * x[:, 0]) * np.sinh(np.pi * x[:, 1]) / np.sinh(np.pi)
+
+
+register(Problem("heat2d", "u_t = 0.1 Lap u on the unit square, u0 = sin(pi x) sin(pi y), u = 0 on the boundary",
+                 build=_heat2d_graph, initial=_sine_2d, cells=64, diffusivity=0.1, t_end=0.8,
+                 quota=5e-7, record=(0.0, 0.1, 0.4, 0.8), exact=_heat2d_exact))
+register(Problem("laplace2d", "u_t = 0.1 Lap u from u0 = 0 with u(x, 1) = sin(pi x): converges to Laplace",
+                 build=_laplace2d_graph, initial=lambda x: np.zeros(len(x)), cells=64,
+                 diffusivity=0.1, t_end=3.0, quota=1e-6, record=tuple(np.linspace(0.0, 3.0, 31)),
+                 steady=_laplace_exact))
