@@ -199,7 +199,7 @@ def _simulate(graph, u0, quota, times, engine, simulate):
 
 def choose_quota(graph: nx.Graph, u0: np.ndarray, target_field: np.ndarray, times: np.ndarray,
                  *, target_rmse: float | None = None, spike_budget: int | None = None,
-                 quota_start: float | None = None, rtol: float = 0.15, max_runs: int = 10,
+                 quota_start: float | None = None, rtol: float = 0.15, max_runs: int = 12,
                  max_spikes: float = 5e7, engine: str = "compiled",
                  simulate: Callable | None = None) -> QuotaChoice:
     """Choose the PISNN quota against a teacher field.
@@ -274,7 +274,7 @@ def choose_quota(graph: nx.Graph, u0: np.ndarray, target_field: np.ndarray, time
             elif lo is None:          # shrink towards the target (error ~ q)
                 q_next = q * min(0.8, max(0.1, 0.9 * target / max(r.rmse, 1e-300)))
             else:                     # grow
-                q_next = q * max(1.25, min(4.0, 0.95 * target / max(r.rmse, 1e-300)))
+                q_next = q * max(1 + 0.5 * rtol, min(4.0, target / max(r.rmse, 1e-300)))
         else:                         # good quotas are large; want the smallest good
             hi = min(good) if good else None
             lo = max((b for b in bad if hi is None or b < hi), default=None)
@@ -288,8 +288,7 @@ def choose_quota(graph: nx.Graph, u0: np.ndarray, target_field: np.ndarray, time
                     q_next = min(q_next, 0.8 * q)
                 else:
                     q_next = max(q_next, 1.25 * q)
-        if max(x.spikes for x in runs) * max(x.quota for x in runs) / q_next > max_spikes \
-                and runs[-1].spikes > 0:
+        if max(x.spikes * x.quota for x in runs) / q_next > max_spikes:   # spikes ~ C / q
             break
         q = q_next
     good = [x for x in runs if ok(x)]
