@@ -112,8 +112,8 @@ def simulate(
         Optional network-on-chip routes with per-link FIFO service
         (:class:`evsim.Routing`); packets are then delayed by congestion.
     progress
-        Show a tqdm progress bar on stderr; default: only for runs longer
-        than a second.
+        Show a tqdm progress bar on stderr; default: for runs longer than a
+        second when stderr is a terminal.
 
     Returns
     -------
@@ -142,8 +142,8 @@ def simulate(
     budget = np.inf if max_events is None else int(max_events)
     stop_reason = "t_end"
     start = time.perf_counter()
-    bar = tqdm(total=t_end, unit="t", desc=f"evsim[{engine}]", delay=1.0,
-               disable=progress is False, leave=False,
+    shown = {} if progress is None else {"disable": not progress}  # None: tqdm decides (TTY, TQDM_DISABLE)
+    bar = tqdm(total=t_end, unit="t", desc=f"evsim[{engine}]", delay=1.0, leave=False, **shown,
                bar_format="{l_bar}{bar}| t={n:.4g}/{total:.4g} [{elapsed}<{remaining}]")
     try:
         while True:
