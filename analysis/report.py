@@ -1,0 +1,168 @@
+"""One self-contained HTML page of a run, an experiment or a sweep.
+
+:func:`write_report` reads a result directory — ``summary.json`` (written by
+``evsim run`` and ``evsim experiment``) and/or ``sweep.json`` (``evsim sweep``)
+— and writes ``report.html`` next to them: the summary as tables (nested
+dictionaries as nested tables, lists of records as tables, energy breakdowns
+as one row per profile), the sweep points with their Pareto membership, and
+every ``.png``/``.gif``/``.svg`` figure of the directory embedded as a base64
+``data:`` URI. The page loads nothing from outside (no external scripts or
+links); one inline script records after loading how many images decoded.
+"""
+from __future__ import annotations
+
+import base64
+import html
+import json
+import math
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+__all__ = ["write_report", "render_report"]
+
+_MIME = {".png": "image/png", ".gif": "image/gif", ".svg": "image/svg+xml"}
+
+_CSS = """
+body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1100px; color: #222; }
+h1 { font-size: 1.5em; } h2 { font-size: 1.2em; margin-top: 1.6em; border-bottom: 1px solid #ccc; }
+table { border-collapse: collapse; margin: 0.5em 0; font-size: 0.85em; }
+th, td { border: 1px solid #ccc; padding: 2px 6px; text-align: left; vertical-align: top; }
+th { background: #f0f0f0; } tr.pareto td { background: #eef7ee; }
+figure { display: inline-block; margin: 0.5em; } figure img { max-width: 520px; border: 1px solid #ddd; }
+figcaption { font-size: 0.8em; color: #555; }
+"""
+
+
+#: Inline self-check: after load, the body records how many embedded images
+#: decoded (``data-images-ok``) and how many failed (``data-images-broken``),
+#: so a headless browser's ``--dump-dom`` shows whether the page rendered.
+_SELF_CHECK = """<script>
+window.addEventListener("load", function () {
+  var ok = 0, bad = 0, imgs = document.images;
+  for (var i = 0; i < imgs.length; i++) { if (imgs[i].complete && imgs[i].naturalWidth > 0) ok++; else bad++; }
+  document.body.setAttribute("data-images-ok", ok);
+  document.body.setAttribute("data-images-broken", bad);
+});
+</script>"""
+
+
+def _fmt(v: Any) -> str:
+    if isinstance(v, bool) or v is None:
+        return html.escape(str(v))
+    if isinstance(v, int):
+        return f"{v:,}".replace(",", "\u2009")
+    if isinstance(v, float):
+        if math.isnan(v) or math.isinf(v):
+            return html.escape(str(v))
+        return f"{v:.6g}"
+    return html.escape(str(v))
+
+
+def _is_record_list(v) -> bool:
+    return isinstance(v, list) and v and all(isinstance(r, dict) for r in v)
+
+
+def _table(rows: list[dict], highlight: set[int] | None = None, index: bool = True) -> str:
+    cols: list[str] = []
+    for r in rows:
+        cols += [c for c in r if c not in cols and not isinstance(r[c], (dict, list))]
+    head = ("<th>#</th>" if index else "") + "".join(f"<th>{html.escape(str(c))}</th>" for c in cols)
+    body = []
+    for i, r in enumerate(rows):
+        cls = ' class="pareto"' if highlight and i in highlight else ""
+        cells = (f"<td>{i}</td>" if index else "") + "".join(f"<td>{_fmt(r.get(c, ''))}</td>" for c in cols)
+        body.append(f"<tr{cls}>{cells}</tr>")
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+
+
+def _kv(d: dict, depth: int = 0) -> str:
+    """A dictionary as a two-column table; nested values recurse."""
+    rows = []
+    for k, v in d.items():
+        if isinstance(v, dict) and v and all(isinstance(x, dict) for x in v.values()) \
+                and all("total" in x for x in v.values()):
+            cell = _energy_table(v)
+        elif isinstance(v, dict):
+            cell = _kv(v, depth + 1) if v else "{}"
+        elif _is_record_list(v):
+            cell = _table(v)
+        elif isinstance(v, list):
+            shown = v if len(v) <= 64 else v[:64] + ["..."]
+            cell = html.escape(", ".join(_fmt(x) if not isinstance(x, str) else x for x in shown))
+        else:
+            cell = _fmt(v)
+        rows.append(f"<tr><th>{html.escape(str(k))}</th><td>{cell}</td></tr>")
+    return f"<table>{''.join(rows)}</table>"
+
+
+def _energy_table(table: dict) -> str:
+    """``{profile: {'energy': {kind: J}, 'total': J, ...}}`` as one row per profile."""
+    rows = []
+    for name, b in table.items():
+        row = {"profile": name}
+        row.update({f"{k} [J]": v for k, v in b.get("energy", {}).items()})
+        row["total [J]"] = b["total"]
+        rows.append(row)
+    return _table(rows, index=False)
+
+
+def _figures(directory: Path) -> str:
+    items = []
+    for p in sorted(directory.iterdir()):
+        mime = _MIME.get(p.suffix.lower())
+        if mime is None or not p.is_file():
+            continue
+        data = base64.b64encode(p.read_bytes()).decode("ascii")
+        items.append(f'<figure><img alt="{html.escape(p.stem)}" src="data:{mime};base64,{data}">'
+                     f"<figcaption>{html.escape(p.name)}</figcaption></figure>")
+    return "\n".join(items)
+
+
+def render_report(directory: str | Path) -> str:
+    """The HTML text of the report of ``directory`` (see the module docstring).
+
+    Raises
+    ------
+    FileNotFoundError
+        If the directory does not exist or holds neither ``summary.json`` nor
+        ``sweep.json``.
+    """
+    d = Path(directory)
+    if not d.is_dir():
+        raise FileNotFoundError(f"{d} is not a directory")
+    summary_path, sweep_path = d / "summary.json", d / "sweep.json"
+    if not summary_path.exists() and not sweep_path.exists():
+        raise FileNotFoundError(f"{d} holds neither summary.json nor sweep.json")
+    parts = []
+    title = d.name
+    if summary_path.exists():
+        summary = json.loads(summary_path.read_text())
+        title = summary.get("problem") or summary.get("experiment") or title
+        parts.append("<h2>Summary</h2>" + _kv(summary))
+    if sweep_path.exists():
+        sweep = json.loads(sweep_path.read_text())
+        title = f"sweep of {sweep.get('problem', title)}"
+        pareto = set(sweep.get("pareto", []))
+        info = {k: v for k, v in sweep.items() if k not in ("points", "files")}
+        parts.append("<h2>Sweep</h2>" + _kv(info))
+        parts.append(f"<h2>Points ({len(sweep.get('points', []))}; Pareto-optimal rows shaded)</h2>"
+                     + _table(sweep.get("points", []), pareto))
+    figs = _figures(d)
+    if figs:
+        parts.append("<h2>Figures</h2>" + figs)
+    stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+            f"<title>evsim report: {html.escape(str(title))}</title><style>{_CSS}</style></head>"
+            f"<body><h1>evsim report: {html.escape(str(title))}</h1>"
+            f"<p>Directory <code>{html.escape(str(d.resolve()))}</code>, written {stamp}.</p>"
+            + "\n".join(parts) + _SELF_CHECK + "</body></html>\n")
+
+
+def write_report(path: str | Path) -> Path:
+    """Write ``path/report.html`` (self-contained: figures base64-embedded) and return its path."""
+    d = Path(path)
+    text = render_report(d)
+    out = d / "report.html"
+    out.write_text(text, encoding="utf-8")
+    return out
