@@ -192,7 +192,10 @@ class QuotaChoice:
 
 def _simulate(graph, u0, quota, times, engine, simulate):
     if simulate is None:
-        from .. import simulate
+        from functools import partial
+
+        from .. import simulate as _evsim_simulate
+        simulate = partial(_evsim_simulate, progress=False)
     return simulate(graph, u0=u0, quota=float(quota), t_end=float(times[-1]), record=times,
                     engine=engine)
 
