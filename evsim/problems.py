@@ -175,3 +175,44 @@ register(Problem("laplace2d", "u_t = 0.1 Lap u from u0 = 0 with u(x, 1) = sin(pi
                  build=_laplace2d_graph, initial=lambda x: np.zeros(len(x)), cells=64,
                  diffusivity=0.1, t_end=3.0, quota=1e-6, record=tuple(np.linspace(0.0, 3.0, 31)),
                  steady=_laplace_exact))
+
+
+# --------------------------------------------------------------------- irregular meshes (issue 4)
+_J01 = 2.404825557695773  # first zero of the Bessel function J0
+
+
+def _disk_graph(cells: int, diffusivity: float) -> nx.Graph:
+    return topologies.voronoi_2d("disk", cells=cells, diffusivity=diffusivity, seed=0)
+
+
+def _disk_initial(x):
+    from scipy.special import j0
+
+    return j0(_J01 * np.hypot(x[:, 0], x[:, 1]))
+
+
+def _disk_exact(x, t):
+    return _disk_initial(x)[None, :] * np.exp(-0.1 * _J01**2 * np.asarray(t, dtype=float))[:, None]
+
+
+def _cube3d_graph(cells: int, diffusivity: float) -> nx.Graph:
+    return topologies.tetra_box(cells=cells, diffusivity=diffusivity, jitter=0.25, seed=0)
+
+
+def _sine_3d(x):
+    return np.sin(np.pi * x[:, 0]) * np.sin(np.pi * x[:, 1]) * np.sin(np.pi * x[:, 2])
+
+
+def _cube3d_exact(x, t):
+    return _sine_3d(x)[None, :] * np.exp(-0.3 * np.pi**2 * np.asarray(t, dtype=float))[:, None]
+
+
+register(Problem("disk", "u_t = 0.1 Lap u on the unit disk, irregular Voronoi cells (Lloyd points, "
+                 "seed 0), u0 = J0(j01 r), u = 0 on r = 1",
+                 build=_disk_graph, initial=_disk_initial, cells=2000, diffusivity=0.1, t_end=0.5,
+                 quota=2e-6, record=tuple(np.linspace(0.0, 0.5, 11)), exact=_disk_exact))
+register(Problem("cube3d", "u_t = 0.1 Lap u on the unit cube, jittered Delaunay tetrahedra "
+                 "(cells = lattice intervals per axis), u0 = sin(pi x) sin(pi y) sin(pi z), u = 0 "
+                 "on the boundary; exact decay exp(-3 kappa pi^2 t)",
+                 build=_cube3d_graph, initial=_sine_3d, cells=12, diffusivity=0.1, t_end=0.5,
+                 quota=5e-7, record=tuple(np.linspace(0.0, 0.5, 6)), exact=_cube3d_exact))
