@@ -15,7 +15,7 @@ __all__ = ["experiment", "get_experiment", "list_experiments"]
 
 _REGISTRY: dict[str, Callable[..., dict]] = {}
 #: Modules that define experiments (imported lazily, on first lookup).
-_PROVIDERS = ("evsim.teachers.paper", "evsim.teachers.baselines")
+_PROVIDERS = ("evsim.teachers.paper", "evsim.teachers.baselines", "evsim.analysis.hardware")
 
 
 def experiment(name: str):
