@@ -5,3 +5,13 @@ Teachers calibrate ("distill") a PISNN: the operator scale and the quota.
 from .semidiscrete import operator, semidiscrete, steady_state
 
 __all__ = ["operator", "semidiscrete", "steady_state"]
+
+# issue 3: teacher interface, FTCS, PINN teachers, distillation (paper experiments load lazily)
+from .base import AnalyticTeacher, GraphTeacher, SemiDiscreteTeacher, Teacher, cell_operator, teacher_on_cells  # noqa: E402
+from .ftcs import FTCSTeacher  # noqa: E402
+from .pinn import HeatPDE, PINNTeacher, load_shipped  # noqa: E402
+from .distill import choose_quota, distill, fit_conductance_scale, fit_diffusivity, write_config  # noqa: E402
+
+__all__ += ["AnalyticTeacher", "GraphTeacher", "SemiDiscreteTeacher", "Teacher", "cell_operator",
+            "teacher_on_cells", "FTCSTeacher", "HeatPDE", "PINNTeacher", "load_shipped",
+            "choose_quota", "distill", "fit_conductance_scale", "fit_diffusivity", "write_config"]
