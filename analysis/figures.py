@@ -17,13 +17,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from matplotlib.collections import LineCollection  # noqa: E402
-from matplotlib.colors import LogNorm  # noqa: E402
+import matplotlib.pyplot as plt  # headless: matplotlib falls back to Agg without a display
+import numpy as np
+from matplotlib.collections import LineCollection
+from matplotlib.colors import LogNorm
 
 __all__ = ["spike_raster", "cell_traffic", "edge_traffic", "link_traffic", "energy_bars",
            "pareto_plot", "animate_potential", "savefig", "grid_shape"]
@@ -338,6 +335,6 @@ def animate_potential(result, path: str | Path, fps: int = 4, max_frames: int = 
             return [im, lc]
     anim = FuncAnimation(fig, update, frames=len(frames), blit=False)
     path.parent.mkdir(parents=True, exist_ok=True)
-    anim.save(path, writer=PillowWriter(fps=fps))
+    anim.save(path, writer=PillowWriter(fps=fps), dpi=72)
     plt.close(fig)
     return path

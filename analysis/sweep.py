@@ -73,7 +73,8 @@ def run_point(problem: str, quota: float, cells: int | None = None, t_end: float
         ``quota``, the parameters, ``spikes``, ``rmse`` (vs the problem's
         reference over all record times), ``rmse_final``,
         ``rmse_semidiscrete`` (quantization error alone), ``ledger_residual``,
-        ``in_transit``, ``wall_seconds``, ``energy_<profile>`` (J) and, with a
+        ``in_transit``, ``wall_seconds``, ``worker_pid`` (process that ran it),
+        ``energy_<profile>`` (J) and, with a
         mesh, ``hops_per_packet`` and ``busiest_link_packets``.
     """
     import evsim
@@ -123,7 +124,7 @@ def run_point(problem: str, quota: float, cells: int | None = None, t_end: float
         "rmse_final": float(rmse_over_time(r.potential, ref)[-1]),
         "rmse_semidiscrete": rmse(r.potential, semi), "ledger_residual": int(r.ledger.residual),
         "in_transit": int(r.in_transit), "stop_reason": r.stop_reason,
-        "wall_seconds": float(r.wall_seconds),
+        "wall_seconds": float(r.wall_seconds), "worker_pid": os.getpid(),
     }
     for p in profiles:
         row[f"energy_{p}"] = energy(counts, p).total

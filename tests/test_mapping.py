@@ -93,3 +93,50 @@ def test_latency_and_congestion_both_engines_agree():
     assert not np.array_equal(free.spike_log["time"], a.spike_log["time"])
     t = traffic(a, m)
     assert t.hops > 0 and t.busiest_link()["packets"] == t.link_load.max()
+
+
+def test_heat2d_64x64_on_16_cores_traffic_and_energy():
+    """Hops per packet and the busiest link, recomputed independently from the edges."""
+    from evsim.analysis.energy import PROFILES, energy_table
+    from evsim.problems import get_problem
+    prob = get_problem("heat2d")
+    g = prob.build(64, prob.diffusivity)
+    x = topologies.cell_positions(g)
+    r = evsim.simulate(g, prob.initial(x), quota=1e-4, t_end=0.2, progress=False)
+    m = map_cells(g, CoreMesh(4, 4, 256))
+    t = traffic(r, m)
+    # independent: a packet on a cell-cell edge crosses one block face (16 x 16 blocks), 1 hop
+    ij = np.stack(np.divmod(np.arange(4096), 64), 1) // 16          # (block x, block y) per cell
+    load = {}
+    hops = 0
+    for (a, b), f, bk in zip(r.edges, r.edge_forward, r.edge_backward):
+        if a < 4096 and b < 4096 and tuple(ij[a]) != tuple(ij[b]):
+            hops += f + bk
+            for src, dst, n in ((a, b, f), (b, a, bk)):
+                key = (tuple(ij[src]), tuple(ij[dst]))
+                load[key] = load.get(key, 0) + n
+    assert t.hops == hops and t.remote_packets == hops
+    assert t.hops_per_packet == pytest.approx(hops / r.spikes)
+    assert 0.01 < t.hops_per_packet < 0.2                          # most packets stay on a core
+    busiest = t.busiest_link()
+    assert busiest["packets"] == max(load.values())
+    assert load[(tuple(busiest["from"]), tuple(busiest["to"]))] == busiest["packets"]
+    table = energy_table(r, mapping=m)
+    assert set(table) == set(PROFILES)
+    hop_j = table["loihi"]["energy"]["hops_x"] + table["loihi"]["energy"]["hops_y"]
+    assert hop_j == pytest.approx(3.0e-12 * table["loihi"]["counts"]["hops_x"]
+                                  + 4.2e-12 * table["loihi"]["counts"]["hops_y"])
+    assert table["loihi"]["counts"]["hops_x"] + table["loihi"]["counts"]["hops_y"] == hops
+
+
+@pytest.mark.slow
+def test_hardware_heat2d_experiment(tmp_path):
+    from evsim.experiments import get_experiment
+    s = get_experiment("hardware-heat2d")(tmp_path, fast=True, quota=5e-5, study_quota=5e-5)
+    assert s["cells"] == 1024 and s["ledger_residual"] == 0
+    assert s["hops_per_packet"] == s["mappings"]["blocks"]["hops_per_packet"] > 0
+    assert s["busiest_link"]["packets"] > 0
+    assert set(s["energy_total"]) == {"loihi", "truenorth", "spinnaker", "cmos45"}
+    assert all(r["ledger_residual"] == 0 for r in s["timing"]["rows"])
+    assert s["engines_agree_with_routing"]["identical_spike_logs"]
+    assert (tmp_path / "link_traffic_blocks.png").exists() and (tmp_path / "potential_16x16.gif").exists()
