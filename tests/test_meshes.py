@@ -137,7 +137,7 @@ def test_ball_steady_state_and_decay_mode():
     r = np.linalg.norm(x, axis=1)
     u0 = np.sinc(r)                                            # sin(pi r) / (pi r)
     sd = semidiscrete(g0, u0, np.array([0.05]))[-1]
-    assert rmse(sd, u0 * np.exp(-np.pi ** 2 * 0.05)) < 1e-2
+    assert rmse(sd, u0 * np.exp(-np.pi ** 2 * 0.05)) < 4e-3      # measured 2.0e-3
 
 
 # ----------------------------------------------------------------------------- geometry / graphs
@@ -174,7 +174,7 @@ def test_annulus_laplace_matches_log_profile():
     """Steady state with u = 1 on r = 1/2 and 0 on r = 1 is ln(r) / ln(1/2)."""
     g = T.voronoi_2d("annulus", cells=1500, diffusivity=1.0, boundary={"inner": 1.0, "outer": 0.0})
     r = np.hypot(*T.cell_positions(g).T)
-    assert rmse(steady_state(g), np.log(r) / np.log(0.5)) < 2e-3
+    assert rmse(steady_state(g), np.log(r) / np.log(0.5)) < 5e-4  # measured 1.4e-4
 
 
 def test_boundary_tags_callable_and_precedence():
