@@ -14,6 +14,9 @@ Three steps, each usable alone:
    and ``s`` is the volume-weighted least-squares solution
    ``s = sum_k <y_k, V r_k> / sum_k <r_k, V r_k>``. The integral form needs no time
    derivative of the teacher and is second-order accurate in the snapshot spacing.
+   With a continuum teacher (analytic, PINN) the fitted scale also absorbs the spatial
+   discretization error of the graph (e.g. +0.3 % on a 16 x 16 grid for heat2d, < 0.01 %
+   on 100 cells for heat1d): the student reproduces the teacher, not the continuum operator.
 
 2. **Choose the quota** (:func:`choose_quota`): run the PISNN on the fitted graph and search
    ``q`` geometrically (the CFQ error is ``O(q)`` and spikes scale as ``1/q``) for the largest
