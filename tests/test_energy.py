@@ -111,3 +111,31 @@ def test_toml_profile(tmp_path):
         en.get_profile("loihi9")
     with pytest.raises(ValueError, match=">= 0"):
         en.EnergyProfile("neg", synaptic_op=-1.0)
+
+
+def test_comparison_ftcs_pinn_break_even_by_hand():
+    from evsim.analysis.comparison import compare_solvers
+    c = compare_solvers("heat1d", quota=2e-4, cells=20, t_end=0.2)
+    f = c["ftcs"]
+    # 20 cells: 19 cell-cell edges, 2 Dirichlet edges; flux form (teachers/ftcs.py)
+    assert f["flops"] == f["steps"] * (4 * 19 + 3 * 2 + 2 * 20)
+    assert (f["adds"], f["mults"]) == (f["steps"] * (3 * 19 + 2 * 2 + 20), f["steps"] * (19 + 2 + 20))
+    assert f["energy"] == pytest.approx(f["adds"] * 0.9e-12 + f["mults"] * 3.7e-12)  # Horowitz 2014
+    assert f["dt"] <= (1 / 20) ** 2 / (3 * 0.1) * (1 + 1e-12)          # h^2 / (3 kappa) at the boundary
+    # matched accuracy: both errors vs the semi-discrete solution within a factor 1.5
+    ratio = c["pisnn"]["rmse_semidiscrete"] / f["rmse_semidiscrete"]
+    assert 1 / 1.5 < ratio < 1.5
+    counts = c["pisnn"]["counts"]
+    loihi = (counts["synaptic_ops"] * 35.5e-12 + counts["neuron_updates"] * 72.8e-12
+             + counts["spikes_out"] * 76.8e-12)
+    assert c["pisnn"]["energy"]["loihi"] == pytest.approx(loihi)
+    be = c["break_even"]["loihi"]
+    assert be["energy_per_packet"] == pytest.approx(loihi / counts["packets"])
+    assert be["packets_break_even"] == pytest.approx(f["energy"] / be["energy_per_packet"])
+    assert be["ratio"] == pytest.approx(counts["packets"] / be["packets_break_even"])
+    if c["pinn"] is not None:   # shipped heat1d PINN: [2, 32, 32, 32, 1] tanh MLP
+        p = c["pinn"]
+        assert p["macs_per_point"] == 2 * 32 + 32 * 32 + 32 * 32 + 32
+        assert p["points"] == 20 * 21 and p["flops"] == p["points"] * p["flops_per_point"]
+        assert p["energy"] == pytest.approx(p["points"] * (p["macs_per_point"] * 4.6e-12 + (
+            p["flops_per_point"] - 2 * p["macs_per_point"]) * 3.7e-12))
