@@ -1,10 +1,12 @@
 """The compiled engine: the CFQ rule of :mod:`evsim.rule` in a numba kernel.
 
-The scheduler is an *indexed* binary min-heap over event slots keyed by
-``(time, slot)``: every edge owns exactly one firing slot (and, with latency,
-one arrival slot for the head of its FIFO of packets in flight), and a
-reschedule moves that slot up or down in place, so the queue never holds
-stale entries and its size is fixed (``E`` or ``2 E``). Events are processed in
+The scheduler is a two-level queue over event slots keyed by ``(time, slot)``
+(see :mod:`evsim.state`): every edge owns exactly one firing slot (and, with
+latency, one arrival slot for the head of its FIFO of packets in flight);
+a reschedule updates the slot's block minimum in O(1) (or rescans the block
+when its earliest slot moves later) and moves the block in an indexed binary
+heap of ``E / BLOCK`` entries, so the queue never holds stale entries and its
+hot part stays in cache. Events are processed in
 exactly the order of the SimPy reference engine, with the same floating-point
 operations, so both produce bit-identical spike sequences.
 """
@@ -14,7 +16,7 @@ import numba as nb
 import numpy as np
 
 from . import rule
-from .state import DONE, GROW_LOG, GROW_POOL, LIMIT, EngineState
+from .state import BLOCK, DONE, GROW_LOG, GROW_POOL, LIMIT, EngineState
 
 __all__ = ["CompiledEngine"]
 
@@ -32,17 +34,18 @@ def _less(ta, sa, tb, sb):
 
 
 @nb.njit(cache=True)
-def _heap_set(ht, hs, hpos, slot, t):
-    """Give ``slot`` the new time ``t`` and restore the heap order."""
+def _heap_set(ht, hs, hb, hpos, block, t, slot):
+    """Give ``block`` the key ``(t, slot)`` and restore the heap order."""
     size = ht.size
-    k = hpos[slot]
-    if t < ht[k]:
+    k = hpos[block]
+    if _less(t, slot, ht[k], hs[k]):
         while k > 0:
             p = (k - 1) >> 1
             if _less(t, slot, ht[p], hs[p]):
                 ht[k] = ht[p]
                 hs[k] = hs[p]
-                hpos[hs[k]] = k
+                hb[k] = hb[p]
+                hpos[hb[k]] = k
                 k = p
             else:
                 break
@@ -57,33 +60,61 @@ def _heap_set(ht, hs, hpos, slot, t):
             if _less(ht[c], hs[c], t, slot):
                 ht[k] = ht[c]
                 hs[k] = hs[c]
-                hpos[hs[k]] = k
+                hb[k] = hb[c]
+                hpos[hb[k]] = k
                 k = c
             else:
                 break
     ht[k] = t
     hs[k] = slot
-    hpos[slot] = k
+    hb[k] = block
+    hpos[block] = k
 
 
 @nb.njit(cache=True, inline="always")
-def _refresh(f, t, quota, src, dst, cond, drive, pot, acc, tlast, rate, ht, hs, hpos):
+def _schedule(q, slot, t):
+    """Schedule ``slot`` at time ``t`` in the two-level queue ``q``."""
+    qtime, qslot, qpos, bmin, ht, hs, hb, hpos = q
+    p = qpos[slot]
+    old = qtime[p]
+    if t == old:
+        return
+    qtime[p] = t
+    b = p // BLOCK
+    m = bmin[b]
+    if m == p:
+        if t > old:  # the block's earliest slot got later: rescan the block
+            lo = b * BLOCK
+            m = lo
+            for k in range(lo + 1, lo + BLOCK):
+                if _less(qtime[k], qslot[k], qtime[m], qslot[m]):
+                    m = k
+            bmin[b] = m
+        _heap_set(ht, hs, hb, hpos, b, qtime[m], qslot[m])
+    elif _less(t, slot, qtime[m], qslot[m]):
+        bmin[b] = p
+        _heap_set(ht, hs, hb, hpos, b, t, slot)
+
+
+@nb.njit(cache=True, inline="always")
+def _refresh(f, t, quota, src, dst, cond, drive, pot, acc, tlast, rate, q):
     """Advance edge ``f`` to ``t``, recompute its flux, reschedule its firing."""
     acc[f] = _advance(acc[f], rate[f], t - tlast[f])
     tlast[f] = t
     rate[f] = _flux(cond[f], pot[src[f]], pot[dst[f]], drive[f])
-    _heap_set(ht, hs, hpos, f, t + _fire_delay(acc[f], rate[f], quota))
+    _schedule(q, f, t + _fire_delay(acc[f], rate[f], quota))
 
 
 @nb.njit(cache=True)
 def _run(src, dst, cond, drive, latency, volume, inc_ptr, inc_edge, ncell,
          route_ptr, route_links, route_service, use_routes, transit, quota, t_end,
-         base, count, pot, acc, tlast, rate, ht, hs, hpos,
+         base, count, pot, acc, tlast, rate, qtime, qslot, qpos, bmin, ht, hs, hb, hpos,
          pk_time, pk_sign, pk_next, fifo_head, fifo_tail, pool, link_free,
          forward, backward, rec_times, rec_pot, rec_count, cursor, clock,
          log_time, log_edge, log_sign, log_on, max_events):
     E = src.size
     nrec = rec_times.size
+    q = (qtime, qslot, qpos, bmin, ht, hs, hb, hpos)
     done = 0
     while True:
         t = ht[0]
@@ -143,7 +174,7 @@ def _run(src, dst, cond, drive, latency, volume, inc_ptr, inc_edge, ncell,
                 pk_next[p] = -1
                 if fifo_tail[e] < 0:
                     fifo_head[e] = p
-                    _heap_set(ht, hs, hpos, E + e, ta)
+                    _schedule(q, E + e, ta)
                 else:
                     pk_next[fifo_tail[e]] = p
                 fifo_tail[e] = p
@@ -152,17 +183,17 @@ def _run(src, dst, cond, drive, latency, volume, inc_ptr, inc_edge, ncell,
                 pot[sender] = _potential(base[sender], count[sender], quota, volume[sender])
             if deliver and receiver < ncell:
                 pot[receiver] = _potential(base[receiver], count[receiver], quota, volume[receiver])
-            _refresh(e, t, quota, src, dst, cond, drive, pot, acc, tlast, rate, ht, hs, hpos)
+            _refresh(e, t, quota, src, dst, cond, drive, pot, acc, tlast, rate, q)
             if sender < ncell:
                 for k in range(inc_ptr[sender], inc_ptr[sender + 1]):
                     f = inc_edge[k]
                     if f != e:
-                        _refresh(f, t, quota, src, dst, cond, drive, pot, acc, tlast, rate, ht, hs, hpos)
+                        _refresh(f, t, quota, src, dst, cond, drive, pot, acc, tlast, rate, q)
             if deliver and receiver < ncell:
                 for k in range(inc_ptr[receiver], inc_ptr[receiver + 1]):
                     f = inc_edge[k]
                     if f != e:
-                        _refresh(f, t, quota, src, dst, cond, drive, pot, acc, tlast, rate, ht, hs, hpos)
+                        _refresh(f, t, quota, src, dst, cond, drive, pot, acc, tlast, rate, q)
         else:  # ---- a packet in flight on edge s - E arrives
             e = s - E
             p = fifo_head[e]
@@ -171,9 +202,9 @@ def _run(src, dst, cond, drive, latency, volume, inc_ptr, inc_edge, ncell,
             fifo_head[e] = nxt
             if nxt < 0:
                 fifo_tail[e] = -1
-                _heap_set(ht, hs, hpos, s, np.inf)
+                _schedule(q, s, np.inf)
             else:
-                _heap_set(ht, hs, hpos, s, pk_time[nxt])
+                _schedule(q, s, pk_time[nxt])
             pk_next[p] = pool[0]
             pool[0] = p
             pool[1] -= 1
@@ -183,7 +214,7 @@ def _run(src, dst, cond, drive, latency, volume, inc_ptr, inc_edge, ncell,
                 pot[receiver] = _potential(base[receiver], count[receiver], quota, volume[receiver])
                 for k in range(inc_ptr[receiver], inc_ptr[receiver + 1]):
                     _refresh(inc_edge[k], t, quota, src, dst, cond, drive, pot, acc, tlast, rate,
-                             ht, hs, hpos)
+                             q)
         clock[0] = t
         done += 1
 
@@ -205,7 +236,8 @@ class CompiledEngine:
                           st.inc_ptr, st.inc_edge, st.ncell, st.route_ptr, st.route_links,
                           st.route_service, st.use_routes, st.transit, st.quota, st.t_end,
                           st.base, st.count, st.potential, st.acc, st.tlast, st.rate,
-                          st.heap_time, st.heap_slot, st.heap_pos, st.pk_time, st.pk_sign,
+                          st.qtime, st.qslot, st.qpos, st.bmin, st.heap_time, st.heap_slot,
+                          st.heap_block, st.heap_pos, st.pk_time, st.pk_sign,
                           st.pk_next, st.fifo_head, st.fifo_tail, st.pool, st.link_free,
                           st.forward, st.backward, st.record_times, st.record_potential,
                           st.record_count, st.cursor, st.clock, st.log_time, st.log_edge,

@@ -74,8 +74,8 @@ class SimPyEngine:
         self.firings = self.arrivals = 0
         self.stop_after = math.inf
         self.clock = 0.0
-        for k in range(st.heap_slot.size):
-            self._schedule(int(st.heap_slot[k]), float(st.heap_time[k]))
+        for slot, pos in enumerate(st.qpos.tolist()):
+            self._schedule(slot, float(st.qtime[pos]))
         for r in range(int(st.cursor[0]), st.record_times.size):
             if st.record_times[r] <= st.t_end:
                 ev = _SlotEvent(self.env, self._on_record, r, float(st.record_times[r]))
