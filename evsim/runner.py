@@ -125,6 +125,11 @@ def run_problem(problem: str, *, cells: int | None = None, quota: float | None =
         if plots:
             from .analysis.plots import plot_run
 
-            summary["figures"] = [p.name for p in plot_run(result, ref, graph, out, title=problem)]
+            figures = plot_run(result, ref, graph, out, title=problem)
+            if "simplices" in graph.graph:  # irregular mesh: fields and spikes on the mesh itself
+                from .analysis.meshplot import plot_mesh_result
+
+                figures += plot_mesh_result(graph, result, out, ref)
+            summary["figures"] = [p.name for p in figures]
         (out / "summary.json").write_text(json.dumps(summary, indent=2, default=float) + "\n")
     return result, summary

@@ -4,7 +4,9 @@ Teachers calibrate ("distill") a PISNN: the operator scale and the quota.
 """
 from .semidiscrete import operator, semidiscrete, steady_state
 
-__all__ = ["operator", "semidiscrete", "steady_state"]
+__all__ = ["operator", "semidiscrete", "steady_state", "fem_heat", "fem_reference"]
+
+from .fem import fem_heat, fem_reference  # noqa: E402  (issue 4: scikit-fem imported on use)
 
 # issue 3: teacher interface, FTCS, PINN teachers, distillation (paper experiments load lazily)
 from .base import AnalyticTeacher, GraphTeacher, SemiDiscreteTeacher, Teacher, cell_operator, teacher_on_cells  # noqa: E402
