@@ -379,7 +379,8 @@ def paper_heat2d(out: Path, fast: bool = False, cells: int | None = None,
     cells
         Cells per axis (default 64, 16 with ``fast``).
     target_rmse
-        Quota criterion against the teacher over the snapshot window ``[0, 0.8]``.
+        Quota criterion against the teacher on its window ``[0, 0.5]``; the chosen PISNN
+        then runs to ``t = 0.8`` (snapshots are scored against the analytic solution).
     teacher
         ``"exact"`` (the analytic solution, default) or ``"pinn"`` (a 2D PINN trained here on
         ``[0, 0.5]``, a few minutes; seconds with ``fast``). The operator is fitted on ``[0, 0.5]``.
@@ -411,13 +412,15 @@ def paper_heat2d(out: Path, fast: bool = False, cells: int | None = None,
     t_fit = np.linspace(0.0, 0.5, 26)
     fit = fit_conductance_scale(base, teacher_on_cells(tch, base, t_fit), t_fit)
     graph = prob.build(n, fit.diffusivity)
+    # the quota is chosen against the teacher on its window [0, 0.5], then run to 0.8
+    t_win = np.linspace(0.0, 0.5, 11)
+    choice = choose_quota(graph, u0, teacher_on_cells(tch, base, t_win), t_win,
+                          target_rmse=target_rmse, rtol=0.3 if fast else 0.15)
+    q = choice.quota
     times = np.linspace(0.0, 0.8, 17)                    # contains the snapshots 0.1, 0.4, 0.8
     target = teacher_on_cells(tch, base, times)
     exact = prob.exact(x, times)
-    choice = choose_quota(graph, u0, target, times, target_rmse=target_rmse,
-                          rtol=0.3 if fast else 0.15)
-    q = choice.quota
-    res = choice.result
+    res = _simulate(graph, u0, q, times)
     cfg = write_config(out / "pisnn_heat2d.toml", problem="heat2d", cells=n, quota=q,
                        t_end=0.8, diffusivity=fit.diffusivity,
                        provenance={"teacher": tch.name, "t_train": 0.5, "n_snapshots": 26,
@@ -492,6 +495,7 @@ def paper_heat2d(out: Path, fast: bool = False, cells: int | None = None,
         "experiment": "paper-heat2d", "fast": fast, "cells_per_axis": n, "teacher": tch.name,
         "diffusivity_fit": fit.to_dict(), "diffusivity_relative_error": fit.relative_error(0.1),
         "quota": q, "quota_search": choice.to_dict(), "rmse_vs_teacher": choice.rmse,
+        "rmse_vs_teacher_to_0.8": rmse(res.potential, target),
         "rmse_vs_exact": rmse(res.potential, exact), "snapshots": snap_err,
         "spikes": int(res.spikes), "ledger_residual": int(res.ledger.residual),
         "mass_balance_error": float(res.mass_initial - res.mass_final - res.boundary_mass),
