@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from evsim import topologies
-from evsim.teachers.base import AnalyticTeacher, SemiDiscreteTeacher, teacher_on_cells
+from evsim.teachers.base import AnalyticTeacher, SemiDiscreteTeacher
 from evsim.teachers.distill import (choose_quota, distill, fit_conductance_scale, fit_diffusivity,
                                     scale_conductances, to_toml, write_config)
 from evsim.teachers.ftcs import FTCSTeacher
@@ -157,3 +157,14 @@ def test_distill_writes_a_config_that_evsim_run_accepts(tmp_path):
     assert summary["ledger_residual"] == 0 and summary["provenance"] == prov
     # the run the config describes is the run the distillation scored (same graph, q, u0)
     assert result.spikes >= d.quota.spikes * 0.99
+
+
+def test_write_config_zero_shot_initial_is_read_by_the_runner(tmp_path):
+    from evsim.runner import load_config
+    path = write_config(tmp_path / "sub" / "z.toml", problem="heat1d", cells=50, quota=2e-5,
+                        t_end=1.0, diffusivity=0.1003, initial="heat1d-step",
+                        provenance={"teacher": "pinn", "t_train": 0.5})
+    cfg = load_config(path)
+    assert cfg == {"problem": "heat1d", "cells": 50, "quota": 2e-5, "t_end": 1.0,
+                   "engine": "compiled", "diffusivity": 0.1003, "initial": "heat1d-step",
+                   "provenance": {"teacher": "pinn", "t_train": 0.5}}

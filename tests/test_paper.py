@@ -2,7 +2,6 @@
 import json
 import tomllib
 
-import numpy as np
 import pytest
 
 from evsim.experiments import get_experiment, list_experiments
