@@ -24,7 +24,8 @@ threshold calibration (:func:`convert_ann`).
 ``phi -> Phi(Phi^{-1}(phi) + w)``, ``Phi(V) = (tau/a)[arctan((V - 1/2)/a) + pi/2]``,
 ``a = sqrt(I0 - 1/4)``; spike at ``Theta = tau pi / a``. Defaults ``tau = 6/pi``, ``I0 = 5/4``
 (``Theta = 6``), initial phase ``Theta/2``, input window ``T = 2``. Time-to-first-spike input
-coding: ``x`` min-max normalised to ``[0, 1]`` spikes at ``(1 - x) T``; a reference (bias)
+coding: ``x`` min-max normalised to ``[0, 1]`` (clipped: the coding window is finite) spikes
+at ``(1 - x) T``; a reference (bias)
 input neuron spikes at ``t = 0``. Each neuron fires at most once; the output is the difference
 of the two output neurons' spike times. The spike times are closed-form, differentiable
 functions of weights and input times, so training uses their *exact* gradients; a neuron
@@ -390,7 +391,7 @@ def QIFNet(sizes: Sequence[int], T: float = 2.0, t_end: float = 4.0, tau: float 
         def encode(self, x):
             lo_t = torch.tensor(self.lo, dtype=x.dtype)
             hi_t = torch.tensor(self.hi, dtype=x.dtype)
-            xh = (x - lo_t) / (hi_t - lo_t)
+            xh = torch.clamp((x - lo_t) / (hi_t - lo_t), 0.0, 1.0)  # finite coding window
             s = (1.0 - xh) * self.T
             if self.reference:
                 s = torch.cat([s, torch.zeros(x.shape[0], 1, dtype=x.dtype)], 1)
