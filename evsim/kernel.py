@@ -16,7 +16,7 @@ import numba as nb
 import numpy as np
 
 from . import rule
-from .state import BLOCK, DONE, GROW_LOG, GROW_POOL, LIMIT, EngineState
+from .state import DONE, GROW_LOG, GROW_POOL, LIMIT, EngineState
 
 __all__ = ["CompiledEngine"]
 
@@ -72,21 +72,21 @@ def _heap_set(ht, hs, hb, hpos, block, t, slot):
 
 
 @nb.njit(cache=True, inline="always")
-def _schedule(q, slot, t):
-    """Schedule ``slot`` at time ``t`` in the two-level queue ``q``."""
+def _schedule(q, p, slot, t):
+    """Schedule ``slot`` (at queue position ``p``) at time ``t`` in the two-level queue ``q``."""
     qtime, qslot, qpos, bmin, ht, hs, hb, hpos = q
-    p = qpos[slot]
+    block = qtime.size // bmin.size
     old = qtime[p]
     if t == old:
         return
     qtime[p] = t
-    b = p // BLOCK
+    b = p // block
     m = bmin[b]
     if m == p:
         if t > old:  # the block's earliest slot got later: rescan the block
-            lo = b * BLOCK
+            lo = b * block
             m = lo
-            for k in range(lo + 1, lo + BLOCK):
+            for k in range(lo + 1, lo + block):
                 if _less(qtime[k], qslot[k], qtime[m], qslot[m]):
                     m = k
             bmin[b] = m
@@ -97,22 +97,34 @@ def _schedule(q, slot, t):
 
 
 @nb.njit(cache=True, inline="always")
-def _refresh(f, t, quota, src, dst, cond, drive, pot, acc, tlast, rate, q):
+def _refresh(edge, node, f, t, quota, q):
     """Advance edge ``f`` to ``t``, recompute its flux, reschedule its firing."""
-    acc[f] = _advance(acc[f], rate[f], t - tlast[f])
-    tlast[f] = t
-    rate[f] = _flux(cond[f], pot[src[f]], pot[dst[f]], drive[f])
-    _schedule(q, f, t + _fire_delay(acc[f], rate[f], quota))
+    r = edge[f]
+    r.acc = _advance(r.acc, r.rate, t - r.tlast)
+    r.tlast = t
+    r.rate = _flux(r.conductance, node[r.src].potential, node[r.dst].potential, r.drive)
+    _schedule(q, r.qpos, f, t + _fire_delay(r.acc, r.rate, quota))
+
+
+@nb.njit(cache=True, inline="always")
+def _refresh_cell(edge, node, c, skip, t, quota, inc_ptr, inc_edge, q):
+    """New potential of cell ``c`` from its ledger; refresh its edges except ``skip``."""
+    n = node[c]
+    n.potential = _potential(n.base, n.count, quota, n.volume)
+    for k in range(inc_ptr[c], inc_ptr[c + 1]):
+        f = inc_edge[k]
+        if f != skip:
+            _refresh(edge, node, f, t, quota, q)
 
 
 @nb.njit(cache=True)
-def _run(src, dst, cond, drive, latency, volume, inc_ptr, inc_edge, ncell,
+def _run(edge, node, latency, inc_ptr, inc_edge, ncell,
          route_ptr, route_links, route_service, use_routes, transit, quota, t_end,
-         base, count, pot, acc, tlast, rate, qtime, qslot, qpos, bmin, ht, hs, hb, hpos,
+         qtime, qslot, qpos, bmin, ht, hs, hb, hpos,
          pk_time, pk_sign, pk_next, fifo_head, fifo_tail, pool, link_free,
          forward, backward, rec_times, rec_pot, rec_count, cursor, clock,
          log_time, log_edge, log_sign, log_on, max_events):
-    E = src.size
+    E = edge.size
     nrec = rec_times.size
     q = (qtime, qslot, qpos, bmin, ht, hs, hb, hpos)
     done = 0
@@ -121,8 +133,11 @@ def _run(src, dst, cond, drive, latency, volume, inc_ptr, inc_edge, ncell,
         s = hs[0]
         r = cursor[0]
         while r < nrec and rec_times[r] < t and rec_times[r] <= t_end:
-            rec_pot[r, :] = pot[:ncell]
-            rec_count[r] = count[:ncell].sum()
+            total = 0
+            for c in range(ncell):
+                rec_pot[r, c] = node[c].potential
+                total += node[c].count
+            rec_count[r] = total
             r += 1
         cursor[0] = r
         if t > t_end:
@@ -136,20 +151,21 @@ def _run(src, dst, cond, drive, latency, volume, inc_ptr, inc_edge, ncell,
                 return GROW_POOL
             if log_on and cursor[3] >= log_time.size:
                 return GROW_LOG
-            a = _advance(acc[e], rate[e], t - tlast[e])
-            if rate[e] > 0.0:
+            rec = edge[e]
+            a = _advance(rec.acc, rec.rate, t - rec.tlast)
+            if rec.rate > 0.0:
                 sg = 1
-                sender = src[e]
-                receiver = dst[e]
+                sender = rec.src
+                receiver = rec.dst
                 forward[e] += 1
             else:
                 sg = -1
-                sender = dst[e]
-                receiver = src[e]
+                sender = rec.dst
+                receiver = rec.src
                 backward[e] += 1
-            acc[e] = a - sg * quota
-            tlast[e] = t
-            count[sender] -= 1
+            rec.acc = a - sg * quota
+            rec.tlast = t
+            node[sender].count -= 1
             cursor[1] += 1
             if log_on:
                 n = cursor[3]
@@ -159,7 +175,7 @@ def _run(src, dst, cond, drive, latency, volume, inc_ptr, inc_edge, ncell,
                 cursor[3] = n + 1
             deliver = not transit[e]
             if deliver:
-                count[receiver] += 1
+                node[receiver].count += 1
             else:
                 ta = t
                 if use_routes:
@@ -174,47 +190,48 @@ def _run(src, dst, cond, drive, latency, volume, inc_ptr, inc_edge, ncell,
                 pk_next[p] = -1
                 if fifo_tail[e] < 0:
                     fifo_head[e] = p
-                    _schedule(q, E + e, ta)
+                    _schedule(q, qpos[E + e], E + e, ta)
                 else:
                     pk_next[fifo_tail[e]] = p
                 fifo_tail[e] = p
                 pool[1] += 1
+            # new potentials first, then every touched edge sees both
             if sender < ncell:
-                pot[sender] = _potential(base[sender], count[sender], quota, volume[sender])
+                ns = node[sender]
+                ns.potential = _potential(ns.base, ns.count, quota, ns.volume)
             if deliver and receiver < ncell:
-                pot[receiver] = _potential(base[receiver], count[receiver], quota, volume[receiver])
-            _refresh(e, t, quota, src, dst, cond, drive, pot, acc, tlast, rate, q)
+                nr = node[receiver]
+                nr.potential = _potential(nr.base, nr.count, quota, nr.volume)
+            _refresh(edge, node, e, t, quota, q)
             if sender < ncell:
                 for k in range(inc_ptr[sender], inc_ptr[sender + 1]):
                     f = inc_edge[k]
                     if f != e:
-                        _refresh(f, t, quota, src, dst, cond, drive, pot, acc, tlast, rate, q)
+                        _refresh(edge, node, f, t, quota, q)
             if deliver and receiver < ncell:
                 for k in range(inc_ptr[receiver], inc_ptr[receiver + 1]):
                     f = inc_edge[k]
                     if f != e:
-                        _refresh(f, t, quota, src, dst, cond, drive, pot, acc, tlast, rate, q)
+                        _refresh(edge, node, f, t, quota, q)
         else:  # ---- a packet in flight on edge s - E arrives
             e = s - E
             p = fifo_head[e]
-            receiver = dst[e] if pk_sign[p] > 0 else src[e]
+            rec = edge[e]
+            receiver = rec.dst if pk_sign[p] > 0 else rec.src
             nxt = pk_next[p]
             fifo_head[e] = nxt
             if nxt < 0:
                 fifo_tail[e] = -1
-                _schedule(q, s, np.inf)
+                _schedule(q, qpos[s], s, np.inf)
             else:
-                _schedule(q, s, pk_time[nxt])
+                _schedule(q, qpos[s], s, pk_time[nxt])
             pk_next[p] = pool[0]
             pool[0] = p
             pool[1] -= 1
-            count[receiver] += 1
+            node[receiver].count += 1
             cursor[2] += 1
             if receiver < ncell:
-                pot[receiver] = _potential(base[receiver], count[receiver], quota, volume[receiver])
-                for k in range(inc_ptr[receiver], inc_ptr[receiver + 1]):
-                    _refresh(inc_edge[k], t, quota, src, dst, cond, drive, pot, acc, tlast, rate,
-                             q)
+                _refresh_cell(edge, node, receiver, -1, t, quota, inc_ptr, inc_edge, q)
         clock[0] = t
         done += 1
 
@@ -232,12 +249,10 @@ class CompiledEngine:
         st = self.state
         target = int(st.cursor[1] + st.cursor[2]) + max_events
         while True:
-            status = _run(st.src, st.dst, st.conductance, st.drive, st.latency, st.volume,
-                          st.inc_ptr, st.inc_edge, st.ncell, st.route_ptr, st.route_links,
-                          st.route_service, st.use_routes, st.transit, st.quota, st.t_end,
-                          st.base, st.count, st.potential, st.acc, st.tlast, st.rate,
-                          st.qtime, st.qslot, st.qpos, st.bmin, st.heap_time, st.heap_slot,
-                          st.heap_block, st.heap_pos, st.pk_time, st.pk_sign,
+            status = _run(st.edge, st.node, st.latency, st.inc_ptr, st.inc_edge, st.ncell,
+                          st.route_ptr, st.route_links, st.route_service, st.use_routes,
+                          st.transit, st.quota, st.t_end, st.qtime, st.qslot, st.qpos, st.bmin,
+                          st.heap_time, st.heap_slot, st.heap_block, st.heap_pos, st.pk_time, st.pk_sign,
                           st.pk_next, st.fifo_head, st.fifo_tail, st.pool, st.link_free,
                           st.forward, st.backward, st.record_times, st.record_potential,
                           st.record_count, st.cursor, st.clock, st.log_time, st.log_edge,

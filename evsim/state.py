@@ -39,18 +39,22 @@ DONE, LIMIT, GROW_POOL, GROW_LOG = 0, 1, 2, 3
 
 _EMPTY_I = np.zeros(0, dtype=np.int64)
 
+#: Per-edge record, one 64-byte cache line: what refreshing an edge reads and writes.
+EDGE_DTYPE = np.dtype([("src", np.int64), ("dst", np.int64), ("conductance", np.float64),
+                       ("drive", np.float64), ("acc", np.float64), ("tlast", np.float64),
+                       ("rate", np.float64), ("qpos", np.int64)], align=True)
+#: Per-node record (cells, then reservoirs with base 0 and volume 1).
+NODE_DTYPE = np.dtype([("base", np.float64), ("volume", np.float64),
+                       ("potential", np.float64), ("count", np.int64)], align=True)
+
 
 @dataclass(eq=False)
 class EngineState:
     """Arrays describing the network (read-only) and its evolving state."""
 
-    # network (read-only)
-    src: np.ndarray
-    dst: np.ndarray
-    conductance: np.ndarray
-    drive: np.ndarray
+    edge: np.ndarray           #: (E,) EDGE_DTYPE records
+    node: np.ndarray           #: (nodes,) NODE_DTYPE records
     latency: np.ndarray
-    volume: np.ndarray
     inc_ptr: np.ndarray
     inc_edge: np.ndarray
     ncell: int
@@ -61,13 +65,6 @@ class EngineState:
     transit: np.ndarray        #: (E,) bool: packets of this edge travel through a FIFO
     quota: float
     t_end: float
-    # state
-    base: np.ndarray           #: (cells,) b_i = V_i u_i(0)
-    count: np.ndarray          #: (nodes,) integer ledger n_i
-    potential: np.ndarray      #: (nodes,) u_i (reservoirs fixed)
-    acc: np.ndarray            #: (E,) accumulators a_ij
-    tlast: np.ndarray          #: (E,) time each accumulator was last advanced
-    rate: np.ndarray           #: (E,) current flux J_ij
     qtime: np.ndarray          #: event time at each queue position (blocks of BLOCK)
     qslot: np.ndarray          #: slot at each queue position (padding: slots >= 2E)
     qpos: np.ndarray           #: queue position of each slot
@@ -97,7 +94,20 @@ class EngineState:
 
     @property
     def edges(self) -> int:
-        return self.src.size
+        return self.edge.size
+
+    # views of the records, by physics name
+    src = property(lambda self: self.edge["src"])
+    dst = property(lambda self: self.edge["dst"])
+    conductance = property(lambda self: self.edge["conductance"])
+    drive = property(lambda self: self.edge["drive"])
+    acc = property(lambda self: self.edge["acc"], doc="(E,) accumulators a_ij")
+    tlast = property(lambda self: self.edge["tlast"], doc="(E,) time of the last advance")
+    rate = property(lambda self: self.edge["rate"], doc="(E,) current flux J_ij")
+    base = property(lambda self: self.node["base"][: self.ncell], doc="(cells,) b_i = V_i u_i(0)")
+    volume = property(lambda self: self.node["volume"][: self.ncell])
+    potential = property(lambda self: self.node["potential"], doc="(nodes,) u_i")
+    count = property(lambda self: self.node["count"], doc="(nodes,) integer ledger n_i")
 
     def grow_pool(self) -> None:
         """Double the packet pool, chaining the new entries into the free list."""
@@ -155,16 +165,20 @@ def initial_state(network: Network, u0: np.ndarray, quota: float, t_end: float,
     heap_pos = np.empty(nblock, dtype=np.int64)
     heap_pos[heap_block] = np.arange(nblock)
 
+    edge = np.zeros(E, dtype=EDGE_DTYPE)
+    edge["src"], edge["dst"] = src, dst
+    edge["conductance"], edge["drive"], edge["rate"] = network.conductance, network.drive, rate
+    edge["qpos"] = qpos[:E]
+    node = np.zeros(N + network.reservoirs, dtype=NODE_DTYPE)
+    node["volume"] = 1.0
+    node["base"][:N], node["volume"][:N], node["potential"] = base, volume, pot
     return EngineState(
-        src=src, dst=dst, conductance=network.conductance, drive=network.drive,
-        latency=network.latency, volume=volume, inc_ptr=network.inc_ptr, inc_edge=network.inc_edge,
-        ncell=N,
+        edge=edge, node=node, latency=network.latency, inc_ptr=network.inc_ptr,
+        inc_edge=network.inc_edge, ncell=N,
         route_ptr=routing.ptr if use_routes else np.zeros(2 * E + 1, dtype=np.int64),
         route_links=routing.links if use_routes else _EMPTY_I,
         route_service=routing.service if use_routes else np.zeros(0),
         use_routes=use_routes, transit=transit, quota=float(quota), t_end=float(t_end),
-        base=base, count=np.zeros(N + network.reservoirs, dtype=np.int64), potential=pot,
-        acc=np.zeros(E), tlast=np.zeros(E), rate=rate,
         qtime=qtime, qslot=qslot, qpos=qpos, bmin=bmin, heap_time=qtime[bmin[heap_block]],
         heap_slot=qslot[bmin[heap_block]], heap_block=heap_block, heap_pos=heap_pos,
         pk_time=np.zeros(0), pk_sign=np.zeros(0, dtype=np.int8), pk_next=_EMPTY_I.copy(),
