@@ -4,7 +4,8 @@
 ``evsim run`` and ``evsim experiment``) and/or ``sweep.json`` (``evsim sweep``)
 — and writes ``report.html`` next to them: the summary as tables (nested
 dictionaries as nested tables, lists of records as tables, energy breakdowns
-as one row per profile), the sweep points with their Pareto membership, and
+as one row per profile), the energy breakdown of a saved run (``result.npz``,
+computed from its event counts), the sweep points with their Pareto membership, and
 every ``.png``/``.gif``/``.svg`` figure of the directory embedded as a base64
 ``data:`` URI. The page loads nothing from outside (no external scripts or
 links); one inline script records after loading how many images decoded.
@@ -119,6 +120,32 @@ def _figures(directory: Path) -> str:
     return "\n".join(items)
 
 
+def _png_uri(fig) -> str:
+    import io
+
+    import matplotlib.pyplot as plt
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=100)
+    plt.close(fig)
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def _energy_section(path: Path) -> str:
+    """Energy breakdown per profile (no core mapping) and per-cell traffic of a saved run."""
+    import evsim
+    from evsim.analysis import figures as F
+    from evsim.analysis.energy import energy_table
+    result = evsim.load(path)
+    table = energy_table(result)
+    imgs = "".join(f'<figure><img alt="{html.escape(name)}" src="{_png_uri(fig)}">'
+                   f"<figcaption>{html.escape(name)}</figcaption></figure>"
+                   for name, fig in (("energy breakdown", F.energy_bars(table)),
+                                     ("per-cell traffic", F.cell_traffic(result))))
+    return ("<h2>Energy from event counts</h2><p>Per profile, from the run's exact counts "
+            "(synaptic fan-out model, no network-on-chip mapping, no static power).</p>"
+            + _energy_table(table) + imgs)
+
+
 def render_report(directory: str | Path) -> str:
     """The HTML text of the report of ``directory`` (see the module docstring).
 
@@ -148,6 +175,8 @@ def render_report(directory: str | Path) -> str:
         parts.append("<h2>Sweep</h2>" + _kv(info))
         parts.append(f"<h2>Points ({len(sweep.get('points', []))}; Pareto-optimal rows shaded)</h2>"
                      + _table(sweep.get("points", []), pareto))
+    if (d / "result.npz").exists():
+        parts.append(_energy_section(d / "result.npz"))
     figs = _figures(d)
     if figs:
         parts.append("<h2>Figures</h2>" + figs)

@@ -163,6 +163,11 @@ def test_run_figures_and_report(tmp_path):
     (tmp_path / "summary.json").write_text(json.dumps(summary, default=float))
     text = _check_html(write_report(tmp_path), 6)
     assert "synaptic_ops [J]" in text and "loihi" in text
+    assert "Energy from event counts" not in text
+    r.save(tmp_path / "result.npz")          # a saved run adds its energy section (2 more figures)
+    text = _check_html(write_report(tmp_path), 8)
+    assert "Energy from event counts" in text
+    assert f"{energy_table(r)['loihi']['total']:.6g}" in text
     with pytest.raises(FileNotFoundError):
         write_report(tmp_path / "missing")
     with pytest.raises(ValueError, match="spike_log"):
