@@ -308,8 +308,10 @@ def animate_potential(result, path: str | Path, fps: int = 4, max_frames: int = 
         shape = grid_shape(pos[:, :2])
         if shape is not None:
             x, y = np.unique(pos[:, 0]), np.unique(pos[:, 1])
+            hx = (x[1] - x[0]) / 2 if x.size > 1 else 0.5
+            hy = (y[1] - y[0]) / 2 if y.size > 1 else 0.5
             im = ax.imshow(u[0].reshape(shape).T, origin="lower", vmin=vmin, vmax=vmax,
-                           extent=(x[0], x[-1], y[0], y[-1]), cmap="coolwarm")
+                           extent=(x[0] - hx, x[-1] + hx, y[0] - hy, y[-1] + hy), cmap="coolwarm")
 
             def draw(k):
                 im.set_data(u[frames[k]].reshape(shape).T)
