@@ -65,6 +65,16 @@ def cell_positions(graph: nx.Graph) -> np.ndarray:
     return np.array(rows, dtype=float).reshape(len(rows), -1)
 
 
+def check_physics(diffusivity: float, decay: float = 0.0, latency: float = 0.0) -> None:
+    """Validate the physical parameters every builder takes (clear ``ValueError``)."""
+    if not np.isfinite(diffusivity) or diffusivity <= 0:
+        raise ValueError(f"diffusivity must be positive and finite, got {diffusivity}")
+    if not np.isfinite(decay) or decay < 0:
+        raise ValueError(f"decay must be >= 0, got {decay}")
+    if not np.isfinite(latency) or latency < 0:
+        raise ValueError(f"latency must be >= 0, got {latency}")
+
+
 def _side_specs(boundary: Boundary | Mapping[str, Boundary], dim: int) -> dict[str, Boundary]:
     names = [s for axis in SIDES[:dim] for s in axis]
     if isinstance(boundary, Mapping):
@@ -143,12 +153,7 @@ def grid(
         raise ValueError(f"every axis needs at least one cell, got cells={shape}")
     if any(not np.isfinite(x) or x <= 0 for x in lengths):
         raise ValueError(f"lengths must be positive and finite, got {lengths}")
-    if not np.isfinite(diffusivity) or diffusivity <= 0:
-        raise ValueError(f"diffusivity must be positive and finite, got {diffusivity}")
-    if not np.isfinite(decay) or decay < 0:
-        raise ValueError(f"decay must be >= 0, got {decay}")
-    if not np.isfinite(latency) or latency < 0:
-        raise ValueError(f"latency must be >= 0, got {latency}")
+    check_physics(diffusivity, decay, latency)
     specs = _side_specs(boundary, dim)
     h = np.array(lengths) / np.array(shape)
     volume = float(np.prod(h))

@@ -62,6 +62,8 @@ from typing import Union
 import networkx as nx
 import numpy as np
 
+from .grids import check_physics
+
 __all__ = ["simplex_graph", "validate_mesh", "boundary_facets", "simplex_volumes",
            "edge_weights", "DEFAULT_TAG", "Condition"]
 
@@ -394,12 +396,7 @@ def simplex_graph(
     >>> [d["kind"] for _, d in g.nodes(data=True)].count("cell")
     1
     """
-    if not np.isfinite(diffusivity) or diffusivity <= 0:
-        raise ValueError(f"diffusivity must be positive and finite, got {diffusivity}")
-    if not np.isfinite(decay) or decay < 0:
-        raise ValueError(f"decay must be >= 0, got {decay}")
-    if not np.isfinite(latency) or latency < 0:
-        raise ValueError(f"latency must be >= 0, got {latency}")
+    check_physics(diffusivity, decay, latency)
     if negative not in ("raise", "clip"):
         raise ValueError(f"negative must be 'raise' or 'clip', got {negative!r}")
     raw_points = np.asarray(points, dtype=float)
