@@ -47,7 +47,7 @@ import numpy as np
 __all__ = [
     "EnergyProfile", "EventCounts", "EnergyBreakdown", "PROFILES", "EVENT_KINDS",
     "LOIHI", "TRUENORTH", "SPINNAKER", "CMOS45",
-    "get_profile", "load_profiles", "event_counts", "energy", "energy_table",
+    "get_profile", "load_profiles", "event_counts", "energy", "energy_table", "busy_seconds",
 ]
 
 #: Dynamic event kinds, in breakdown order (``static`` is added separately).
@@ -77,6 +77,8 @@ class EnergyProfile:
         cost FLOP budgets of conventional solvers (0 if the profile has none).
     core_capacity
         Neurons (compartments) per core; ``0`` if not applicable.
+    latency_synaptic_op, latency_neuron_update, latency_spike_out, latency_hop_x, latency_hop_y
+        Time per event in seconds (``0``: unknown), for :func:`busy_seconds`.
     sources
         Citation of every non-zero constant, keyed by field name.
     """
@@ -93,6 +95,11 @@ class EnergyProfile:
     flop_mult: float = 0.0
     flop_mac: float = 0.0
     core_capacity: int = 0
+    latency_synaptic_op: float = 0.0
+    latency_neuron_update: float = 0.0
+    latency_spike_out: float = 0.0
+    latency_hop_x: float = 0.0
+    latency_hop_y: float = 0.0
     description: str = ""
     sources: dict = field(default_factory=dict)
 
@@ -139,8 +146,15 @@ LOIHI = EnergyProfile(
     hop_x=3.0 * PJ,             # Davies 2018 / SANA-FE loihi.yaml energy_east/west (4.1 ns)
     hop_y=4.2 * PJ,             # Davies 2018 / SANA-FE loihi.yaml energy_north/south (6.5 ns)
     core_capacity=1024,         # Davies 2018: 1,024 compartments per neurocore
+    latency_synaptic_op=4.0e-9,     # SANA-FE loihi.yaml synapse latency_spike
+    latency_neuron_update=9.7e-9,   # SANA-FE loihi.yaml soma latency_active
+    latency_spike_out=7.6e-9,       # SANA-FE loihi.yaml axon_out latency
+    latency_hop_x=4.1e-9,           # SANA-FE loihi.yaml latency_east/west
+    latency_hop_y=6.5e-9,           # SANA-FE loihi.yaml latency_north/south
     description="Intel Loihi, 14 nm; static power not in the cited sources (0 here; set it in a TOML profile)",
-    sources={k: _DAVIES for k in ("synaptic_op", "neuron_update", "spike_out", "hop_x", "hop_y", "core_capacity")},
+    sources={k: _DAVIES for k in ("synaptic_op", "neuron_update", "spike_out", "hop_x", "hop_y", "core_capacity",
+                                  "latency_synaptic_op", "latency_neuron_update", "latency_spike_out",
+                                  "latency_hop_x", "latency_hop_y")},
 )
 
 #: IBM TrueNorth (28 nm): 26 pJ per synaptic event is the all-in figure.
@@ -202,7 +216,8 @@ def get_profile(profile: str | EnergyProfile) -> EnergyProfile:
 
 
 _UNITS = {"j": 1.0, "mj": 1e-3, "uj": 1e-6, "nj": 1e-9, "pj": 1e-12, "fj": 1e-15,
-          "w": 1.0, "mw": 1e-3, "uw": 1e-6, "nw": 1e-9}
+          "w": 1.0, "mw": 1e-3, "uw": 1e-6, "nw": 1e-9,
+          "s": 1.0, "ms": 1e-3, "us": 1e-6, "ns": 1e-9, "ps": 1e-12}
 
 
 def _quantity(name: str, value: Any) -> float:
@@ -226,8 +241,8 @@ def load_profiles(path: str | Path, register: bool = False) -> dict[str, EnergyP
     """User energy profiles from a TOML file.
 
     Each table ``[profile.NAME]`` (or top-level ``[NAME]``) defines one profile;
-    keys are the :class:`EnergyProfile` fields, numbers in SI units (J, W) or
-    strings with a unit (``"35.5 pJ"``, ``"2 mW"``); ``base = "loihi"`` starts
+    keys are the :class:`EnergyProfile` fields, numbers in SI units (J, W, s) or
+    strings with a unit (``"35.5 pJ"``, ``"2 mW"``, ``"4 ns"``); ``base = "loihi"`` starts
     from a built-in profile; ``sources`` is a table of citations. Example::
 
         [profile.loihi2]
@@ -438,3 +453,67 @@ def energy_table(result_or_counts, profiles=None, mapping=None, seconds: float |
               else event_counts(result_or_counts, mapping, synapse_model))
     names = list(PROFILES) if profiles is None else list(profiles)
     return {get_profile(p).name: energy(counts, p, seconds=seconds).as_dict() for p in names}
+
+
+def busy_seconds(result, profile: str | EnergyProfile = "loihi", mapping=None,
+                 synapse_model: str = "fanout") -> dict:
+    """Lower bound on the hardware run time from per-event latencies (throughput bound).
+
+    Cores and links work in parallel, each serially through its own events:
+
+    .. math:: t_\\mathrm{hw} \\ge \\max\\Big(\\max_k \\sum_{c \\in k}
+              (n^\\mathrm{syn}_c \\ell_\\mathrm{syn} + n^\\mathrm{upd}_c \\ell_\\mathrm{upd}
+              + n^\\mathrm{out}_c \\ell_\\mathrm{out}),\\ \\max_l L_l \\ell_{\\mathrm{hop}(l)}\\Big),
+
+    with per-cell counts as in :func:`event_counts` (a packet sent by a
+    reservoir is emitted on its cell's core) and ``L_l`` the packets over link
+    ``l`` (:func:`evsim.analysis.mapping.traffic`); without a mapping every cell
+    sits on one core. Pass the result as ``seconds`` to :func:`energy` for the
+    static term.
+
+    Returns
+    -------
+    dict
+        ``seconds`` (the bound), ``core_seconds`` (per core), ``link_seconds_max``,
+        ``bottleneck`` (``"core k"`` or ``"link l"``).
+
+    Raises
+    ------
+    ValueError
+        If the profile has no event latencies.
+    """
+    prof = get_profile(profile)
+    lat = (prof.latency_synaptic_op, prof.latency_neuron_update, prof.latency_spike_out)
+    if not any(lat):
+        raise ValueError(f"profile {prof.name!r} has no event latencies")
+    n = _cells_of(result)
+    edges = np.asarray(result.edges, dtype=np.int64).reshape(-1, 2)
+    fwd, bwd = _directed_counts(result)
+    a, b = edges[:, 0], edges[:, 1]
+    cell_a = np.where(a < n, a, b)   # the cell that emits forward packets (reservoir -> its cell)
+    cell_b = np.where(b < n, b, a)
+    sent = np.bincount(cell_a, fwd, n) + np.bincount(cell_b, bwd, n)
+    changes = (np.asarray(result.node_spikes, dtype=np.int64)[:n]
+               + np.asarray(result.node_received, dtype=np.int64)[:n])
+    if synapse_model == "fanout":
+        synops = changes * np.bincount(edges.ravel(), minlength=n)[:n]
+    elif synapse_model == "packet":
+        synops = np.asarray(result.node_received, dtype=np.int64)[:n]
+    else:
+        raise ValueError(f"synapse_model must be 'fanout' or 'packet', got {synapse_model!r}")
+    work = synops * lat[0] + changes * lat[1] + sent * lat[2]
+    if mapping is None:
+        core_seconds = np.array([work.sum()])
+        link_max, link_id = 0.0, -1
+    else:
+        from evsim.analysis.mapping import traffic
+        core_seconds = np.bincount(mapping.core, work, mapping.mesh.cores)
+        load = traffic(result, mapping).link_load.astype(float)
+        per_link = load * np.tile([prof.latency_hop_x, prof.latency_hop_x,
+                                   prof.latency_hop_y, prof.latency_hop_y], mapping.mesh.cores)
+        link_id = int(np.argmax(per_link)) if per_link.size else -1
+        link_max = float(per_link.max(initial=0.0))
+    k = int(np.argmax(core_seconds))
+    seconds = max(float(core_seconds[k]), link_max)
+    return {"seconds": seconds, "core_seconds": core_seconds.tolist(), "link_seconds_max": link_max,
+            "bottleneck": f"core {k}" if core_seconds[k] >= link_max else f"link {link_id}"}

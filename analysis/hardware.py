@@ -3,7 +3,8 @@
 ``evsim experiment hardware-heat2d`` maps the 64 x 64 heat2d cells onto 4 x 4
 cores (capacity 256: one 16 x 16 block per core, and a graph partition for
 comparison), runs the PISNN, and reports hops per packet, the busiest
-network-on-chip link and the energy per profile (breakdown by event kind). It
+network-on-chip link, the energy per profile (breakdown by event kind) and
+the Loihi throughput bound on the hardware run time. It
 then measures how NoC timing changes accuracy: per-hop latency
 ``tau_e = h_e t_hop`` and per-link FIFO bandwidth ``B`` (service ``1/B``), with
 the busiest link's mean packet rate ``L_max / t_end`` as the bandwidth unit,
@@ -117,7 +118,7 @@ def hardware_heat2d(out: Path, fast: bool = False, quota: float | None = None,
     import evsim
     from evsim import topologies
     from evsim.analysis import figures as F
-    from evsim.analysis.energy import PROFILES, energy
+    from evsim.analysis.energy import PROFILES, busy_seconds, energy
     from evsim.analysis.mapping import CoreMesh, map_cells, traffic
     from evsim.analysis.metrics import rmse
     from evsim.problems import get_problem, reference
@@ -155,6 +156,9 @@ def hardware_heat2d(out: Path, fast: bool = False, quota: float | None = None,
     blocks, t_blocks = traffics["blocks"]
     summary["hops_per_packet"] = t_blocks.hops_per_packet
     summary["busiest_link"] = t_blocks.busiest_link()
+    busy = busy_seconds(result, "loihi", blocks)
+    summary["loihi_busy_seconds"] = {"seconds": busy["seconds"], "bottleneck": busy["bottleneck"],
+                                     "link_seconds_max": busy["link_seconds_max"]}
     breakdowns = {p: energy(result, p, blocks) for p in PROFILES}
     summary["energy"] = {p: b.as_dict() for p, b in breakdowns.items()}
     summary["energy_total"] = {p: b.total for p, b in breakdowns.items()}

@@ -139,3 +139,24 @@ def test_comparison_ftcs_pinn_break_even_by_hand():
         assert p["points"] == 20 * 21 and p["flops"] == p["points"] * p["flops_per_point"]
         assert p["energy"] == pytest.approx(p["points"] * (p["macs_per_point"] * 4.6e-12 + (
             p["flops_per_point"] - 2 * p["macs_per_point"]) * 3.7e-12))
+
+
+def test_busy_seconds_by_hand(tmp_path):
+    r = _toy_result()
+    m = Mapping(CoreMesh(2, 1, 1), np.array([0, 1]))
+    b = en.busy_seconds(r, "loihi", m)
+    # SANA-FE loihi.yaml latencies: synop 4.0 ns, active update 9.7 ns, spike out 7.6 ns, E-W hop 4.1 ns
+    core0 = 4 * 4.0e-9 + 4 * 9.7e-9 + 3 * 7.6e-9       # 4 synops, 4 updates, 3 sent
+    core1 = 10 * 4.0e-9 + 5 * 9.7e-9 + 2 * 7.6e-9      # 10 synops, 5 updates, 2 sent (one to the reservoir)
+    assert b["core_seconds"] == pytest.approx([core0, core1])
+    assert b["link_seconds_max"] == pytest.approx(3 * 4.1e-9)
+    assert b["seconds"] == pytest.approx(core1) and b["bottleneck"] == "core 1"
+    assert en.busy_seconds(r, "loihi")["seconds"] == pytest.approx(core0 + core1)
+    with pytest.raises(ValueError, match="no event latencies"):
+        en.busy_seconds(r, "truenorth")
+    p = tmp_path / "t.toml"
+    p.write_text('[profile.slow]\nbase = "loihi"\nlatency_synaptic_op = "8 ns"\nstatic_power_core = "1 W"\n')
+    slow = en.load_profiles(p)["slow"]
+    t = en.busy_seconds(r, slow, m)["seconds"]
+    assert t == pytest.approx(core1 + 10 * 4.0e-9)
+    assert en.energy(r, slow, m, seconds=t).energy["static"] == pytest.approx(2 * 1.0 * t)
