@@ -27,11 +27,14 @@ with the event kinds
     cost differently on Loihi); zero without a mapping.
 ``static``
     Static power times hardware run time ``t_hw`` (seconds), per core used and
-    per neuron (cell) mapped.
+    per neuron (cell) mapped; ``t_hw`` is given by the caller, e.g. the
+    throughput bound :func:`busy_seconds`.
 
-Constants of the built-in profiles are cited where they are defined (see
-``/work/shared/REFERENCES.md``); user profiles come from TOML files
-(:func:`load_profiles`).
+Every constant of the built-in profiles is cited where it is defined and in
+the profile's ``sources``; user profiles come from TOML files
+(:func:`load_profiles`). Loihi neuron updates are costed as *active* updates
+(72.8 pJ): an event-driven run has no idle time steps, so the inactive
+(51.2 pJ) cost of a time-stepped chip does not appear.
 """
 from __future__ import annotations
 
