@@ -1,12 +1,12 @@
 """The compiled engine: the CFQ rule of :mod:`evsim.rule` in a numba kernel.
 
-The scheduler is a two-level queue over event slots keyed by ``(time, slot)``
-(see :mod:`evsim.state`): every edge owns exactly one firing slot (and, with
-latency, one arrival slot for the head of its FIFO of packets in flight);
-a reschedule updates the slot's block minimum in O(1) (or rescans the block
-when its earliest slot moves later) and moves the block in an indexed binary
-heap of ``E / BLOCK`` entries, so the queue never holds stale entries and its
-hot part stays in cache. Events are processed in
+The scheduler is an *indexed* binary min-heap over event slots keyed by
+``(time, slot)``: every edge owns exactly one firing slot (and, with latency,
+one arrival slot for the head of its FIFO of packets in flight), and a
+reschedule moves that slot up or down in place, so the queue never holds
+stale entries and its size is fixed (``E`` or ``2 E``). (A two-level variant,
+blocks of 32 slots under a heap of block minima, was measured slower here:
+its block rescans cost more than the heap levels they save.) Events are processed in
 exactly the order of the SimPy reference engine, with the same floating-point
 operations, so both produce bit-identical spike sequences.
 """
@@ -33,19 +33,19 @@ def _less(ta, sa, tb, sb):
     return ta < tb or (ta == tb and sa < sb)
 
 
-@nb.njit(cache=True)
-def _heap_set(ht, hs, hb, hpos, block, t, slot):
-    """Give ``block`` the key ``(t, slot)`` and restore the heap order."""
+@nb.njit(cache=True, inline="always")
+def _schedule(q, slot, t):
+    """Give ``slot`` the time ``t`` in the indexed heap ``q`` and restore its order."""
+    ht, hs, hpos = q
     size = ht.size
-    k = hpos[block]
-    if _less(t, slot, ht[k], hs[k]):
+    k = hpos[slot]
+    if t < ht[k]:
         while k > 0:
             p = (k - 1) >> 1
             if _less(t, slot, ht[p], hs[p]):
                 ht[k] = ht[p]
                 hs[k] = hs[p]
-                hb[k] = hb[p]
-                hpos[hb[k]] = k
+                hpos[hs[k]] = k
                 k = p
             else:
                 break
@@ -60,40 +60,13 @@ def _heap_set(ht, hs, hb, hpos, block, t, slot):
             if _less(ht[c], hs[c], t, slot):
                 ht[k] = ht[c]
                 hs[k] = hs[c]
-                hb[k] = hb[c]
-                hpos[hb[k]] = k
+                hpos[hs[k]] = k
                 k = c
             else:
                 break
     ht[k] = t
     hs[k] = slot
-    hb[k] = block
-    hpos[block] = k
-
-
-@nb.njit(cache=True, inline="always")
-def _schedule(q, p, slot, t):
-    """Schedule ``slot`` (at queue position ``p``) at time ``t`` in the two-level queue ``q``."""
-    qtime, qslot, qpos, bmin, ht, hs, hb, hpos = q
-    block = qtime.size // bmin.size
-    old = qtime[p]
-    if t == old:
-        return
-    qtime[p] = t
-    b = p // block
-    m = bmin[b]
-    if m == p:
-        if t > old:  # the block's earliest slot got later: rescan the block
-            lo = b * block
-            m = lo
-            for k in range(lo + 1, lo + block):
-                if _less(qtime[k], qslot[k], qtime[m], qslot[m]):
-                    m = k
-            bmin[b] = m
-        _heap_set(ht, hs, hb, hpos, b, qtime[m], qslot[m])
-    elif _less(t, slot, qtime[m], qslot[m]):
-        bmin[b] = p
-        _heap_set(ht, hs, hb, hpos, b, t, slot)
+    hpos[slot] = k
 
 
 @nb.njit(cache=True, inline="always")
@@ -103,7 +76,7 @@ def _refresh(edge, node, f, t, quota, q):
     r.acc = _advance(r.acc, r.rate, t - r.tlast)
     r.tlast = t
     r.rate = _flux(r.conductance, node[r.src].potential, node[r.dst].potential, r.drive)
-    _schedule(q, r.qpos, f, t + _fire_delay(r.acc, r.rate, quota))
+    _schedule(q, f, t + _fire_delay(r.acc, r.rate, quota))
 
 
 @nb.njit(cache=True, inline="always")
@@ -120,13 +93,13 @@ def _refresh_cell(edge, node, c, skip, t, quota, inc_ptr, inc_edge, q):
 @nb.njit(cache=True)
 def _run(edge, node, latency, inc_ptr, inc_edge, ncell,
          route_ptr, route_links, route_service, use_routes, transit, quota, t_end,
-         qtime, qslot, qpos, bmin, ht, hs, hb, hpos,
+         ht, hs, hpos,
          pk_time, pk_sign, pk_next, fifo_head, fifo_tail, pool, link_free,
          forward, backward, rec_times, rec_pot, rec_count, cursor, clock,
          log_time, log_edge, log_sign, log_on, max_events):
     E = edge.size
     nrec = rec_times.size
-    q = (qtime, qslot, qpos, bmin, ht, hs, hb, hpos)
+    q = (ht, hs, hpos)
     done = 0
     while True:
         t = ht[0]
@@ -190,7 +163,7 @@ def _run(edge, node, latency, inc_ptr, inc_edge, ncell,
                 pk_next[p] = -1
                 if fifo_tail[e] < 0:
                     fifo_head[e] = p
-                    _schedule(q, qpos[E + e], E + e, ta)
+                    _schedule(q, E + e, ta)
                 else:
                     pk_next[fifo_tail[e]] = p
                 fifo_tail[e] = p
@@ -222,9 +195,9 @@ def _run(edge, node, latency, inc_ptr, inc_edge, ncell,
             fifo_head[e] = nxt
             if nxt < 0:
                 fifo_tail[e] = -1
-                _schedule(q, qpos[s], s, np.inf)
+                _schedule(q, s, np.inf)
             else:
-                _schedule(q, qpos[s], s, pk_time[nxt])
+                _schedule(q, s, pk_time[nxt])
             pk_next[p] = pool[0]
             pool[0] = p
             pool[1] -= 1
@@ -251,8 +224,8 @@ class CompiledEngine:
         while True:
             status = _run(st.edge, st.node, st.latency, st.inc_ptr, st.inc_edge, st.ncell,
                           st.route_ptr, st.route_links, st.route_service, st.use_routes,
-                          st.transit, st.quota, st.t_end, st.qtime, st.qslot, st.qpos, st.bmin,
-                          st.heap_time, st.heap_slot, st.heap_block, st.heap_pos, st.pk_time, st.pk_sign,
+                          st.transit, st.quota, st.t_end, st.heap_time, st.heap_slot, st.heap_pos,
+                          st.pk_time, st.pk_sign,
                           st.pk_next, st.fifo_head, st.fifo_tail, st.pool, st.link_free,
                           st.forward, st.backward, st.record_times, st.record_potential,
                           st.record_count, st.cursor, st.clock, st.log_time, st.log_edge,

@@ -74,8 +74,8 @@ class SimPyEngine:
         self.firings = self.arrivals = 0
         self.stop_after = math.inf
         self.clock = 0.0
-        for slot, pos in enumerate(st.qpos.tolist()):
-            self._schedule(slot, float(st.qtime[pos]))
+        for slot, pos in enumerate(st.heap_pos.tolist()):
+            self._schedule(slot, float(st.heap_time[pos]))
         for r in range(int(st.cursor[0]), st.record_times.size):
             if st.record_times[r] <= st.t_end:
                 ev = _SlotEvent(self.env, self._on_record, r, float(st.record_times[r]))

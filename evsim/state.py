@@ -8,13 +8,11 @@ limit still yields an exact ledger and every record taken so far.
 Event slots: edge ``e`` fires in slot ``e``; packets in flight on edge ``e``
 arrive in slot ``E + e`` (one FIFO per edge, so only its head is scheduled).
 
-The event queue has two levels. Slots are laid out in blocks of
-:data:`BLOCK` consecutive positions, ordered by the lowest cell they touch, so
-that one event's reschedules fall into a few blocks; each block keeps the
-position of its earliest slot, and an indexed binary heap orders the blocks by
-that earliest ``(time, slot)``. The queue's minimum is exactly the minimum
-``(time, slot)`` over all slots, with no stale entries and a heap small enough
-(``E / BLOCK`` entries) to stay in cache.
+The event queue is an indexed binary min-heap of all slots keyed by
+``(time, slot)``: a slot's entry moves up or down in place when it is
+rescheduled (``heap_pos`` says where it is), so the queue has a fixed size and
+no stale entries. Edge and node data are records (one cache line per edge) so
+that refreshing an edge touches as little memory as possible.
 Events at equal times are processed in increasing slot order: firings before
 arrivals, each in increasing edge id. Records at time ``t_r`` are taken after
 every event with time ``<= t_r``.
@@ -29,10 +27,7 @@ from . import rule
 from .network import Network
 from .routing import Routing
 
-__all__ = ["EngineState", "initial_state", "DONE", "LIMIT", "GROW_POOL", "GROW_LOG", "BLOCK"]
-
-#: Slots per block of the two-level event queue.
-BLOCK = 32
+__all__ = ["EngineState", "initial_state", "DONE", "LIMIT", "GROW_POOL", "GROW_LOG"]
 
 #: Engine status codes returned by one chunk of work.
 DONE, LIMIT, GROW_POOL, GROW_LOG = 0, 1, 2, 3
@@ -42,7 +37,7 @@ _EMPTY_I = np.zeros(0, dtype=np.int64)
 #: Per-edge record, one 64-byte cache line: what refreshing an edge reads and writes.
 EDGE_DTYPE = np.dtype([("src", np.int64), ("dst", np.int64), ("conductance", np.float64),
                        ("drive", np.float64), ("acc", np.float64), ("tlast", np.float64),
-                       ("rate", np.float64), ("qpos", np.int64)], align=True)
+                       ("rate", np.float64), ("_pad", np.float64)], align=True)
 #: Per-node record (cells, then reservoirs with base 0 and volume 1).
 NODE_DTYPE = np.dtype([("base", np.float64), ("volume", np.float64),
                        ("potential", np.float64), ("count", np.int64)], align=True)
@@ -65,14 +60,9 @@ class EngineState:
     transit: np.ndarray        #: (E,) bool: packets of this edge travel through a FIFO
     quota: float
     t_end: float
-    qtime: np.ndarray          #: event time at each queue position (blocks of BLOCK)
-    qslot: np.ndarray          #: slot at each queue position (padding: slots >= 2E)
-    qpos: np.ndarray           #: queue position of each slot
-    bmin: np.ndarray           #: queue position of each block's earliest slot
-    heap_time: np.ndarray      #: indexed binary heap of blocks keyed by (time, slot)
+    heap_time: np.ndarray      #: indexed binary heap of slots keyed by (time, slot)
     heap_slot: np.ndarray
-    heap_block: np.ndarray
-    heap_pos: np.ndarray       #: position of each block in the heap
+    heap_pos: np.ndarray       #: position of each slot in the heap
     pk_time: np.ndarray        #: packet pool: arrival time
     pk_sign: np.ndarray        #: packet pool: +1 forward, -1 backward
     pk_next: np.ndarray        #: packet pool: next packet in the edge FIFO / free list
@@ -150,25 +140,13 @@ def initial_state(network: Network, u0: np.ndarray, quota: float, t_end: float,
     nslots = 2 * E if transit.any() else E
     times = np.concatenate([first, np.full(nslots - E, np.inf)])
     slots = np.arange(nslots, dtype=np.int64)
-    lowest = np.minimum(src, dst)
-    order = np.lexsort((slots, np.resize(lowest, nslots)))  # queue position -> slot
-    size = -(-nslots // BLOCK) * BLOCK
-    qslot = np.concatenate([order, np.arange(2 * E, 2 * E + size - nslots)]).astype(np.int64)
-    qtime = np.concatenate([times[order], np.full(size - nslots, np.inf)])
-    qpos = np.empty(nslots, dtype=np.int64)
-    qpos[order] = np.arange(nslots)
-    bt, bs = qtime.reshape(-1, BLOCK), qslot.reshape(-1, BLOCK)
-    first_in_block = np.argmin(np.where(bt == bt.min(axis=1, keepdims=True), bs, np.iinfo(np.int64).max), axis=1)
-    nblock = bt.shape[0]
-    bmin = np.arange(nblock, dtype=np.int64) * BLOCK + first_in_block
-    heap_block = np.lexsort((qslot[bmin], qtime[bmin])).astype(np.int64)  # sorted = valid heap
-    heap_pos = np.empty(nblock, dtype=np.int64)
-    heap_pos[heap_block] = np.arange(nblock)
+    order = np.lexsort((slots, times))          # sorted array = valid binary heap
+    heap_pos = np.empty(nslots, dtype=np.int64)
+    heap_pos[order] = np.arange(nslots)
 
     edge = np.zeros(E, dtype=EDGE_DTYPE)
     edge["src"], edge["dst"] = src, dst
     edge["conductance"], edge["drive"], edge["rate"] = network.conductance, network.drive, rate
-    edge["qpos"] = qpos[:E]
     node = np.zeros(N + network.reservoirs, dtype=NODE_DTYPE)
     node["volume"] = 1.0
     node["base"][:N], node["volume"][:N], node["potential"] = base, volume, pot
@@ -179,8 +157,7 @@ def initial_state(network: Network, u0: np.ndarray, quota: float, t_end: float,
         route_links=routing.links if use_routes else _EMPTY_I,
         route_service=routing.service if use_routes else np.zeros(0),
         use_routes=use_routes, transit=transit, quota=float(quota), t_end=float(t_end),
-        qtime=qtime, qslot=qslot, qpos=qpos, bmin=bmin, heap_time=qtime[bmin[heap_block]],
-        heap_slot=qslot[bmin[heap_block]], heap_block=heap_block, heap_pos=heap_pos,
+        heap_time=times[order].copy(), heap_slot=order.astype(np.int64), heap_pos=heap_pos,
         pk_time=np.zeros(0), pk_sign=np.zeros(0, dtype=np.int8), pk_next=_EMPTY_I.copy(),
         fifo_head=np.full(E, -1, dtype=np.int64), fifo_tail=np.full(E, -1, dtype=np.int64),
         pool=np.array([-1, 0], dtype=np.int64),
