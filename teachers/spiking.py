@@ -109,14 +109,25 @@ def spike_functions() -> dict[str, Any]:
     return _FUNCS
 
 
-def _linears(sizes: Sequence[int], seed: int, dtype=None):
+def _linears(sizes: Sequence[int], seed: int, dtype=None, gain: float = 1.0, bias_range: float = 0.0):
+    """Seeded dense layers: Xavier-normal weights (``gain`` on hidden layers), biases uniform in
+    ``[-bias_range, bias_range]`` on hidden layers (zero on the readout).
+
+    A ``hardtanh`` / rate-coded IF unit is *linear* near zero, so a network started in that
+    regime is a linear map with a vanishing gradient towards curvature (a saddle for an even
+    target such as ``x^2``); ``gain > 1`` and random biases place the kinks inside the data.
+    """
     torch = _torch()
     torch.manual_seed(seed)
     layers = torch.nn.ModuleList()
-    for a, b in zip(sizes[:-1], sizes[1:]):
+    n = len(sizes) - 1
+    for k, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
         lin = torch.nn.Linear(a, b, dtype=dtype or torch.float64)
-        torch.nn.init.xavier_normal_(lin.weight)
+        hidden = k < n - 1
+        torch.nn.init.xavier_normal_(lin.weight, gain=gain if hidden else 1.0)
         torch.nn.init.zeros_(lin.bias)
+        if hidden and bias_range > 0:
+            torch.nn.init.uniform_(lin.bias, -bias_range, bias_range)
         layers.append(lin)
     return layers
 
@@ -127,7 +138,8 @@ def _np(t) -> np.ndarray:
 
 # --------------------------------------------------------------------------- LIF
 def LIFNet(sizes: Sequence[int], steps: int = 32, thresholds: Sequence[float] | None = None,
-           leak: float = 1.0, sigma: float = 0.5, seed: int = 0, layers=None):
+           leak: float = 1.0, sigma: float = 0.5, seed: int = 0, layers=None, gain: float = 1.0,
+           bias_range: float = 0.0):
     """An IF/LIF ternary-spike network (module docstring) as a ``torch.nn.Module``.
 
     Parameters
@@ -146,6 +158,8 @@ def LIFNet(sizes: Sequence[int], steps: int = 32, thresholds: Sequence[float] | 
         Seed of the Xavier-normal initial weights.
     layers
         Optional ``ModuleList`` of ``Linear`` layers to use (conversion from an ANN).
+    gain, bias_range
+        Initialisation (see ``_linears``).
 
     The returned module has ``forward(x) -> (B, n_out)``, ``spike_count`` (hidden spikes of
     the last forward pass), ``to_layered() -> evsim.layered.LIFNetwork``.
@@ -160,7 +174,8 @@ def LIFNet(sizes: Sequence[int], steps: int = 32, thresholds: Sequence[float] | 
             self.steps = int(steps)
             self.leak = float(leak)
             self.sigma = float(sigma)
-            self.layers = layers if layers is not None else _linears(sizes, seed)
+            self.layers = layers if layers is not None else _linears(sizes, seed, gain=gain,
+                                                                     bias_range=bias_range)
             nh = len(sizes) - 2
             self.thresholds = [1.0] * nh if thresholds is None else [float(v) for v in thresholds]
             self.spike_count = 0
@@ -198,17 +213,17 @@ def LIFNet(sizes: Sequence[int], steps: int = 32, thresholds: Sequence[float] | 
     return _LIF()
 
 
-def make_ann(sizes: Sequence[int], seed: int = 0):
+def make_ann(sizes: Sequence[int], seed: int = 0, gain: float = 1.0, bias_range: float = 0.0):
     """A ``hardtanh`` MLP (the ANN that :func:`convert_ann` turns into an IF network):
     ``forward(x) = W_L hardtanh(... hardtanh(W_1 x + b_1) ...) + b_L``; ``.layers`` holds the
-    ``Linear`` layers."""
+    ``Linear`` layers; ``gain``, ``bias_range``: initialisation (see ``_linears``)."""
     torch = _torch()
 
     class _ANN(torch.nn.Module):
         def __init__(self):
             super().__init__()
             self.sizes = list(sizes)
-            self.layers = _linears(sizes, seed)
+            self.layers = _linears(sizes, seed, gain=gain, bias_range=bias_range)
 
         def forward(self, x, return_hidden: bool = False):
             h, hidden = x, []
