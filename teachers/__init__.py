@@ -17,3 +17,8 @@ from .distill import choose_quota, distill, fit_conductance_scale, fit_diffusivi
 __all__ += ["AnalyticTeacher", "GraphTeacher", "SemiDiscreteTeacher", "Teacher", "cell_operator",
             "teacher_on_cells", "FTCSTeacher", "HeatPDE", "PINNTeacher", "load_shipped",
             "choose_quota", "distill", "fit_conductance_scale", "fit_diffusivity", "write_config"]
+
+# issue 6: spiking-PINN baselines (torch imported on use; registers the `baselines` experiment)
+from .baselines import SpikingModel, load_model as load_baseline  # noqa: E402
+
+__all__ += ["SpikingModel", "load_baseline"]
