@@ -93,13 +93,10 @@ def pareto_sweep(graph, u0, times, quotas, target: np.ndarray,
 
 
 def _pareto_front(rows: list[dict], key: str = "rmse") -> list[int]:
-    order = sorted(range(len(rows)), key=lambda i: rows[i]["spikes"])
-    front, best = [], math.inf
-    for i in order:
-        if rows[i][key] < best:
-            front.append(i)
-            best = rows[i][key]
-    return front
+    """Non-dominated rows in (``key``, spikes), ordered by spikes (for drawing)."""
+    from evsim.analysis.sweep import pareto_front
+
+    return sorted(pareto_front(rows, keys=(key, "spikes")), key=lambda i: rows[i]["spikes"])
 
 
 def _boundary_outflow(res, times: np.ndarray) -> np.ndarray:
