@@ -506,7 +506,7 @@ def _heat_errors(model, n_x: int = 100, n_t: int = 41) -> dict[str, float]:
 #: Options of the shipped models (see :func:`retrain`).
 _INIT = dict(gain=2.0, bias_range=1.0)
 SHIPPED_X2 = {"x2_qif": dict(kind="qif", iters=2000),
-              "x2_lif32": dict(kind="lif", steps=32, iters=2000, **_INIT),
+              "x2_lif32": dict(kind="lif", steps=32, iters=4000, **_INIT),
               "x2_lif64": dict(kind="lif", steps=64, iters=1500, **_INIT),
               "x2_lif128": dict(kind="lif", steps=128, iters=1000, **_INIT),
               "x2_ann": dict(kind="ann", iters=3000, **_INIT)}
@@ -582,7 +582,7 @@ def heat_comparison(fast: bool = False, models: dict[str, SpikingModel] | None =
     ``times``, ``mass`` and ``defect`` ``{name: (T,)}``, ``exact``.
     """
     import evsim
-    from ..analysis.energy import EventCounts, energy_table, get_profile
+    from ..analysis.energy import energy_table, get_profile
     from ..problems import get_problem
     from ..topologies import cell_positions
     from .pinn import load_shipped
