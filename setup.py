@@ -15,5 +15,5 @@ setup(
         "evsim.teachers": "teachers",
         "evsim.analysis": "analysis",
     },
-    package_data={"evsim.teachers": ["data/*"]},
+    package_data={"evsim.teachers": ["data/*", "data/baselines/*"]},
 )
