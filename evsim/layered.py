@@ -326,6 +326,20 @@ def _ternary(v, theta):
     return (v >= theta).astype(float) - (v <= -theta).astype(float)
 
 
+
+def _stepped_result(sizes: list[int], steps: int, acc: np.ndarray, cnt: list[np.ndarray],
+                    syn: int, spike_counts: bool) -> "LayeredResult":
+    """Result of a time-stepped (LIF/VSN) run: rate-decoded outputs ``acc / steps``;
+    the input layer's currents count as ``B n_0 n_1`` synaptic ops, and every
+    hidden and output neuron is updated once per step."""
+    B = acc.shape[0]
+    layer_spikes = [int(c.sum()) for c in cnt]
+    return LayeredResult(outputs=acc / steps, spikes=int(sum(layer_spikes)),
+                         synaptic_ops=syn + B * sizes[0] * sizes[1],
+                         neuron_updates=B * steps * int(sum(sizes[1:])), layer_spikes=layer_spikes,
+                         samples=B, neurons=int(sum(sizes[1:])),
+                         spike_counts=np.hstack(cnt) if spike_counts else None)
+
 @dataclass
 class LIFNetwork:
     """IF/LIF network with ternary spikes and soft reset, rate-decoded over ``steps``.
@@ -376,14 +390,7 @@ class LIFNetwork:
                 syn += int(nz.sum()) * self.weights[k + 1].shape[0]
                 h = self.thresholds[k] * s
             acc += h @ self.weights[-1].T + self.biases[-1]
-        out = acc / self.steps
-        layer_spikes = [int(c.sum()) for c in cnt]
-        syn += B * self.sizes[0] * self.sizes[1]
-        updates = B * self.steps * int(sum(self.sizes[1:]))
-        return LayeredResult(outputs=out, spikes=int(sum(layer_spikes)), synaptic_ops=syn,
-                             neuron_updates=updates, layer_spikes=layer_spikes, samples=B,
-                             neurons=int(sum(self.sizes[1:])),
-                             spike_counts=np.hstack(cnt) if spike_counts else None)
+        return _stepped_result(self.sizes, self.steps, acc, cnt, syn, spike_counts)
 
 
 @dataclass
@@ -428,11 +435,4 @@ class VSNNetwork:
                 cnt[k] += s.astype(np.int64)
                 syn += int(s.sum()) * self.weights[k + 1].shape[0]
             acc += y @ self.weights[-1].T + self.biases[-1]
-        out = acc / self.steps
-        layer_spikes = [int(c.sum()) for c in cnt]
-        syn += B * self.sizes[0] * self.sizes[1]
-        updates = B * self.steps * int(sum(self.sizes[1:]))
-        return LayeredResult(outputs=out, spikes=int(sum(layer_spikes)), synaptic_ops=syn,
-                             neuron_updates=updates, layer_spikes=layer_spikes, samples=B,
-                             neurons=int(sum(self.sizes[1:])),
-                             spike_counts=np.hstack(cnt) if spike_counts else None)
+        return _stepped_result(self.sizes, self.steps, acc, cnt, syn, spike_counts)
