@@ -21,6 +21,7 @@ import matplotlib.pyplot as plt  # headless: matplotlib falls back to Agg withou
 import numpy as np
 from matplotlib.collections import LineCollection
 from matplotlib.colors import LogNorm
+from matplotlib.ticker import NullFormatter
 
 __all__ = ["spike_raster", "cell_traffic", "edge_traffic", "link_traffic", "energy_bars",
            "pareto_plot", "animate_potential", "savefig", "grid_shape"]
@@ -243,6 +244,7 @@ def pareto_plot(points: list[dict], frontier: list[int] | None = None, ax=None,
         ax.annotate(f"q={p['quota']:.2g}", (s, r), fontsize=7, xytext=(3, 3), textcoords="offset points")
     ax.set_xscale("log")
     ax.set_yscale("log")
+    ax.xaxis.set_minor_formatter(NullFormatter())  # decade labels only: minor ones overlap
     ax.set_xlabel("spikes (packets)")
     ax.set_ylabel("RMSE")
     ax.set_title("accuracy vs activity vs energy")
