@@ -1,15 +1,20 @@
 """The SimPy reference engine: the CFQ rule of :mod:`evsim.rule`, scheduled by SimPy.
 
 Readable by design and the place to extend evsim with custom SimPy processes
-(sensors, stimuli, hardware traffic): :attr:`SimPyEngine.env` is an ordinary
-:class:`simpy.Environment`, and the cell potentials are in
-:attr:`SimPyEngine.potential`.
+(sensors, probes, hardware models): ``simulate(..., engine="simpy",
+processes=[f])`` starts ``env.process(f(engine))`` for each ``f``; the process
+sees :attr:`SimPyEngine.env` (an ordinary :class:`simpy.Environment`, with
+``env.now``), the live :attr:`SimPyEngine.potential` and
+:attr:`SimPyEngine.count` lists (cells first) and the counters
+:attr:`SimPyEngine.firings` / :attr:`SimPyEngine.arrivals`. Processes observe;
+they must not change the state.
 
 Each event slot (an edge's next firing, or the arrival of the packet at the
-head of an edge's in-flight FIFO) is a SimPy event with priority = slot id, so
-SimPy's queue order ``(time, priority, insertion)`` is exactly the documented
-tie-break: at equal times firings precede arrivals, each in increasing edge
-id. A rescheduled slot gets a fresh event and the old one is ignored when it
+head of an edge's in-flight FIFO) is a SimPy event with priority
+``slot + USER_PRIORITIES``, so SimPy's queue order ``(time, priority,
+insertion)`` is exactly the documented tie-break: at equal times firings
+precede arrivals, each in increasing edge id. User processes keep SimPy's own
+priorities (0 and 1) and so run before the packets due at the same time. A rescheduled slot gets a fresh event and the old one is ignored when it
 comes up (it is no longer the slot's pending event). Events are scheduled at absolute times (not
 ``now + delay``) so that the times are bit-identical to the compiled engine's.
 """
@@ -25,7 +30,10 @@ import simpy
 from . import rule
 from .state import DONE, LIMIT, EngineState
 
-__all__ = ["SimPyEngine"]
+__all__ = ["SimPyEngine", "USER_PRIORITIES"]
+
+#: SimPy priorities below this (URGENT = 0, NORMAL = 1) belong to user processes.
+USER_PRIORITIES = 2
 
 
 class _Environment(simpy.Environment):
@@ -52,7 +60,7 @@ class SimPyEngine:
 
     name = "simpy"
 
-    def __init__(self, state: EngineState):
+    def __init__(self, state: EngineState, processes=()):
         st = self.state = state
         self.env = _Environment()
         E = self.E = st.edges
@@ -79,11 +87,13 @@ class SimPyEngine:
         for r in range(int(st.cursor[0]), st.record_times.size):
             if st.record_times[r] <= st.t_end:
                 ev = _SlotEvent(self.env, self._on_record, r, float(st.record_times[r]))
-                self.env.schedule_at(ev, ev.time, 2 * E + r)
+                self.env.schedule_at(ev, ev.time, USER_PRIORITIES + 2 * E + r)
         # after every event at t_end (largest priority), stop the run
         self.end = _SlotEvent(self.env, None, 0, st.t_end)
         self.end.callbacks = []  # env.run(until=self.end) adds its stop callback
-        self.env.schedule_at(self.end, st.t_end, 2 * E + st.record_times.size)
+        self.env.schedule_at(self.end, st.t_end, USER_PRIORITIES + 2 * E + st.record_times.size)
+        for process in processes:
+            self.env.process(process(self))
 
     # ------------------------------------------------------------------ scheduling
     def _schedule(self, slot: int, time: float) -> None:
@@ -95,7 +105,7 @@ class SimPyEngine:
             self.pending[slot] = None
             return
         ev = self.pending[slot] = _SlotEvent(self.env, self._on_slot, slot, time)
-        self.env.schedule_at(ev, time, slot)
+        self.env.schedule_at(ev, time, USER_PRIORITIES + slot)
 
     def _refresh(self, edges, t: float) -> None:
         """Advance ``edges`` to ``t``, recompute their fluxes, reschedule their firings."""
@@ -183,9 +193,12 @@ class SimPyEngine:
 
     # ------------------------------------------------------------------ driver
     def _next_is_passive(self) -> bool:
-        """Whether the next queued SimPy event is a record or a stale slot event."""
+        """Whether the next queued SimPy event is a record, a user process's event
+        or a stale slot event (none of which counts as a simulation event)."""
         _, priority, _, ev = self.env._queue[0]
-        if priority >= 2 * self.E:
+        if priority < USER_PRIORITIES:
+            return True
+        if priority >= USER_PRIORITIES + 2 * self.E:
             return ev is not self.end
         return self.pending[ev.slot] is not ev
 

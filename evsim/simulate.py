@@ -72,6 +72,7 @@ def simulate(
     spike_log: bool = False,
     routing: Routing | None = None,
     progress: bool | None = None,
+    processes: list[Callable] | None = None,
 ) -> Result:
     """Simulate the C-LIF/CFQ spiking network of a cell graph, event by event.
 
@@ -114,6 +115,11 @@ def simulate(
     progress
         Show a tqdm progress bar on stderr; default: for runs longer than a
         second when stderr is a terminal.
+    processes
+        SimPy engine only: generator functions ``f(engine)`` started as SimPy
+        processes, e.g. sensors sampling ``engine.potential`` at their own
+        times (see :mod:`evsim.simpy_engine`). They run before the packets due
+        at the same time and do not change the spike sequence.
 
     Returns
     -------
@@ -128,6 +134,8 @@ def simulate(
         raise ValueError(f"t_end must be a finite number >= 0, got {t_end!r}")
     if engine not in ENGINES:
         raise ValueError(f"unknown engine {engine!r}; choose one of {sorted(ENGINES)}")
+    if processes and engine != "simpy":
+        raise ValueError("custom processes need engine='simpy' (the compiled kernel has no SimPy environment)")
     if max_events is not None and int(max_events) < 0:
         raise ValueError(f"max_events must be >= 0, got {max_events!r}")
     if max_wall_seconds is not None:
@@ -137,7 +145,7 @@ def simulate(
 
     module, cls, chunk = ENGINES[engine]
     state = initial_state(network, u0, quota, t_end, times, routing, spike_log)
-    runner = getattr(__import__(module, fromlist=[cls]), cls)(state)
+    runner = getattr(__import__(module, fromlist=[cls]), cls)(state, *([processes] if processes else []))
 
     budget = np.inf if max_events is None else int(max_events)
     stop_reason = "t_end"

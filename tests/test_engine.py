@@ -216,3 +216,24 @@ def test_save_load_roundtrip(tmp_path, suffix):
     np.testing.assert_array_equal(r.edge_spikes, back.edge_spikes)
     assert back.ledger.residual == 0 and back.quota == r.quota and back.engine == r.engine
 
+
+
+def test_simpy_processes_observe_without_changing_the_run():
+    graph, u0 = sine_1d()
+    samples = []
+
+    def sensor(engine):  # sample the middle cell every 0.05
+        while True:
+            samples.append((engine.env.now, engine.potential[10], engine.firings))
+            yield engine.env.timeout(0.05)
+
+    times = np.linspace(0, 0.3, 7)
+    probed = evsim.simulate(graph, u0, quota=1e-4, t_end=0.3, record=times, engine="simpy",
+                            spike_log=True, processes=[sensor])
+    plain = evsim.simulate(graph, u0, quota=1e-4, t_end=0.3, record=times, spike_log=True)
+    assert_same_run(probed, plain)
+    t, u, fired = (np.array(c) for c in zip(*samples))
+    assert t.size == 7 and np.all(np.diff(fired) > 0)
+    np.testing.assert_allclose(u, probed.potential[:, 10], atol=1e-4 / 0.05 + 1e-12)
+    with pytest.raises(ValueError, match="custom processes need engine='simpy'"):
+        evsim.simulate(graph, u0, quota=1e-4, t_end=0.3, processes=[sensor])
