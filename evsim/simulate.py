@@ -1,6 +1,7 @@
 """``evsim.simulate``: the one entry point that runs a PISNN on a cell graph."""
 from __future__ import annotations
 
+import importlib
 import time
 from collections.abc import Callable
 
@@ -145,7 +146,8 @@ def simulate(
 
     module, cls, chunk = ENGINES[engine]
     state = initial_state(network, u0, quota, t_end, times, routing, spike_log)
-    runner = getattr(__import__(module, fromlist=[cls]), cls)(state, *([processes] if processes else []))
+    engine_class = getattr(importlib.import_module(module), cls)
+    runner = engine_class(state, processes) if processes else engine_class(state)
 
     budget = np.inf if max_events is None else int(max_events)
     stop_reason = "t_end"
