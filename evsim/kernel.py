@@ -80,10 +80,15 @@ def _refresh(edge, node, f, t, quota, q):
 
 
 @nb.njit(cache=True, inline="always")
-def _refresh_cell(edge, node, c, skip, t, quota, inc_ptr, inc_edge, q):
-    """New potential of cell ``c`` from its ledger; refresh its edges except ``skip``."""
+def _set_potential(node, c, quota):
+    """Potential of cell ``c`` from its ledger, ``u = (b + q n) / V``."""
     n = node[c]
     n.potential = _potential(n.base, n.count, quota, n.volume)
+
+
+@nb.njit(cache=True, inline="always")
+def _refresh_incident(edge, node, c, skip, t, quota, inc_ptr, inc_edge, q):
+    """Refresh every edge of cell ``c`` except ``skip``."""
     for k in range(inc_ptr[c], inc_ptr[c + 1]):
         f = inc_edge[k]
         if f != skip:
@@ -170,22 +175,14 @@ def _run(edge, node, latency, inc_ptr, inc_edge, ncell,
                 pool[1] += 1
             # new potentials first, then every touched edge sees both
             if sender < ncell:
-                ns = node[sender]
-                ns.potential = _potential(ns.base, ns.count, quota, ns.volume)
+                _set_potential(node, sender, quota)
             if deliver and receiver < ncell:
-                nr = node[receiver]
-                nr.potential = _potential(nr.base, nr.count, quota, nr.volume)
+                _set_potential(node, receiver, quota)
             _refresh(edge, node, e, t, quota, q)
             if sender < ncell:
-                for k in range(inc_ptr[sender], inc_ptr[sender + 1]):
-                    f = inc_edge[k]
-                    if f != e:
-                        _refresh(edge, node, f, t, quota, q)
+                _refresh_incident(edge, node, sender, e, t, quota, inc_ptr, inc_edge, q)
             if deliver and receiver < ncell:
-                for k in range(inc_ptr[receiver], inc_ptr[receiver + 1]):
-                    f = inc_edge[k]
-                    if f != e:
-                        _refresh(edge, node, f, t, quota, q)
+                _refresh_incident(edge, node, receiver, e, t, quota, inc_ptr, inc_edge, q)
         else:  # ---- a packet in flight on edge s - E arrives
             e = s - E
             p = fifo_head[e]
@@ -204,7 +201,8 @@ def _run(edge, node, latency, inc_ptr, inc_edge, ncell,
             node[receiver].count += 1
             cursor[2] += 1
             if receiver < ncell:
-                _refresh_cell(edge, node, receiver, -1, t, quota, inc_ptr, inc_edge, q)
+                _set_potential(node, receiver, quota)
+                _refresh_incident(edge, node, receiver, -1, t, quota, inc_ptr, inc_edge, q)
         clock[0] = t
         done += 1
 
