@@ -1,19 +1,34 @@
 """The compiled engine: the CFQ rule of :mod:`evsim.rule` in a numba kernel.
 
-The scheduler is an *indexed* binary min-heap over event slots keyed by
+The scheduler is a tournament (winner) tree over event slots keyed by
 ``(time, slot)``: every edge owns exactly one firing slot (and, with latency,
-one arrival slot for the head of its FIFO of packets in flight), and a
-reschedule moves that slot up or down in place, so the queue never holds
-stale entries and its size is fixed (``E`` or ``2 E``). (A two-level variant,
-blocks of 32 slots under a heap of block minima, was measured slower here:
-its block rescans cost more than the heap levels they save.) Events are processed in
-exactly the order of the SimPy reference engine, with the same floating-point
-operations, so both produce bit-identical spike sequences.
+one arrival slot for the head of its FIFO of packets in flight). Leaves are in
+slot order, so the edges one event reschedules (all incident to two
+neighbouring cells) share most of their paths, and a reschedule stops climbing
+at the first unchanged node; there are no stale entries and the size is fixed.
+
+On large networks the kernel is bound by memory latency, not arithmetic: an
+event touches data scattered over the mesh. It therefore prefetches what the
+current event will touch (edge records, neighbour potentials, queue leaves) as
+soon as the two cells are known, and the likely next event's edge as soon as
+the fired edge is rescheduled; the hot arrays live on transparent huge pages
+(:func:`evsim.state.initial_state`). The flux is recomputed from the
+potentials instead of stored, which halves the edge record: every touched edge
+is first integrated under the old potentials, then the packet moves, then
+every touched edge is rescheduled under the new ones.
+
+Events are processed in exactly the order of the SimPy reference engine, with
+the same floating-point operations, so both produce bit-identical spike
+sequences.
 """
 from __future__ import annotations
 
 import numba as nb
 import numpy as np
+from llvmlite import ir
+from numba import types
+from numba.core import cgutils
+from numba.extending import intrinsic
 
 from . import rule
 from .state import DONE, GROW_LOG, GROW_POOL, LIMIT, EngineState
@@ -28,92 +43,127 @@ _fire_delay = _jit(rule.fire_delay)
 _route_delay = _jit(rule.route_delay)
 
 
+#: Networks with at least this many edges prefetch the data of upcoming events
+#: (smaller ones stay in cache, where prefetching only costs instructions).
+_PREFETCH_EDGES = 1 << 15
+
+
+@intrinsic
+def _prefetch(typingctx, array, index):
+    """Ask the CPU to start loading the cache line of ``array[index]`` (no effect on results)."""
+    def codegen(context, builder, signature, args):
+        arytype, idxtype = signature.args
+        data = context.make_array(arytype)(context, builder, args[0]).data
+        ptr = builder.gep(data, [context.cast(builder, args[1], idxtype, types.intp)])
+        i8p, i32 = ir.IntType(8).as_pointer(), ir.IntType(32)
+        fn = cgutils.get_or_insert_function(
+            builder.module, ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32]), "llvm.prefetch.p0")
+        builder.call(fn, [builder.bitcast(ptr, i8p), i32(0), i32(3), i32(1)])
+        return context.get_dummy_value()
+    return types.void(array, index), codegen
+
+
 @nb.njit(cache=True, inline="always")
-def _less(ta, sa, tb, sb):
-    return ta < tb or (ta == tb and sa < sb)
+def _prefetch_cell(edge, node, potential, c, ncell, inc_ptr, inc_edge, inc_node, q):
+    """Prefetch what an event at cell ``c`` touches: its ledger, its edges, their
+    other ends' potentials and their queue leaves."""
+    if c < ncell:
+        _prefetch(node, c)
+        leaves = q.size // 2
+        for k in range(inc_ptr[c], inc_ptr[c + 1]):
+            f = inc_edge[k]
+            _prefetch(edge, f)
+            _prefetch(potential, inc_node[k])
+            _prefetch(q, leaves + f)
 
 
 @nb.njit(cache=True, inline="always")
 def _schedule(q, slot, t):
-    """Give ``slot`` the time ``t`` in the indexed heap ``q`` and restore its order."""
-    ht, hs, hpos = q
-    size = ht.size
-    k = hpos[slot]
-    if t < ht[k]:
-        while k > 0:
-            p = (k - 1) >> 1
-            if _less(t, slot, ht[p], hs[p]):
-                ht[k] = ht[p]
-                hs[k] = hs[p]
-                hpos[hs[k]] = k
-                k = p
-            else:
-                break
-    else:
-        while True:
-            c = 2 * k + 1
-            if c >= size:
-                break
-            c2 = c + 1
-            if c2 < size and _less(ht[c2], hs[c2], ht[c], hs[c]):
-                c = c2
-            if _less(ht[c], hs[c], t, slot):
-                ht[k] = ht[c]
-                hs[k] = hs[c]
-                hpos[hs[k]] = k
-                k = c
-            else:
-                break
-    ht[k] = t
-    hs[k] = slot
-    hpos[slot] = k
+    """Give ``slot`` the time ``t`` in the winner tree ``q`` and replay its matches.
+
+    Climbs from the slot's leaf towards the root: at each level the winner so
+    far meets the sibling subtree's winner (the sibling addresses do not
+    depend on the outcomes, so their loads overlap), and the climb stops at the
+    first node whose winner does not change.
+    """
+    i = q.size // 2 + slot
+    q[i].time = t
+    wt = t
+    ws = slot
+    while i > 1:
+        sib = q[i ^ 1]
+        st = sib.time
+        ss = sib.slot
+        if st < wt or (st == wt and ss < ws):
+            wt = st
+            ws = ss
+        i >>= 1
+        node = q[i]
+        if node.time == wt and node.slot == ws:
+            break
+        node.time = wt
+        node.slot = ws
 
 
 @nb.njit(cache=True, inline="always")
-def _refresh(edge, node, f, t, quota, q):
-    """Advance edge ``f`` to ``t``, recompute its flux, reschedule its firing."""
+def _rate(edge, potential, drive, f, ncell):
+    """Flux of edge ``f`` under the current potentials (only edges from a
+    reservoir can carry a drive, so interior edges never read it)."""
     r = edge[f]
-    r.acc = _advance(r.acc, r.rate, t - r.tlast)
-    r.tlast = t
-    r.rate = _flux(r.conductance, node[r.src].potential, node[r.dst].potential, r.drive)
-    _schedule(q, f, t + _fire_delay(r.acc, r.rate, quota))
+    d = drive[f] if r.src >= ncell or r.dst >= ncell else 0.0
+    return _flux(r.conductance, potential[r.src], potential[r.dst], d)
 
 
 @nb.njit(cache=True, inline="always")
-def _set_potential(node, c, quota):
-    """Potential of cell ``c`` from its ledger, ``u = (b + q n) / V``."""
-    n = node[c]
-    n.potential = _potential(n.base, n.count, quota, n.volume)
-
-
-@nb.njit(cache=True, inline="always")
-def _refresh_incident(edge, node, c, skip, t, quota, inc_ptr, inc_edge, q):
-    """Refresh every edge of cell ``c`` except ``skip``."""
+def _advance_incident(edge, potential, drive, c, skip, t, ncell, inc_ptr, inc_edge):
+    """Integrate every edge of cell ``c`` except ``skip`` up to ``t`` under the
+    potentials before the event."""
     for k in range(inc_ptr[c], inc_ptr[c + 1]):
         f = inc_edge[k]
         if f != skip:
-            _refresh(edge, node, f, t, quota, q)
+            r = edge[f]
+            r.acc = _advance(r.acc, _rate(edge, potential, drive, f, ncell), t - r.tlast)
+            r.tlast = t
+
+
+@nb.njit(cache=True, inline="always")
+def _reschedule_incident(edge, potential, drive, c, skip, t, quota, ncell, inc_ptr, inc_edge, q):
+    """Schedule the next firing of every edge of cell ``c`` except ``skip``
+    (already advanced to ``t``) under the potentials after the event."""
+    for k in range(inc_ptr[c], inc_ptr[c + 1]):
+        f = inc_edge[k]
+        if f != skip:
+            j = _rate(edge, potential, drive, f, ncell)
+            _schedule(q, f, t + _fire_delay(edge[f].acc, j, quota))
+
+
+@nb.njit(cache=True, inline="always")
+def _deposit(node, potential, c, packets, quota):
+    """Add ``packets`` (+1 or -1) to the ledger of cell ``c``; ``u = (b + q n) / V``."""
+    n = node[c]
+    n.count += packets
+    potential[c] = _potential(n.base, n.count, quota, n.volume)
 
 
 @nb.njit(cache=True)
-def _run(edge, node, latency, inc_ptr, inc_edge, ncell,
-         route_ptr, route_links, route_service, use_routes, transit, quota, t_end,
-         ht, hs, hpos,
+def _run(edge, drive, node, potential, latency, inc_ptr, inc_edge, inc_node, ncell,
+         route_ptr, route_links, route_service, use_routes, transit, quota, t_end, q,
          pk_time, pk_sign, pk_next, fifo_head, fifo_tail, pool, link_free,
          forward, backward, rec_times, rec_pot, rec_count, cursor, clock,
          log_time, log_edge, log_sign, log_on, max_events):
     E = edge.size
     nrec = rec_times.size
-    q = (ht, hs, hpos)
+    any_transit = q.size > 2 * E   # arrival slots exist
+    large = edge.size >= _PREFETCH_EDGES
     done = 0
     while True:
-        t = ht[0]
-        s = hs[0]
+        t = q[1].time
+        s = q[1].slot
         r = cursor[0]
         while r < nrec and rec_times[r] < t and rec_times[r] <= t_end:
             total = 0
             for c in range(ncell):
-                rec_pot[r, c] = node[c].potential
+                rec_pot[r, c] = potential[c]
                 total += node[c].count
             rec_count[r] = total
             r += 1
@@ -125,13 +175,15 @@ def _run(edge, node, latency, inc_ptr, inc_edge, ncell,
             return LIMIT
         if s < E:  # ---- edge s fires
             e = s
-            if transit[e] and pool[0] < 0:
+            deliver = not (any_transit and transit[e])
+            if not deliver and pool[0] < 0:
                 return GROW_POOL
             if log_on and cursor[3] >= log_time.size:
                 return GROW_LOG
             rec = edge[e]
-            a = _advance(rec.acc, rec.rate, t - rec.tlast)
-            if rec.rate > 0.0:
+            j = _rate(edge, potential, drive, e, ncell)
+            a = _advance(rec.acc, j, t - rec.tlast)
+            if j > 0.0:
                 sg = 1
                 sender = rec.src
                 receiver = rec.dst
@@ -143,7 +195,6 @@ def _run(edge, node, latency, inc_ptr, inc_edge, ncell,
                 backward[e] += 1
             rec.acc = a - sg * quota
             rec.tlast = t
-            node[sender].count -= 1
             cursor[1] += 1
             if log_on:
                 n = cursor[3]
@@ -151,8 +202,25 @@ def _run(edge, node, latency, inc_ptr, inc_edge, ncell,
                 log_edge[n] = e
                 log_sign[n] = sg
                 cursor[3] = n + 1
-            deliver = not transit[e]
-            if deliver:
+            send = sender < ncell
+            receive = deliver and receiver < ncell
+            if large:
+                _prefetch_cell(edge, node, potential, sender, ncell, inc_ptr, inc_edge, inc_node, q)
+                if deliver:
+                    _prefetch_cell(edge, node, potential, receiver, ncell, inc_ptr, inc_edge,
+                                   inc_node, q)
+            # every other edge of a changed cell integrates up to t under the old potentials
+            if send:
+                _advance_incident(edge, potential, drive, sender, e, t, ncell, inc_ptr, inc_edge)
+            if receive:
+                _advance_incident(edge, potential, drive, receiver, e, t, ncell, inc_ptr, inc_edge)
+            if send:
+                _deposit(node, potential, sender, -1, quota)
+            else:
+                node[sender].count -= 1
+            if receive:
+                _deposit(node, potential, receiver, 1, quota)
+            elif deliver:
                 node[receiver].count += 1
             else:
                 ta = t
@@ -173,16 +241,17 @@ def _run(edge, node, latency, inc_ptr, inc_edge, ncell,
                     pk_next[fifo_tail[e]] = p
                 fifo_tail[e] = p
                 pool[1] += 1
-            # new potentials first, then every touched edge sees both
-            if sender < ncell:
-                _set_potential(node, sender, quota)
-            if deliver and receiver < ncell:
-                _set_potential(node, receiver, quota)
-            _refresh(edge, node, e, t, quota, q)
-            if sender < ncell:
-                _refresh_incident(edge, node, sender, e, t, quota, inc_ptr, inc_edge, q)
-            if deliver and receiver < ncell:
-                _refresh_incident(edge, node, receiver, e, t, quota, inc_ptr, inc_edge, q)
+            # then every touched edge is rescheduled under the new potentials; the
+            # fired edge first, so that the likely next event is known and prefetched
+            _schedule(q, e, t + _fire_delay(rec.acc, _rate(edge, potential, drive, e, ncell), quota))
+            if large and q[1].slot < E:
+                _prefetch(edge, q[1].slot)
+            if send:
+                _reschedule_incident(edge, potential, drive, sender, e, t, quota, ncell,
+                                     inc_ptr, inc_edge, q)
+            if receive:
+                _reschedule_incident(edge, potential, drive, receiver, e, t, quota, ncell,
+                                     inc_ptr, inc_edge, q)
         else:  # ---- a packet in flight on edge s - E arrives
             e = s - E
             p = fifo_head[e]
@@ -198,11 +267,14 @@ def _run(edge, node, latency, inc_ptr, inc_edge, ncell,
             pk_next[p] = pool[0]
             pool[0] = p
             pool[1] -= 1
-            node[receiver].count += 1
             cursor[2] += 1
             if receiver < ncell:
-                _set_potential(node, receiver, quota)
-                _refresh_incident(edge, node, receiver, -1, t, quota, inc_ptr, inc_edge, q)
+                _advance_incident(edge, potential, drive, receiver, -1, t, ncell, inc_ptr, inc_edge)
+                _deposit(node, potential, receiver, 1, quota)
+                _reschedule_incident(edge, potential, drive, receiver, -1, t, quota, ncell,
+                                     inc_ptr, inc_edge, q)
+            else:
+                node[receiver].count += 1
         clock[0] = t
         done += 1
 
@@ -220,9 +292,10 @@ class CompiledEngine:
         st = self.state
         target = int(st.cursor[1] + st.cursor[2]) + max_events
         while True:
-            status = _run(st.edge, st.node, st.latency, st.inc_ptr, st.inc_edge, st.ncell,
+            status = _run(st.edge, st.drive, st.node, st.potential, st.latency, st.inc_ptr,
+                          st.inc_edge, st.inc_node, st.ncell,
                           st.route_ptr, st.route_links, st.route_service, st.use_routes,
-                          st.transit, st.quota, st.t_end, st.heap_time, st.heap_slot, st.heap_pos,
+                          st.transit, st.quota, st.t_end, st.queue,
                           st.pk_time, st.pk_sign,
                           st.pk_next, st.fifo_head, st.fifo_tail, st.pool, st.link_free,
                           st.forward, st.backward, st.record_times, st.record_potential,

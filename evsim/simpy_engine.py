@@ -82,8 +82,8 @@ class SimPyEngine:
         self.firings = self.arrivals = 0
         self.stop_after = math.inf
         self.clock = 0.0
-        for slot, pos in enumerate(st.heap_pos.tolist()):
-            self._schedule(slot, float(st.heap_time[pos]))
+        for slot, time in enumerate(st.slot_time.tolist()):
+            self._schedule(slot, time)
         for r in range(int(st.cursor[0]), st.record_times.size):
             if st.record_times[r] <= st.t_end:
                 ev = _SlotEvent(self.env, self._on_record, r, float(st.record_times[r]))
@@ -221,7 +221,7 @@ class SimPyEngine:
         st = self.state
         st.count[:] = self.count
         st.potential[:] = self.potential
-        st.acc[:], st.tlast[:], st.rate[:] = self.acc, self.tlast, self.rate
+        st.acc[:], st.tlast[:] = self.acc, self.tlast
         st.forward[:], st.backward[:] = self.forward, self.backward
         st.link_free[:] = self.link_free
         st.pool[1] = self.in_transit

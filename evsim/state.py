@@ -8,10 +8,13 @@ limit still yields an exact ledger and every record taken so far.
 Event slots: edge ``e`` fires in slot ``e``; packets in flight on edge ``e``
 arrive in slot ``E + e`` (one FIFO per edge, so only its head is scheduled).
 
-The event queue is an indexed binary min-heap of all slots keyed by
-``(time, slot)``: a slot's entry moves up or down in place when it is
-rescheduled (``heap_pos`` says where it is), so the queue has a fixed size and
-no stale entries. Edge and node data are records (one cache line per edge) so
+The event queue is a tournament (winner) tree over the slots, keyed by
+``(time, slot)``: leaf ``n + s`` holds slot ``s``, internal node ``i`` holds
+the smaller of its children ``2i`` and ``2i + 1``, and the root ``1`` is the
+next event. Rescheduling a slot rewrites its leaf and the path above it, so the
+queue has a fixed size and no stale entries; because leaves are in slot
+order, the edges one event touches (all incident to two neighbouring cells,
+with nearby ids) share most of their paths. Edge and node data are records (one cache line per edge) so
 that refreshing an edge touches as little memory as possible.
 Events at equal times are processed in increasing slot order: firings before
 arrivals, each in increasing edge id. Records at time ``t_r`` are taken after
@@ -19,6 +22,7 @@ every event with time ``<= t_r``.
 """
 from __future__ import annotations
 
+import mmap
 from dataclasses import dataclass
 
 import numpy as np
@@ -27,20 +31,24 @@ from . import rule
 from .network import Network
 from .routing import Routing
 
-__all__ = ["EngineState", "initial_state", "DONE", "LIMIT", "GROW_POOL", "GROW_LOG"]
+__all__ = ["EngineState", "initial_state", "winner_tree", "DONE", "LIMIT", "GROW_POOL", "GROW_LOG"]
 
 #: Engine status codes returned by one chunk of work.
 DONE, LIMIT, GROW_POOL, GROW_LOG = 0, 1, 2, 3
 
 _EMPTY_I = np.zeros(0, dtype=np.int64)
+_HUGE = 2 << 20  #: huge page size (bytes)
+_PAGED_MIN = 256 << 10  #: smallest array (bytes) moved to huge pages
 
-#: Per-edge record, one 64-byte cache line: what refreshing an edge reads and writes.
-EDGE_DTYPE = np.dtype([("src", np.int64), ("dst", np.int64), ("conductance", np.float64),
-                       ("drive", np.float64), ("acc", np.float64), ("tlast", np.float64),
-                       ("rate", np.float64), ("_pad", np.float64)], align=True)
-#: Per-node record (cells, then reservoirs with base 0 and volume 1).
-NODE_DTYPE = np.dtype([("base", np.float64), ("volume", np.float64),
-                       ("potential", np.float64), ("count", np.int64)], align=True)
+#: Per-edge record, half a cache line: what refreshing an edge reads and writes.
+#: The flux is not stored: it is recomputed from the potentials when needed.
+EDGE_DTYPE = np.dtype([("src", np.int32), ("dst", np.int32), ("conductance", np.float64),
+                       ("acc", np.float64), ("tlast", np.float64)], align=True)
+#: Entry of the event queue: a slot and its next event time.
+QUEUE_DTYPE = np.dtype([("time", np.float64), ("slot", np.int64)], align=True)
+#: Per-node ledger record (cells, then reservoirs with base 0 and volume 1).
+NODE_DTYPE = np.dtype([("base", np.float64), ("volume", np.float64), ("count", np.int64)],
+                      align=True)
 
 
 @dataclass(eq=False)
@@ -48,10 +56,13 @@ class EngineState:
     """Arrays describing the network (read-only) and its evolving state."""
 
     edge: np.ndarray           #: (E,) EDGE_DTYPE records
-    node: np.ndarray           #: (nodes,) NODE_DTYPE records
+    drive: np.ndarray          #: (E,) constant drive d_ij (nonzero only on source edges)
+    node: np.ndarray           #: (nodes,) NODE_DTYPE ledger records
+    potential: np.ndarray      #: (nodes,) u_i, kept equal to (b_i + q n_i) / V_i
     latency: np.ndarray
-    inc_ptr: np.ndarray
+    inc_ptr: np.ndarray        #: CSR incidence of cells: edges of cell c are inc_edge[inc_ptr[c]:inc_ptr[c+1]]
     inc_edge: np.ndarray
+    inc_node: np.ndarray       #: the other end of each of those edges
     ncell: int
     route_ptr: np.ndarray
     route_links: np.ndarray
@@ -60,9 +71,7 @@ class EngineState:
     transit: np.ndarray        #: (E,) bool: packets of this edge travel through a FIFO
     quota: float
     t_end: float
-    heap_time: np.ndarray      #: indexed binary heap of slots keyed by (time, slot)
-    heap_slot: np.ndarray
-    heap_pos: np.ndarray       #: position of each slot in the heap
+    queue: np.ndarray          #: (2 slots,) QUEUE_DTYPE winner tree; slot s is leaf slots + s
     pk_time: np.ndarray        #: packet pool: arrival time
     pk_sign: np.ndarray        #: packet pool: +1 forward, -1 backward
     pk_next: np.ndarray        #: packet pool: next packet in the edge FIFO / free list
@@ -86,18 +95,26 @@ class EngineState:
     def edges(self) -> int:
         return self.edge.size
 
+    @property
+    def slot_time(self) -> np.ndarray:
+        """(slots,) next event time of every slot (``inf``: none scheduled)."""
+        return self.queue["time"][self.queue.size // 2:]
+
     # views of the records, by physics name
     src = property(lambda self: self.edge["src"])
     dst = property(lambda self: self.edge["dst"])
     conductance = property(lambda self: self.edge["conductance"])
-    drive = property(lambda self: self.edge["drive"])
     acc = property(lambda self: self.edge["acc"], doc="(E,) accumulators a_ij")
     tlast = property(lambda self: self.edge["tlast"], doc="(E,) time of the last advance")
-    rate = property(lambda self: self.edge["rate"], doc="(E,) current flux J_ij")
     base = property(lambda self: self.node["base"][: self.ncell], doc="(cells,) b_i = V_i u_i(0)")
     volume = property(lambda self: self.node["volume"][: self.ncell])
-    potential = property(lambda self: self.node["potential"], doc="(nodes,) u_i")
     count = property(lambda self: self.node["count"], doc="(nodes,) integer ledger n_i")
+
+    @property
+    def rate(self) -> np.ndarray:
+        """(E,) current flux ``J_ij`` (computed from the potentials, as the engines do)."""
+        return rule.flux(self.conductance, self.potential[self.src], self.potential[self.dst],
+                         self.drive)
 
     def grow_pool(self) -> None:
         """Double the packet pool, chaining the new entries into the free list."""
@@ -116,6 +133,45 @@ class EngineState:
         self.log_time = np.concatenate([self.log_time, np.zeros(extra)])
         self.log_edge = np.concatenate([self.log_edge, np.zeros(extra, dtype=np.int64)])
         self.log_sign = np.concatenate([self.log_sign, np.zeros(extra, dtype=np.int8)])
+
+
+def _paged(a: np.ndarray) -> np.ndarray:
+    """``a``, moved to memory backed by transparent huge pages if it is large.
+
+    The engine touches its arrays at random places; with 4 KiB pages a large
+    grid misses the TLB on almost every access. Huge pages are advice only
+    (``madvise``, Linux); elsewhere, or for small arrays, ``a`` is returned.
+    """
+    if a.nbytes < _PAGED_MIN or not hasattr(mmap, "MADV_HUGEPAGE"):
+        return a
+    size = -(-(a.nbytes + _HUGE) // _HUGE) * _HUGE
+    buffer = mmap.mmap(-1, size, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
+    buffer.madvise(mmap.MADV_HUGEPAGE)
+    raw = np.frombuffer(buffer, dtype=np.uint8)
+    start = -raw.ctypes.data % _HUGE
+    out = raw[start: start + a.nbytes].view(a.dtype).reshape(a.shape)
+    out[...] = a
+    return out
+
+
+def winner_tree(times: np.ndarray) -> np.ndarray:
+    """Tournament tree over slots ``0..n-1`` with the given times (``QUEUE_DTYPE``, size ``2n``).
+
+    Leaf ``n + s`` is slot ``s``; node ``i`` (``1 <= i < n``) is the smaller
+    of nodes ``2i`` and ``2i + 1`` in ``(time, slot)`` order; node 0 is unused.
+    """
+    n = times.size
+    tree = np.zeros(2 * n, dtype=QUEUE_DTYPE)
+    tree["time"][n:], tree["slot"][n:] = times, np.arange(n)
+    tree["time"][0] = np.inf
+    hi = n
+    while hi > 1:                   # children of nodes [lo, hi) lie in [hi, 2 hi)
+        lo = (hi + 1) // 2
+        a, b = tree[2 * lo: 2 * hi: 2], tree[2 * lo + 1: 2 * hi: 2]
+        left = (a["time"] < b["time"]) | ((a["time"] == b["time"]) & (a["slot"] < b["slot"]))
+        tree[lo:hi] = np.where(left, a, b)
+        hi = lo
+    return tree
 
 
 def initial_state(network: Network, u0: np.ndarray, quota: float, t_end: float,
@@ -138,31 +194,29 @@ def initial_state(network: Network, u0: np.ndarray, quota: float, t_end: float,
         raise ValueError(f"routing covers {routing.edges} edges, the network has {E}")
     transit = (network.latency > 0) | use_routes
     nslots = 2 * E if transit.any() else E
-    times = np.concatenate([first, np.full(nslots - E, np.inf)])
-    slots = np.arange(nslots, dtype=np.int64)
-    order = np.lexsort((slots, times))          # sorted array = valid binary heap
-    heap_pos = np.empty(nslots, dtype=np.int64)
-    heap_pos[order] = np.arange(nslots)
+    queue = _paged(winner_tree(np.concatenate([first, np.full(nslots - E, np.inf)])))
 
-    edge = np.zeros(E, dtype=EDGE_DTYPE)
-    edge["src"], edge["dst"] = src, dst
-    edge["conductance"], edge["drive"], edge["rate"] = network.conductance, network.drive, rate
+    cell_of = np.repeat(np.arange(N, dtype=np.int32), np.diff(network.inc_ptr))
+    edge = _paged(np.zeros(E, dtype=EDGE_DTYPE))
+    edge["src"], edge["dst"], edge["conductance"] = src, dst, network.conductance
     node = np.zeros(N + network.reservoirs, dtype=NODE_DTYPE)
     node["volume"] = 1.0
-    node["base"][:N], node["volume"][:N], node["potential"] = base, volume, pot
+    node["base"][:N], node["volume"][:N] = base, volume
     return EngineState(
-        edge=edge, node=node, latency=network.latency, inc_ptr=network.inc_ptr,
-        inc_edge=network.inc_edge, ncell=N,
+        edge=edge, drive=network.drive.copy(), node=_paged(node), potential=_paged(pot),
+        latency=network.latency, inc_ptr=_paged(network.inc_ptr.astype(np.int32)),
+        inc_edge=_paged(network.inc_edge.astype(np.int32)),
+        inc_node=_paged((src + dst)[network.inc_edge].astype(np.int32) - cell_of), ncell=N,
         route_ptr=routing.ptr if use_routes else np.zeros(2 * E + 1, dtype=np.int64),
         route_links=routing.links if use_routes else _EMPTY_I,
         route_service=routing.service if use_routes else np.zeros(0),
         use_routes=use_routes, transit=transit, quota=float(quota), t_end=float(t_end),
-        heap_time=times[order].copy(), heap_slot=order.astype(np.int64), heap_pos=heap_pos,
+        queue=queue,
         pk_time=np.zeros(0), pk_sign=np.zeros(0, dtype=np.int8), pk_next=_EMPTY_I.copy(),
         fifo_head=np.full(E, -1, dtype=np.int64), fifo_tail=np.full(E, -1, dtype=np.int64),
         pool=np.array([-1, 0], dtype=np.int64),
         link_free=np.zeros(routing.service.size if use_routes else 0),
-        forward=np.zeros(E, dtype=np.int64), backward=np.zeros(E, dtype=np.int64),
+        forward=_paged(np.zeros(E, dtype=np.int64)), backward=_paged(np.zeros(E, dtype=np.int64)),
         record_times=np.asarray(record, dtype=float),
         record_potential=np.full((len(record), N), np.nan),
         record_count=np.zeros(len(record), dtype=np.int64),
