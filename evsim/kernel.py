@@ -246,12 +246,28 @@ def _run(edge, drive, node, potential, latency, inc_ptr, inc_edge, inc_node, nce
             _schedule(q, e, t + _fire_delay(rec.acc, _rate(edge, potential, drive, e, ncell), quota))
             if large and q[1].slot < E:
                 _prefetch(edge, q[1].slot)
+                _prefetch(forward, q[1].slot)
+                _prefetch(backward, q[1].slot)
             if send:
                 _reschedule_incident(edge, potential, drive, sender, e, t, quota, ncell,
                                      inc_ptr, inc_edge, q)
+            if large and q[1].slot < E:  # next edge's cells: their incidence, for the next event
+                nxt = edge[q[1].slot]
+                _prefetch(inc_ptr, nxt.src)
+                _prefetch(inc_ptr, nxt.dst)
+                i = (q.size // 2 + q[1].slot) >> 1
+                for _ in range(4):  # the bottom of its path in the tree
+                    _prefetch(q, i)
+                    i >>= 1
             if receive:
                 _reschedule_incident(edge, potential, drive, receiver, e, t, quota, ncell,
                                      inc_ptr, inc_edge, q)
+            if large and q[1].slot < E:
+                nxt = edge[q[1].slot]
+                for c in (nxt.src, nxt.dst):
+                    if c < ncell:
+                        _prefetch(inc_edge, inc_ptr[c])
+                        _prefetch(inc_node, inc_ptr[c])
         else:  # ---- a packet in flight on edge s - E arrives
             e = s - E
             p = fifo_head[e]

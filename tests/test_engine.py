@@ -57,6 +57,31 @@ def test_engines_agree_event_by_event(case):
     assert a.ledger.residual == 0 and b.ledger.residual == 0
 
 
+def test_engines_agree_on_a_grid_large_enough_to_prefetch():
+    from evsim.kernel import _PREFETCH_EDGES
+    graph = topologies.grid_2d(cells=128, diffusivity=0.1, boundary={"top": 1.0, "left": "neumann"})
+    x = topologies.cell_positions(graph)
+    u0 = np.sin(np.pi * x[:, 0]) * np.cos(np.pi * x[:, 1])
+    a, b = both_engines(graph, u0, quota=1e-7, t_end=1.0, max_events=20_000)
+    assert a.network.size >= _PREFETCH_EDGES
+    assert_same_run(a, b)
+    assert a.ledger.residual == 0
+
+
+def test_winner_tree_root_is_the_earliest_slot_lowest_id_first():
+    from evsim.state import winner_tree
+    rng = np.random.default_rng(3)
+    for n in (1, 2, 7, 64, 1001):
+        times = rng.choice([0.5, 1.0, 2.0, np.inf], size=n)
+        tree = winner_tree(times)
+        first = np.lexsort((np.arange(n), times))[0]
+        assert (tree["time"][1], tree["slot"][1]) == (times[first], first)
+        for i in range(1, n):  # every match won by the smaller (time, slot)
+            kids = tree[[2 * i, 2 * i + 1]]
+            k = np.lexsort((kids["slot"], kids["time"]))[0]
+            assert tree[i] == kids[k]
+
+
 def test_engines_agree_when_stopped_by_event_limit():
     graph, u0 = sine_1d(latency=0.01)
     a, b = both_engines(graph, u0, quota=1e-4, t_end=0.5, record=np.linspace(0, 0.5, 6), max_events=3001)
