@@ -9,20 +9,24 @@ sees :attr:`SimPyEngine.env` (an ordinary :class:`simpy.Environment`, with
 :attr:`SimPyEngine.firings` / :attr:`SimPyEngine.arrivals`. Processes observe;
 they must not change the state.
 
-Each event slot (an edge's next firing, or the arrival of the packet at the
-head of an edge's in-flight FIFO) is a SimPy event with priority
-``slot + USER_PRIORITIES``, so SimPy's queue order ``(time, priority,
-insertion)`` is exactly the documented tie-break: at equal times firings
-precede arrivals, each in increasing edge id. User processes keep SimPy's own
-priorities (0 and 1) and so run before the packets due at the same time. A rescheduled slot gets a fresh event and the old one is ignored when it
-comes up (it is no longer the slot's pending event). Events are scheduled at absolute times (not
-``now + delay``) so that the times are bit-identical to the compiled engine's.
+Every packet event (an edge's next firing, or the arrival of the packet at
+the head of an edge's in-flight FIFO: an event *slot*) is a SimPy event with
+priority ``slot + USER_PRIORITIES``, so SimPy's queue order ``(time,
+priority, insertion)`` is exactly the documented tie-break: at equal times
+firings precede arrivals, each in increasing edge id. User processes keep
+SimPy's own priorities (0 and 1) and so run before the packets due at the same
+time. The engine keeps the due time of every slot in a plain ``heapq`` of
+``(time, slot)`` (a reschedule pushes a new entry; outdated ones are skipped)
+and hands SimPy one packet event at a time, the earliest, re-armed after each;
+so SimPy's queue holds no stale events. Events are scheduled at absolute times
+(not ``now + delay``) so that the times are bit-identical to the compiled
+engine's.
 """
 from __future__ import annotations
 
 import math
 from collections import deque
-from heapq import heappush
+from heapq import heapify, heappop, heappush
 
 import numpy as np
 import simpy
@@ -46,11 +50,12 @@ class _Environment(simpy.Environment):
 class _SlotEvent(simpy.Event):
     """A triggered SimPy event standing for one scheduling of an event slot."""
 
+    _value = None   # triggered and successful from birth
+    _ok = True
+
     def __init__(self, env, callback, slot: int, time: float):
         self.env = env
         self.callbacks = [callback]
-        self._value = None
-        self._ok = True
         self.slot = slot
         self.time = time
 
@@ -70,6 +75,9 @@ class SimPyEngine:
         self.latency, self.volume, self.base = st.latency.tolist(), st.volume.tolist(), st.base.tolist()
         self.transit = st.transit.tolist()
         self.incident = [st.inc_edge[st.inc_ptr[c]:st.inc_ptr[c + 1]].tolist() for c in range(st.ncell)]
+        # the other edges of each end of every edge: what a packet on it touches
+        self.around = [tuple([f for f in self.incident[c] if f != e] if c < st.ncell else []
+                             for c in ends) for e, ends in enumerate(zip(self.src, self.dst))]
         self.route_ptr, self.route_links = st.route_ptr.tolist(), st.route_links.tolist()
         self.route_service, self.link_free = st.route_service.tolist(), st.link_free.tolist()
         self.count, self.potential = st.count.tolist(), st.potential.tolist()
@@ -78,12 +86,14 @@ class SimPyEngine:
         self.in_flight = [deque() for _ in range(E)]
         self.in_transit = int(st.pool[1])
         self.log = []
-        self.pending: list[_SlotEvent | None] = [None] * (2 * E)  # live event of each slot
+        self.due = st.slot_time.tolist() + [math.inf] * (2 * E - st.slot_time.size)
+        self.heap = [(time, slot) for slot, time in enumerate(self.due) if time != math.inf]
+        heapify(self.heap)
+        self.quota, self.ncell, self.log_on = st.quota, st.ncell, st.log_on
         self.firings = self.arrivals = 0
         self.stop_after = math.inf
         self.clock = 0.0
-        for slot, time in enumerate(st.slot_time.tolist()):
-            self._schedule(slot, time)
+        self._arm()
         for r in range(int(st.cursor[0]), st.record_times.size):
             if st.record_times[r] <= st.t_end:
                 ev = _SlotEvent(self.env, self._on_record, r, float(st.record_times[r]))
@@ -97,48 +107,57 @@ class SimPyEngine:
 
     # ------------------------------------------------------------------ scheduling
     def _schedule(self, slot: int, time: float) -> None:
-        """(Re)schedule ``slot`` at ``time``; its previous event becomes stale."""
-        ev = self.pending[slot]
-        if ev is not None and ev.time == time:
-            return
-        if time == math.inf:
-            self.pending[slot] = None
-            return
-        ev = self.pending[slot] = _SlotEvent(self.env, self._on_slot, slot, time)
-        self.env.schedule_at(ev, time, USER_PRIORITIES + slot)
+        """(Re)schedule ``slot`` at ``time`` (``inf``: nothing due)."""
+        if self.due[slot] != time:
+            self.due[slot] = time
+            if time != math.inf:
+                heappush(self.heap, (time, slot))
+
+    def _arm(self) -> None:
+        """Hand SimPy the earliest due packet event, dropping outdated entries."""
+        heap, due = self.heap, self.due
+        while heap:
+            time, slot = heap[0]
+            if due[slot] == time:
+                ev = _SlotEvent(self.env, self._on_slot, slot, time)
+                self.env.schedule_at(ev, time, USER_PRIORITIES + slot)
+                return
+            heappop(heap)
 
     def _refresh(self, edges, t: float) -> None:
         """Advance ``edges`` to ``t``, recompute their fluxes, reschedule their firings."""
         acc, tlast, rate, pot = self.acc, self.tlast, self.rate, self.potential
-        src, dst, cond, drive, quota = self.src, self.dst, self.cond, self.drive, self.state.quota
+        src, dst, cond, drive, quota = self.src, self.dst, self.cond, self.drive, self.quota
+        advance, flux, fire_delay, due, heap = rule.advance, rule.flux, rule.fire_delay, self.due, self.heap
         for f in edges:
-            a = acc[f] = rule.advance(acc[f], rate[f], t - tlast[f])
+            a = acc[f] = advance(acc[f], rate[f], t - tlast[f])
             tlast[f] = t
-            j = rate[f] = rule.flux(cond[f], pot[src[f]], pot[dst[f]], drive[f])
-            self._schedule(f, t + rule.fire_delay(a, j, quota))
-
-    def _set_potential(self, c: int) -> None:
-        self.potential[c] = rule.potential(self.base[c], self.count[c], self.state.quota, self.volume[c])
+            j = rate[f] = flux(cond[f], pot[src[f]], pot[dst[f]], drive[f])
+            time = t + fire_delay(a, j, quota)
+            if due[f] != time:  # as _schedule, inlined: this is the engine's hot loop
+                due[f] = time
+                if time != math.inf:
+                    heappush(heap, (time, f))
 
     # ------------------------------------------------------------------ events
     def _on_slot(self, event: _SlotEvent) -> None:
-        slot = event.slot
-        if self.pending[slot] is not event:
-            return  # superseded by a reschedule
-        self.pending[slot] = None
-        t = event.time
+        slot, t = event.slot, event.time
+        heappop(self.heap)  # this event's entry: the heap's head since it was armed
+        self.due[slot] = math.inf
         if slot < self.E:
             self._fire(slot, t)
         else:
             self._arrive(slot - self.E, t)
         self.clock = t
+        self._arm()
         if self.firings + self.arrivals >= self.stop_after:
             raise simpy.core.StopSimulation(LIMIT)
 
     def _fire(self, e: int, t: float) -> None:
-        quota, ncell = self.state.quota, self.state.ncell
-        a = rule.advance(self.acc[e], self.rate[e], t - self.tlast[e])
-        if self.rate[e] > 0.0:
+        quota, ncell, count = self.quota, self.ncell, self.count
+        j = self.rate[e]
+        a = rule.advance(self.acc[e], j, t - self.tlast[e])
+        if j > 0.0:
             sign, sender, receiver = 1, self.src[e], self.dst[e]
             self.forward[e] += 1
         else:
@@ -146,13 +165,13 @@ class SimPyEngine:
             self.backward[e] += 1
         self.acc[e] = a - sign * quota
         self.tlast[e] = t
-        self.count[sender] -= 1
+        count[sender] -= 1
         self.firings += 1
-        if self.state.log_on:
+        if self.log_on:
             self.log.append((t, e, sign))
         deliver = not self.transit[e]
         if deliver:
-            self.count[receiver] += 1
+            count[receiver] += 1
         else:
             arrival = t
             if self.state.use_routes:
@@ -164,13 +183,14 @@ class SimPyEngine:
                 self._schedule(self.E + e, arrival)
             self.in_flight[e].append((arrival, sign))
             self.in_transit += 1
-        touched = [e]
+        around_sender, around_receiver = self.around[e] if sign > 0 else self.around[e][::-1]
+        touched = [e, *around_sender]
+        potential, base, volume = self.potential, self.base, self.volume
         if sender < ncell:
-            self._set_potential(sender)
-            touched += [f for f in self.incident[sender] if f != e]
+            potential[sender] = rule.potential(base[sender], count[sender], quota, volume[sender])
         if deliver and receiver < ncell:
-            self._set_potential(receiver)
-            touched += [f for f in self.incident[receiver] if f != e]
+            potential[receiver] = rule.potential(base[receiver], count[receiver], quota, volume[receiver])
+            touched += around_receiver
         self._refresh(touched, t)
 
     def _arrive(self, e: int, t: float) -> None:
@@ -182,7 +202,8 @@ class SimPyEngine:
         self.count[receiver] += 1
         self.arrivals += 1
         if receiver < self.state.ncell:
-            self._set_potential(receiver)
+            self.potential[receiver] = rule.potential(self.base[receiver], self.count[receiver],
+                                                      self.quota, self.volume[receiver])
             self._refresh(self.incident[receiver], t)
 
     def _on_record(self, event: _SlotEvent) -> None:
@@ -193,14 +214,14 @@ class SimPyEngine:
 
     # ------------------------------------------------------------------ driver
     def _next_is_passive(self) -> bool:
-        """Whether the next queued SimPy event is a record, a user process's event
-        or a stale slot event (none of which counts as a simulation event)."""
+        """Whether the next queued SimPy event is a record or a user process's
+        event (neither counts as a simulation event)."""
         _, priority, _, ev = self.env._queue[0]
         if priority < USER_PRIORITIES:
             return True
         if priority >= USER_PRIORITIES + 2 * self.E:
             return ev is not self.end
-        return self.pending[ev.slot] is not ev
+        return False
 
     def run(self, max_events: int) -> int:
         """Process at most ``max_events`` events; return ``DONE`` or ``LIMIT``."""
