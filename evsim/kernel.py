@@ -35,7 +35,8 @@ from .state import DONE, GROW_LOG, GROW_POOL, LIMIT, EngineState
 
 __all__ = ["CompiledEngine"]
 
-_jit = nb.njit(cache=True, inline="always")
+#: IEEE division (no Python ZeroDivisionError checks): fire_delay never divides by 0.
+_jit = nb.njit(cache=True, inline="always", error_model="numpy")
 _potential = _jit(rule.potential)
 _flux = _jit(rule.flux)
 _advance = _jit(rule.advance)
@@ -63,7 +64,7 @@ def _prefetch(typingctx, array, index):
     return types.void(array, index), codegen
 
 
-@nb.njit(cache=True, inline="always")
+@_jit
 def _prefetch_cell(edge, node, potential, c, ncell, inc_ptr, inc_edge, inc_node, q):
     """Prefetch what an event at cell ``c`` touches: its ledger, its edges, their
     other ends' potentials and their queue leaves."""
@@ -77,7 +78,7 @@ def _prefetch_cell(edge, node, potential, c, ncell, inc_ptr, inc_edge, inc_node,
             _prefetch(q, leaves + f)
 
 
-@nb.njit(cache=True, inline="always")
+@_jit
 def _schedule(q, slot, t):
     """Give ``slot`` the time ``t`` in the winner tree ``q`` and replay its matches.
 
@@ -105,7 +106,7 @@ def _schedule(q, slot, t):
         node.slot = ws
 
 
-@nb.njit(cache=True, inline="always")
+@_jit
 def _rate(edge, potential, drive, f, ncell):
     """Flux of edge ``f`` under the current potentials (only edges from a
     reservoir can carry a drive, so interior edges never read it)."""
@@ -114,7 +115,7 @@ def _rate(edge, potential, drive, f, ncell):
     return _flux(r.conductance, potential[r.src], potential[r.dst], d)
 
 
-@nb.njit(cache=True, inline="always")
+@_jit
 def _advance_incident(edge, potential, drive, c, skip, t, ncell, inc_ptr, inc_edge):
     """Integrate every edge of cell ``c`` except ``skip`` up to ``t`` under the
     potentials before the event."""
@@ -126,7 +127,7 @@ def _advance_incident(edge, potential, drive, c, skip, t, ncell, inc_ptr, inc_ed
             r.tlast = t
 
 
-@nb.njit(cache=True, inline="always")
+@_jit
 def _reschedule_incident(edge, potential, drive, c, skip, t, quota, ncell, inc_ptr, inc_edge, q):
     """Schedule the next firing of every edge of cell ``c`` except ``skip``
     (already advanced to ``t``) under the potentials after the event."""
@@ -137,7 +138,7 @@ def _reschedule_incident(edge, potential, drive, c, skip, t, quota, ncell, inc_p
             _schedule(q, f, t + _fire_delay(edge[f].acc, j, quota))
 
 
-@nb.njit(cache=True, inline="always")
+@_jit
 def _deposit(node, potential, c, packets, quota):
     """Add ``packets`` (+1 or -1) to the ledger of cell ``c``; ``u = (b + q n) / V``."""
     n = node[c]
@@ -145,7 +146,7 @@ def _deposit(node, potential, c, packets, quota):
     potential[c] = _potential(n.base, n.count, quota, n.volume)
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def _run(edge, drive, node, potential, latency, inc_ptr, inc_edge, inc_node, ncell,
          route_ptr, route_links, route_service, use_routes, transit, quota, t_end, q,
          pk_time, pk_sign, pk_next, fifo_head, fifo_tail, pool, link_free,
