@@ -14,8 +14,11 @@ the smaller of its children ``2i`` and ``2i + 1``, and the root ``1`` is the
 next event. Rescheduling a slot rewrites its leaf and the path above it, so the
 queue has a fixed size and no stale entries; because leaves are in slot
 order, the edges one event touches (all incident to two neighbouring cells,
-with nearby ids) share most of their paths. Edge and node data are records (one cache line per edge) so
-that refreshing an edge touches as little memory as possible.
+with nearby ids) share most of their paths. Edge data are 32-byte records
+(two per cache line; the flux is recomputed from the potentials, not stored),
+cell potentials a separate array (what neighbours read), and the large arrays
+live on transparent huge pages, so that an event touches as few cache lines
+and pages as possible.
 Events at equal times are processed in increasing slot order: firings before
 arrivals, each in increasing edge id. Records at time ``t_r`` are taken after
 every event with time ``<= t_r``.
