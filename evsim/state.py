@@ -149,7 +149,10 @@ def _paged(a: np.ndarray) -> np.ndarray:
         return a
     size = -(-(a.nbytes + _HUGE) // _HUGE) * _HUGE
     buffer = mmap.mmap(-1, size, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
-    buffer.madvise(mmap.MADV_HUGEPAGE)
+    try:
+        buffer.madvise(mmap.MADV_HUGEPAGE)
+    except OSError:  # a kernel without transparent huge pages: plain pages will do
+        pass
     raw = np.frombuffer(buffer, dtype=np.uint8)
     start = -raw.ctypes.data % _HUGE
     out = raw[start: start + a.nbytes].view(a.dtype).reshape(a.shape)
