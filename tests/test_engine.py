@@ -262,3 +262,18 @@ def test_simpy_processes_observe_without_changing_the_run():
     np.testing.assert_allclose(u, probed.potential[:, 10], atol=1e-4 / 0.05 + 1e-12)
     with pytest.raises(ValueError, match="custom processes need engine='simpy'"):
         evsim.simulate(graph, u0, quota=1e-4, t_end=0.3, processes=[sensor])
+
+
+def test_large_state_arrays_are_page_aligned_writeable_copies():
+    import mmap
+
+    from evsim.state import _paged
+    a = np.arange(100_000, dtype=np.int64)  # 800 KB: moved
+    b = _paged(a)
+    np.testing.assert_array_equal(a, b)
+    b[0] = 7
+    assert a[0] == 0 and b.flags.writeable
+    if hasattr(mmap, "MADV_HUGEPAGE"):
+        assert b.ctypes.data % (2 << 20) == 0
+    small = np.arange(10)
+    assert _paged(small) is small
