@@ -4,7 +4,10 @@
 
 heat2d at 256 x 256 cells and heat1d (100 cells) for the compiled engine, heat1d
 for the SimPy engine. The process is pinned to one core; numba compilation is
-excluded by a warm-up run. Packets/s = firings / wall-clock seconds of the run.
+excluded by a warm-up run. Packets/s = firings / wall-clock seconds of the run
+(best of 3). The machine block also reports the latency of a random load within
+0.25, 1 and 16 MiB: at 256 x 256 the engine's state is ~12 MiB, so its rate
+follows the last figure (see docs/performance.md).
 """
 from __future__ import annotations
 
@@ -33,6 +36,30 @@ def measure(graph, u0, quota, t_end, engine, max_events=None, repeat=3):
             "ledger_residual": best.ledger.residual}
 
 
+def memory_latency_ns(mebibytes: float) -> float:
+    """Nanoseconds per dependent load when chasing pointers through ``mebibytes`` of
+    memory in random order (one pointer per cache line): what a random access to the
+    engine's state costs on this machine once it no longer fits in cache."""
+    import numba
+
+    @numba.njit
+    def chase(nxt, steps):
+        p = 0
+        for _ in range(steps):
+            p = nxt[p]
+        return p
+
+    lines = int(mebibytes * 2**20 / 64)
+    order = np.random.default_rng(0).permutation(lines) * 8
+    nxt = np.zeros(lines * 8, dtype=np.int64)
+    nxt[order] = np.roll(order, -1)
+    chase(nxt, 1000)
+    steps = 1_000_000
+    t0 = time.perf_counter()
+    chase(nxt, steps)
+    return round((time.perf_counter() - t0) / steps * 1e9, 1)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="fewer packets, one repetition")
@@ -52,7 +79,8 @@ def main() -> None:
     t0 = time.perf_counter()
     report = {
         "machine": {"python": platform.python_version(), "cpu": platform.processor() or platform.machine(),
-                    "cores_used": 1, "evsim": evsim.__version__},
+                    "cores_used": 1, "evsim": evsim.__version__,
+                    "load_latency_ns": {f"{mb} MiB": memory_latency_ns(mb) for mb in (0.25, 1, 16)}},
         "heat2d_256_compiled": measure(g2, u2, 2e-9, 0.8, "compiled", int(2e7 * scale), repeat),
         "heat1d_compiled": measure(g1, u1, 1e-6 if not args.quick else 1e-5, 2.0, "compiled", None, repeat),
         "heat1d_simpy": measure(g1, u1, 1e-4, 2.0, "simpy", None, repeat),
