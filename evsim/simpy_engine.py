@@ -75,9 +75,11 @@ class SimPyEngine:
         self.latency, self.volume, self.base = st.latency.tolist(), st.volume.tolist(), st.base.tolist()
         self.transit = st.transit.tolist()
         self.incident = [st.inc_edge[st.inc_ptr[c]:st.inc_ptr[c + 1]].tolist() for c in range(st.ncell)]
-        # the other edges of each end of every edge: what a packet on it touches
+        # the other edges of each end of every edge, and all that a delivered packet
+        # touches (refresh order is immaterial: every edge sees the new potentials)
         self.around = [tuple([f for f in self.incident[c] if f != e] if c < st.ncell else []
                              for c in ends) for e, ends in enumerate(zip(self.src, self.dst))]
+        self.touched = [[e, *a, *b] for e, (a, b) in enumerate(self.around)]
         self.route_ptr, self.route_links = st.route_ptr.tolist(), st.route_links.tolist()
         self.route_service, self.link_free = st.route_service.tolist(), st.link_free.tolist()
         self.count, self.potential = st.count.tolist(), st.potential.tolist()
@@ -183,15 +185,15 @@ class SimPyEngine:
                 self._schedule(self.E + e, arrival)
             self.in_flight[e].append((arrival, sign))
             self.in_transit += 1
-        around_sender, around_receiver = self.around[e] if sign > 0 else self.around[e][::-1]
-        touched = [e, *around_sender]
         potential, base, volume = self.potential, self.base, self.volume
         if sender < ncell:
             potential[sender] = rule.potential(base[sender], count[sender], quota, volume[sender])
-        if deliver and receiver < ncell:
-            potential[receiver] = rule.potential(base[receiver], count[receiver], quota, volume[receiver])
-            touched += around_receiver
-        self._refresh(touched, t)
+        if deliver:
+            if receiver < ncell:
+                potential[receiver] = rule.potential(base[receiver], count[receiver], quota, volume[receiver])
+            self._refresh(self.touched[e], t)
+        else:
+            self._refresh([e, *self.around[e][0 if sign > 0 else 1]], t)
 
     def _arrive(self, e: int, t: float) -> None:
         queue = self.in_flight[e]
