@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import numba as nb
 import numpy as np
+from llvmlite import binding as llvm
 from llvmlite import ir
 from numba import types
 from numba.core import cgutils
@@ -47,6 +48,8 @@ _route_delay = _jit(rule.route_delay)
 #: Networks with at least this many edges prefetch the data of upcoming events
 #: (smaller ones stay in cache, where prefetching only costs instructions).
 _PREFETCH_EDGES = 1 << 15
+#: LLVM's name of the prefetch intrinsic (pointer types became opaque in LLVM 15).
+_PREFETCH_INTRINSIC = "llvm.prefetch.p0" if llvm.llvm_version_info >= (15,) else "llvm.prefetch.p0i8"
 
 
 @intrinsic
@@ -58,7 +61,7 @@ def _prefetch(typingctx, array, index):
         ptr = builder.gep(data, [context.cast(builder, args[1], idxtype, types.intp)])
         i8p, i32 = ir.IntType(8).as_pointer(), ir.IntType(32)
         fn = cgutils.get_or_insert_function(
-            builder.module, ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32]), "llvm.prefetch.p0")
+            builder.module, ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32]), _PREFETCH_INTRINSIC)
         builder.call(fn, [builder.bitcast(ptr, i8p), i32(0), i32(3), i32(1)])
         return context.get_dummy_value()
     return types.void(array, index), codegen
