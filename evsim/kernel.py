@@ -142,11 +142,13 @@ def _reschedule_incident(edge, potential, drive, c, skip, t, quota, ncell, inc_p
 
 
 @_jit
-def _deposit(node, potential, c, packets, quota):
-    """Add ``packets`` (+1 or -1) to the ledger of cell ``c``; ``u = (b + q n) / V``."""
+def _deposit(node, potential, c, packets, quota, ncell):
+    """Add ``packets`` (+1 or -1) to the ledger of node ``c``; a cell's potential
+    follows, ``u = (b + q n) / V`` (a reservoir's is fixed)."""
     n = node[c]
     n.count += packets
-    potential[c] = _potential(n.base, n.count, quota, n.volume)
+    if c < ncell:
+        potential[c] = _potential(n.base, n.count, quota, n.volume)
 
 
 @nb.njit(cache=True, error_model="numpy")
@@ -218,14 +220,9 @@ def _run(edge, drive, node, potential, latency, inc_ptr, inc_edge, inc_node, nce
                 _advance_incident(edge, potential, drive, sender, e, t, ncell, inc_ptr, inc_edge)
             if receive:
                 _advance_incident(edge, potential, drive, receiver, e, t, ncell, inc_ptr, inc_edge)
-            if send:
-                _deposit(node, potential, sender, -1, quota)
-            else:
-                node[sender].count -= 1
-            if receive:
-                _deposit(node, potential, receiver, 1, quota)
-            elif deliver:
-                node[receiver].count += 1
+            _deposit(node, potential, sender, -1, quota, ncell)
+            if deliver:
+                _deposit(node, potential, receiver, 1, quota, ncell)
             else:
                 ta = t
                 if use_routes:
@@ -290,11 +287,10 @@ def _run(edge, drive, node, potential, latency, inc_ptr, inc_edge, inc_node, nce
             cursor[2] += 1
             if receiver < ncell:
                 _advance_incident(edge, potential, drive, receiver, -1, t, ncell, inc_ptr, inc_edge)
-                _deposit(node, potential, receiver, 1, quota)
+            _deposit(node, potential, receiver, 1, quota, ncell)
+            if receiver < ncell:
                 _reschedule_incident(edge, potential, drive, receiver, -1, t, quota, ncell,
                                      inc_ptr, inc_edge, q)
-            else:
-                node[receiver].count += 1
         clock[0] = t
         done += 1
 

@@ -130,16 +130,16 @@ class SimPyEngine:
         """Advance ``edges`` to ``t``, recompute their fluxes, reschedule their firings."""
         acc, tlast, rate, pot = self.acc, self.tlast, self.rate, self.potential
         src, dst, cond, drive, quota = self.src, self.dst, self.cond, self.drive, self.quota
-        advance, flux, fire_delay, due, heap = rule.advance, rule.flux, rule.fire_delay, self.due, self.heap
+        advance, flux, fire_delay, schedule = rule.advance, rule.flux, rule.fire_delay, self._schedule
         for f in edges:
             a = acc[f] = advance(acc[f], rate[f], t - tlast[f])
             tlast[f] = t
             j = rate[f] = flux(cond[f], pot[src[f]], pot[dst[f]], drive[f])
-            time = t + fire_delay(a, j, quota)
-            if due[f] != time:  # as _schedule, inlined: this is the engine's hot loop
-                due[f] = time
-                if time != math.inf:
-                    heappush(heap, (time, f))
+            schedule(f, t + fire_delay(a, j, quota))
+
+    def _set_potential(self, c: int) -> None:
+        """Potential of cell ``c`` from its ledger, ``u = (b + q n) / V``."""
+        self.potential[c] = rule.potential(self.base[c], self.count[c], self.quota, self.volume[c])
 
     # ------------------------------------------------------------------ events
     def _on_slot(self, event: _SlotEvent) -> None:
@@ -185,12 +185,11 @@ class SimPyEngine:
                 self._schedule(self.E + e, arrival)
             self.in_flight[e].append((arrival, sign))
             self.in_transit += 1
-        potential, base, volume = self.potential, self.base, self.volume
         if sender < ncell:
-            potential[sender] = rule.potential(base[sender], count[sender], quota, volume[sender])
+            self._set_potential(sender)
         if deliver:
             if receiver < ncell:
-                potential[receiver] = rule.potential(base[receiver], count[receiver], quota, volume[receiver])
+                self._set_potential(receiver)
             self._refresh(self.touched[e], t)
         else:
             self._refresh([e, *self.around[e][0 if sign > 0 else 1]], t)
@@ -204,8 +203,7 @@ class SimPyEngine:
         self.count[receiver] += 1
         self.arrivals += 1
         if receiver < self.state.ncell:
-            self.potential[receiver] = rule.potential(self.base[receiver], self.count[receiver],
-                                                      self.quota, self.volume[receiver])
+            self._set_potential(receiver)
             self._refresh(self.incident[receiver], t)
 
     def _on_record(self, event: _SlotEvent) -> None:

@@ -191,9 +191,8 @@ def initial_state(network: Network, u0: np.ndarray, quota: float, t_end: float,
     base = volume * u0
     cell_pot = [rule.potential(b, 0, quota, v) for b, v in zip(base, volume)]
     pot = np.concatenate([np.array(cell_pot, dtype=float), network.reservoir_potential])
-    rate = np.array([rule.flux(g, pot[i], pot[j], d) for g, i, j, d in
-                     zip(network.conductance, src, dst, network.drive)], dtype=float)
-    first = np.array([0.0 + rule.fire_delay(0.0, r, quota) for r in rate], dtype=float)
+    rate = rule.flux(network.conductance, pot[src], pot[dst], network.drive)  # elementwise, same bits
+    first = np.array([0.0 + rule.fire_delay(0.0, r, quota) for r in rate.tolist()], dtype=float)
 
     use_routes = routing is not None
     if use_routes and routing.edges != E:
