@@ -7,12 +7,16 @@ slot order, so the edges one event reschedules (all incident to two
 neighbouring cells) share most of their paths, and a reschedule stops climbing
 at the first unchanged node; there are no stale entries and the size is fixed.
 
+What a firing touches (every other edge of its two cells, with their far
+ends) is read from one precomputed row per edge, the event stencil
+(:func:`evsim.state.event_stencil`), whose address follows from the edge id.
 On large networks the kernel is bound by memory latency, not arithmetic: an
-event touches data scattered over the mesh. It therefore prefetches what the
-current event will touch (edge records, neighbour potentials, queue leaves) as
-soon as the two cells are known, and the likely next event's edge as soon as
-the fired edge is rescheduled; the hot arrays live on transparent huge pages
-(:func:`evsim.state.initial_state`). The flux is recomputed from the
+event touches data scattered over the mesh. The fired edge's new time is
+rescheduled first, so the likely next event (the new root) is known early; the
+kernel then prefetches, in stages while the current event is processed, that
+event's edge, counters and stencil row, its ledgers and tree path, and finally
+the edge records, far potentials and queue leaves its row names. The hot
+arrays live on transparent huge pages (:func:`evsim.state.initial_state`). The flux is recomputed from the
 potentials instead of stored, which halves the edge record: every touched edge
 is first integrated under the old potentials, then the packet moves, then
 every touched edge is rescheduled under the new ones.
@@ -46,8 +50,9 @@ _route_delay = _jit(rule.route_delay)
 
 
 #: Networks with at least this many edges prefetch the data of upcoming events
-#: (smaller ones stay in cache, where prefetching only costs instructions).
-_PREFETCH_EDGES = 1 << 15
+#: (smaller ones stay in cache, where prefetching only costs instructions; at
+#: 64 x 64 cells it breaks even).
+_PREFETCH_EDGES = 1 << 12
 #: LLVM's name of the prefetch intrinsic (pointer types became opaque in LLVM 15).
 _PREFETCH_INTRINSIC = "llvm.prefetch.p0" if llvm.llvm_version_info >= (15,) else "llvm.prefetch.p0i8"
 
@@ -68,17 +73,26 @@ def _prefetch(typingctx, array, index):
 
 
 @_jit
-def _prefetch_cell(edge, node, potential, c, ncell, inc_ptr, inc_edge, inc_node, q):
-    """Prefetch what an event at cell ``c`` touches: its ledger, its edges, their
-    other ends' potentials and their queue leaves."""
-    if c < ncell:
-        _prefetch(node, c)
-        leaves = q.size // 2
-        for k in range(inc_ptr[c], inc_ptr[c + 1]):
-            f = inc_edge[k]
-            _prefetch(edge, f)
-            _prefetch(potential, inc_node[k])
-            _prefetch(q, leaves + f)
+def _prefetch_pairs(edge, potential, q, pairs, lo, hi):
+    """Prefetch what refreshing the edges of entries ``lo..hi-1`` of ``pairs``
+    (edge, other end) touches: the edge records, the far potentials, the queue leaves."""
+    leaves = q.size // 2
+    for k in range(lo, hi):
+        f = pairs[2 * k]
+        _prefetch(edge, f)
+        _prefetch(potential, pairs[2 * k + 1])
+        _prefetch(q, leaves + f)
+
+
+@_jit
+def _stencil_row(stencil, over, over_ptr, e):
+    """Edge ``e``'s event stencil (:func:`evsim.state.event_stencil`) read as
+    pairs: pair 0 is ``(n_src, n)``, pairs ``1..n_src`` the (edge, other end)
+    of its source end, pairs ``n_src+1..n`` those of its destination end."""
+    j = stencil[e, 0]
+    if j >= 0:
+        return stencil[e]
+    return over[over_ptr[-1 - j]:over_ptr[-j]]
 
 
 @_jit
@@ -119,26 +133,24 @@ def _rate(edge, potential, drive, f, ncell):
 
 
 @_jit
-def _advance_incident(edge, potential, drive, c, skip, t, ncell, inc_ptr, inc_edge):
-    """Integrate every edge of cell ``c`` except ``skip`` up to ``t`` under the
-    potentials before the event."""
-    for k in range(inc_ptr[c], inc_ptr[c + 1]):
-        f = inc_edge[k]
-        if f != skip:
-            r = edge[f]
-            r.acc = _advance(r.acc, _rate(edge, potential, drive, f, ncell), t - r.tlast)
-            r.tlast = t
+def _advance_pairs(edge, potential, drive, pairs, lo, hi, t, ncell):
+    """Integrate the edges of entries ``lo..hi-1`` of ``pairs`` (edge, other end)
+    up to ``t`` under the potentials before the event."""
+    for k in range(lo, hi):
+        f = pairs[2 * k]
+        r = edge[f]
+        r.acc = _advance(r.acc, _rate(edge, potential, drive, f, ncell), t - r.tlast)
+        r.tlast = t
 
 
 @_jit
-def _reschedule_incident(edge, potential, drive, c, skip, t, quota, ncell, inc_ptr, inc_edge, q):
-    """Schedule the next firing of every edge of cell ``c`` except ``skip``
+def _reschedule_pairs(edge, potential, drive, pairs, lo, hi, t, quota, ncell, q):
+    """Schedule the next firing of the edges of entries ``lo..hi-1`` of ``pairs``
     (already advanced to ``t``) under the potentials after the event."""
-    for k in range(inc_ptr[c], inc_ptr[c + 1]):
-        f = inc_edge[k]
-        if f != skip:
-            j = _rate(edge, potential, drive, f, ncell)
-            _schedule(q, f, t + _fire_delay(edge[f].acc, j, quota))
+    for k in range(lo, hi):
+        f = pairs[2 * k]
+        j = _rate(edge, potential, drive, f, ncell)
+        _schedule(q, f, t + _fire_delay(edge[f].acc, j, quota))
 
 
 @_jit
@@ -152,7 +164,7 @@ def _deposit(node, potential, c, packets, quota, ncell):
 
 
 @nb.njit(cache=True, error_model="numpy")
-def _run(edge, drive, node, potential, latency, inc_ptr, inc_edge, inc_node, ncell,
+def _run(edge, drive, node, potential, latency, inc_ptr, incident, stencil, over, over_ptr, ncell,
          route_ptr, route_links, route_service, use_routes, transit, quota, t_end, q,
          pk_time, pk_sign, pk_next, fifo_head, fifo_tail, pool, link_free,
          forward, backward, rec_times, rec_pot, rec_count, cursor, clock,
@@ -208,18 +220,18 @@ def _run(edge, drive, node, potential, latency, inc_ptr, inc_edge, inc_node, nce
                 log_edge[n] = e
                 log_sign[n] = sg
                 cursor[3] = n + 1
-            send = sender < ncell
-            receive = deliver and receiver < ncell
+            # the stencil: every other edge of the two ends, the sender's side first
+            pairs = _stencil_row(stencil, over, over_ptr, e)
+            n_src = pairs[0] + 1
+            n = pairs[1] + 1
+            s_lo, s_hi, r_lo, r_hi = (1, n_src, n_src, n) if sg > 0 else (n_src, n, 1, n_src)
+            if not deliver:
+                r_hi = r_lo
             if large:
-                _prefetch_cell(edge, node, potential, sender, ncell, inc_ptr, inc_edge, inc_node, q)
-                if deliver:
-                    _prefetch_cell(edge, node, potential, receiver, ncell, inc_ptr, inc_edge,
-                                   inc_node, q)
+                _prefetch_pairs(edge, potential, q, pairs, 1, n)
             # every other edge of a changed cell integrates up to t under the old potentials
-            if send:
-                _advance_incident(edge, potential, drive, sender, e, t, ncell, inc_ptr, inc_edge)
-            if receive:
-                _advance_incident(edge, potential, drive, receiver, e, t, ncell, inc_ptr, inc_edge)
+            _advance_pairs(edge, potential, drive, pairs, s_lo, s_hi, t, ncell)
+            _advance_pairs(edge, potential, drive, pairs, r_lo, r_hi, t, ncell)
             _deposit(node, potential, sender, -1, quota, ncell)
             if deliver:
                 _deposit(node, potential, receiver, 1, quota, ncell)
@@ -245,30 +257,24 @@ def _run(edge, drive, node, potential, latency, inc_ptr, inc_edge, inc_node, nce
             # then every touched edge is rescheduled under the new potentials; the
             # fired edge first, so that the likely next event is known and prefetched
             _schedule(q, e, t + _fire_delay(rec.acc, _rate(edge, potential, drive, e, ncell), quota))
-            if large and q[1].slot < E:
+            if large and q[1].slot < E:  # the likely next event: its edge, counters, stencil
                 _prefetch(edge, q[1].slot)
                 _prefetch(forward, q[1].slot)
                 _prefetch(backward, q[1].slot)
-            if send:
-                _reschedule_incident(edge, potential, drive, sender, e, t, quota, ncell,
-                                     inc_ptr, inc_edge, q)
-            if large and q[1].slot < E:  # next edge's cells: their incidence, for the next event
+                _prefetch(stencil, q[1].slot * stencil.shape[1])
+            _reschedule_pairs(edge, potential, drive, pairs, s_lo, s_hi, t, quota, ncell, q)
+            if large and q[1].slot < E:  # its two ledgers and the bottom of its tree path
                 nxt = edge[q[1].slot]
-                _prefetch(inc_ptr, nxt.src)
-                _prefetch(inc_ptr, nxt.dst)
+                _prefetch(node, nxt.src)
+                _prefetch(node, nxt.dst)
                 i = (q.size // 2 + q[1].slot) >> 1
-                for _ in range(4):  # the bottom of its path in the tree
+                for _ in range(4):
                     _prefetch(q, i)
                     i >>= 1
-            if receive:
-                _reschedule_incident(edge, potential, drive, receiver, e, t, quota, ncell,
-                                     inc_ptr, inc_edge, q)
-            if large and q[1].slot < E:
-                nxt = edge[q[1].slot]
-                for c in (nxt.src, nxt.dst):
-                    if c < ncell:
-                        _prefetch(inc_edge, inc_ptr[c])
-                        _prefetch(inc_node, inc_ptr[c])
+            _reschedule_pairs(edge, potential, drive, pairs, r_lo, r_hi, t, quota, ncell, q)
+            if large and q[1].slot < E:  # what its stencil touches
+                nxt = _stencil_row(stencil, over, over_ptr, q[1].slot)
+                _prefetch_pairs(edge, potential, q, nxt, 1, nxt[1] + 1)
         else:  # ---- a packet in flight on edge s - E arrives
             e = s - E
             p = fifo_head[e]
@@ -285,12 +291,11 @@ def _run(edge, drive, node, potential, latency, inc_ptr, inc_edge, inc_node, nce
             pool[0] = p
             pool[1] -= 1
             cursor[2] += 1
-            if receiver < ncell:
-                _advance_incident(edge, potential, drive, receiver, -1, t, ncell, inc_ptr, inc_edge)
+            lo = inc_ptr[receiver] if receiver < ncell else 0
+            hi = inc_ptr[receiver + 1] if receiver < ncell else 0
+            _advance_pairs(edge, potential, drive, incident, lo, hi, t, ncell)
             _deposit(node, potential, receiver, 1, quota, ncell)
-            if receiver < ncell:
-                _reschedule_incident(edge, potential, drive, receiver, -1, t, quota, ncell,
-                                     inc_ptr, inc_edge, q)
+            _reschedule_pairs(edge, potential, drive, incident, lo, hi, t, quota, ncell, q)
         clock[0] = t
         done += 1
 
@@ -309,7 +314,7 @@ class CompiledEngine:
         target = int(st.cursor[1] + st.cursor[2]) + max_events
         while True:
             status = _run(st.edge, st.drive, st.node, st.potential, st.latency, st.inc_ptr,
-                          st.inc_edge, st.inc_node, st.ncell,
+                          st.incident, st.stencil, st.stencil_over, st.stencil_ptr, st.ncell,
                           st.route_ptr, st.route_links, st.route_service, st.use_routes,
                           st.transit, st.quota, st.t_end, st.queue,
                           st.pk_time, st.pk_sign,

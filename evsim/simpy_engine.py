@@ -74,11 +74,16 @@ class SimPyEngine:
         self.cond, self.drive = st.conductance.tolist(), st.drive.tolist()
         self.latency, self.volume, self.base = st.latency.tolist(), st.volume.tolist(), st.base.tolist()
         self.transit = st.transit.tolist()
-        self.incident = [st.inc_edge[st.inc_ptr[c]:st.inc_ptr[c + 1]].tolist() for c in range(st.ncell)]
-        # the other edges of each end of every edge, and all that a delivered packet
-        # touches (refresh order is immaterial: every edge sees the new potentials)
-        self.around = [tuple([f for f in self.incident[c] if f != e] if c < st.ncell else []
-                             for c in ends) for e, ends in enumerate(zip(self.src, self.dst))]
+        self.incident = [st.incident[2 * st.inc_ptr[c]:2 * st.inc_ptr[c + 1]:2].tolist()
+                         for c in range(st.ncell)]
+        # the other edges of each end of every edge (its event stencil), and all that a
+        # delivered packet touches (refresh order is immaterial: every edge sees the new
+        # potentials)
+        self.around = []
+        for e in range(E):
+            row = st.stencil_row(e)
+            n_src, n, edges = int(row[0]), int(row[1]), row[2::2].tolist()
+            self.around.append((edges[:n_src], edges[n_src:n]))
         self.touched = [[e, *a, *b] for e, (a, b) in enumerate(self.around)]
         self.route_ptr, self.route_links = st.route_ptr.tolist(), st.route_links.tolist()
         self.route_service, self.link_free = st.route_service.tolist(), st.link_free.tolist()

@@ -16,9 +16,10 @@ queue has a fixed size and no stale entries; because leaves are in slot
 order, the edges one event touches (all incident to two neighbouring cells,
 with nearby ids) share most of their paths. Edge data are 32-byte records
 (two per cache line; the flux is recomputed from the potentials, not stored),
-cell potentials a separate array (what neighbours read), and the large arrays
-live on transparent huge pages, so that an event touches as few cache lines
-and pages as possible.
+cell potentials a separate array (what neighbours read), the edges a firing
+touches one fixed-width row per edge (:func:`event_stencil`), and the large
+arrays live on transparent huge pages, so that an event touches as few cache
+lines and pages as possible.
 Events at equal times are processed in increasing slot order: firings before
 arrivals, each in increasing edge id. Records at time ``t_r`` are taken after
 every event with time ``<= t_r``.
@@ -34,7 +35,7 @@ from . import rule
 from .network import Network
 from .routing import Routing
 
-__all__ = ["EngineState", "initial_state", "winner_tree", "DONE", "LIMIT", "GROW_POOL", "GROW_LOG"]
+__all__ = ["EngineState", "initial_state", "event_stencil", "winner_tree", "DONE", "LIMIT", "GROW_POOL", "GROW_LOG"]
 
 #: Engine status codes returned by one chunk of work.
 DONE, LIMIT, GROW_POOL, GROW_LOG = 0, 1, 2, 3
@@ -42,6 +43,7 @@ DONE, LIMIT, GROW_POOL, GROW_LOG = 0, 1, 2, 3
 _EMPTY_I = np.zeros(0, dtype=np.int64)
 _HUGE = 2 << 20  #: huge page size (bytes)
 _PAGED_MIN = 256 << 10  #: smallest array (bytes) moved to huge pages
+_STENCIL_QUANTILE = 0.99  #: share of event stencils stored at a fixed stride
 
 #: Per-edge record, half a cache line: what refreshing an edge reads and writes.
 #: The flux is not stored: it is recomputed from the potentials when needed.
@@ -63,9 +65,11 @@ class EngineState:
     node: np.ndarray           #: (nodes,) NODE_DTYPE ledger records
     potential: np.ndarray      #: (nodes,) u_i, kept equal to (b_i + q n_i) / V_i
     latency: np.ndarray
-    inc_ptr: np.ndarray        #: CSR incidence of cells: edges of cell c are inc_edge[inc_ptr[c]:inc_ptr[c+1]]
-    inc_edge: np.ndarray
-    inc_node: np.ndarray       #: the other end of each of those edges
+    inc_ptr: np.ndarray        #: (cells + 1,) CSR offsets into ``incident``
+    incident: np.ndarray       #: pairs (edge, other end): cell c's are entries inc_ptr[c]:inc_ptr[c+1]
+    stencil: np.ndarray        #: (E, W) what a firing of each edge touches, see event_stencil
+    stencil_over: np.ndarray   #: rows too long for ``stencil``
+    stencil_ptr: np.ndarray    #: CSR offsets of those rows in ``stencil_over``
     ncell: int
     route_ptr: np.ndarray
     route_links: np.ndarray
@@ -97,6 +101,13 @@ class EngineState:
     @property
     def edges(self) -> int:
         return self.edge.size
+
+    def stencil_row(self, e: int) -> np.ndarray:
+        """Row of edge ``e``: ``[n_src, n, f_0, far_0, ..., f_n-1, far_n-1]`` (see :func:`event_stencil`)."""
+        j = self.stencil[e, 0]
+        if j >= 0:
+            return self.stencil[e]
+        return self.stencil_over[self.stencil_ptr[-1 - j]:self.stencil_ptr[-j]]
 
     @property
     def slot_time(self) -> np.ndarray:
@@ -180,6 +191,63 @@ def winner_tree(times: np.ndarray) -> np.ndarray:
     return tree
 
 
+def event_stencil(src: np.ndarray, dst: np.ndarray, ncell: int, inc_ptr: np.ndarray,
+                  incident: np.ndarray, quantile: float | None = None):
+    """For every edge, the other edges a firing of it touches, in one row.
+
+    A firing of edge ``e = (i, j)`` changes the potentials of ``i`` and ``j``, so
+    every other edge of a cell among them must be integrated and rescheduled.
+    Row ``e`` is ``[n_src, n, f_0, far_0, ..., f_{n-1}, far_{n-1}]``: the edges
+    ``f_k`` (``e`` excluded) with their ends ``far_k`` away from ``i`` (for
+    ``k < n_src``) or from ``j`` (the rest); a reservoir end contributes none.
+    Rows share one width, enough for the ``quantile`` (default 0.99) of all rows (rounded up to
+    a cache line), so a row's address follows from ``e`` alone and the engine can
+    fetch it before it needs it; the few longer rows (hubs) go to a CSR overflow,
+    and row ``e`` then holds only ``[-1 - index into the overflow]``.
+
+    Returns
+    -------
+    stencil : (E, W) int32
+    over, over_ptr : int32 and int64 arrays, the overflow rows and their offsets
+    """
+    E = src.size
+    quantile = _STENCIL_QUANTILE if quantile is None else quantile
+    deg = np.zeros(src.size and max(int(src.max()), int(dst.max())) + 1, dtype=np.int64)
+    deg[:ncell] = np.diff(inc_ptr)
+    sides = []
+    for end in (src, dst):              # src side first, then dst side (a stable sort keeps it)
+        n = deg[end]
+        owner = np.repeat(np.arange(E), n)
+        k = np.repeat(inc_ptr[np.minimum(end, ncell)], n) + np.arange(n.sum()) - np.repeat(np.cumsum(n) - n, n)
+        f, far = incident[2 * k], incident[2 * k + 1]
+        keep = f != owner
+        sides.append((owner[keep], f[keep], far[keep]))
+    owner, f, far = (np.concatenate(parts) for parts in zip(*sides))
+    order = np.argsort(owner, kind="stable")
+    owner, f, far = owner[order], f[order], far[order]
+    n_src = np.bincount(sides[0][0], minlength=E)
+    n = np.bincount(owner, minlength=E)
+    pos = np.arange(owner.size) - np.repeat(np.cumsum(n) - n, n)
+    need = 2 + 2 * n
+    width = max(16, -(-int(np.quantile(need, quantile) if E else 0) // 16) * 16)
+    table = np.zeros((E, width), dtype=np.int32)
+    table[:, 0], table[:, 1] = n_src, n
+    fits = need[owner] <= width
+    table[owner[fits], 2 + 2 * pos[fits]] = f[fits]
+    table[owner[fits], 3 + 2 * pos[fits]] = far[fits]
+    long = np.flatnonzero(need > width)
+    over_ptr = np.concatenate([[0], np.cumsum(need[long])]).astype(np.int64)
+    over = np.zeros(over_ptr[-1], dtype=np.int32)
+    over[over_ptr[:-1]], over[over_ptr[:-1] + 1] = n_src[long], n[long]
+    row_of = np.full(E, -1)
+    row_of[long] = np.arange(long.size)
+    rest = ~fits
+    at = over_ptr[row_of[owner[rest]]] + 2 + 2 * pos[rest]
+    over[at], over[at + 1] = f[rest], far[rest]
+    table[long, 0] = -1 - np.arange(long.size)
+    return table, over, over_ptr
+
+
 def initial_state(network: Network, u0: np.ndarray, quota: float, t_end: float,
                   record: np.ndarray, routing: Routing | None = None,
                   spike_log: bool = False) -> EngineState:
@@ -201,7 +269,10 @@ def initial_state(network: Network, u0: np.ndarray, quota: float, t_end: float,
     nslots = 2 * E if transit.any() else E
     queue = _paged(winner_tree(np.concatenate([first, np.full(nslots - E, np.inf)])))
 
-    cell_of = np.repeat(np.arange(N, dtype=np.int32), np.diff(network.inc_ptr))
+    cell_of = np.repeat(np.arange(N), np.diff(network.inc_ptr))
+    incident = np.empty(2 * network.inc_edge.size, dtype=np.int32)
+    incident[0::2], incident[1::2] = network.inc_edge, (src + dst)[network.inc_edge] - cell_of
+    stencil, over, over_ptr = event_stencil(src, dst, N, network.inc_ptr, incident)
     edge = _paged(np.zeros(E, dtype=EDGE_DTYPE))
     edge["src"], edge["dst"], edge["conductance"] = src, dst, network.conductance
     node = np.zeros(N + network.reservoirs, dtype=NODE_DTYPE)
@@ -210,8 +281,8 @@ def initial_state(network: Network, u0: np.ndarray, quota: float, t_end: float,
     return EngineState(
         edge=edge, drive=network.drive.copy(), node=_paged(node), potential=_paged(pot),
         latency=network.latency, inc_ptr=_paged(network.inc_ptr.astype(np.int32)),
-        inc_edge=_paged(network.inc_edge.astype(np.int32)),
-        inc_node=_paged((src + dst)[network.inc_edge].astype(np.int32) - cell_of), ncell=N,
+        incident=_paged(incident), stencil=_paged(stencil), stencil_over=over,
+        stencil_ptr=over_ptr, ncell=N,
         route_ptr=routing.ptr if use_routes else np.zeros(2 * E + 1, dtype=np.int64),
         route_links=routing.links if use_routes else _EMPTY_I,
         route_service=routing.service if use_routes else np.zeros(0),

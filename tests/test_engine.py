@@ -68,6 +68,44 @@ def test_engines_agree_on_a_grid_large_enough_to_prefetch():
     assert a.ledger.residual == 0
 
 
+def brute_force_stencil(net, e):
+    """The other edges at each cell end of edge e, with their far ends."""
+    sides = []
+    for end in net.edges[e]:
+        sides.append(sorted((f, int(a + b - end)) for f, (a, b) in enumerate(net.edges)
+                            if f != e and end < net.cells and end in (a, b)))
+    return sides
+
+
+@pytest.mark.parametrize("quantile", [None, 0.0])
+def test_event_stencil_lists_the_other_edges_of_both_ends(quantile, monkeypatch):
+    from evsim import state
+    if quantile is not None:  # force the long rows (here: interior edges) into the overflow
+        monkeypatch.setattr(state, "_STENCIL_QUANTILE", quantile)
+    graph = topologies.grid_3d(cells=3, diffusivity=0.1, boundary={"left": "neumann"})
+    net = evsim.network.compile_network(graph)
+    st = state.initial_state(net, np.zeros(net.cells), 1e-3, 1.0, np.zeros(1))
+    assert (st.stencil_over.size > 0) == (quantile is not None)
+    for e in range(net.size):
+        row = st.stencil_row(e)
+        n_src, n = row[0], row[1]
+        pairs = [tuple(p) for p in row[2:2 + 2 * n].reshape(-1, 2).tolist()]
+        assert [sorted(pairs[:n_src]), sorted(pairs[n_src:])] == brute_force_stencil(net, e)
+
+
+def test_overflowing_stencils_give_the_same_run(monkeypatch):
+    from evsim import state
+    graph = topologies.grid_3d(cells=4, diffusivity=0.1, latency=0.002)
+    u0 = np.sin(np.pi * topologies.cell_positions(graph)[:, 0])
+    run = dict(quota=2e-5, t_end=0.2, spike_log=True, record=np.linspace(0, 0.2, 5))
+    a = evsim.simulate(graph, u0, **run)
+    monkeypatch.setattr(state, "_STENCIL_QUANTILE", 0.0)
+    b, c = (evsim.simulate(graph, u0, engine=e, **run) for e in ("compiled", "simpy"))
+    assert a.spikes > 500
+    assert_same_run(a, b)
+    assert_same_run(a, c)
+
+
 def test_winner_tree_root_is_the_earliest_slot_lowest_id_first():
     from evsim.state import winner_tree
     rng = np.random.default_rng(3)
