@@ -193,6 +193,31 @@ def test_ledger_exact_on_random_graphs(net, quota):
     assert total == pytest.approx(r.mass_initial, abs=1e-9 * max(1.0, abs(r.mass_initial)))
 
 
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(random_networks())
+def test_event_stencils_and_engines_agree_on_random_graphs(net):
+    from unittest import mock
+
+    from evsim import state
+    graph, u0 = net
+    compiled = evsim.network.compile_network(graph)
+    inc = state.initial_state(compiled, u0, 1e-2, 1.0, np.zeros(1)).incident
+    for quantile in (0.0, 0.99):  # 0.0: every row longer than the shortest overflows
+        table, over, over_ptr = state.event_stencil(compiled.edges[:, 0], compiled.edges[:, 1],
+                                                    compiled.cells, compiled.inc_ptr, inc, quantile)
+        for e in range(compiled.size):
+            j = table[e, 0]
+            row = table[e] if j >= 0 else over[over_ptr[-1 - j]:over_ptr[-j]]
+            pairs = [tuple(p) for p in row[2:2 + 2 * row[1]].reshape(-1, 2).tolist()]
+            assert [sorted(pairs[:row[0]]), sorted(pairs[row[0]:])] == brute_force_stencil(compiled, e)
+    run = dict(quota=3e-3, t_end=0.5, record=np.linspace(0, 0.5, 3), max_events=3000, spike_log=True)
+    a = evsim.simulate(graph, u0, **run)
+    with mock.patch.object(state, "_STENCIL_QUANTILE", 0.0):
+        b, c = (evsim.simulate(graph, u0, engine=e, **run) for e in ("compiled", "simpy"))
+    assert_same_run(a, b)
+    assert_same_run(a, c)
+
+
 def test_closed_neumann_graph_conserves_mass_exactly():
     g, u0 = sine_1d(left="neumann", right="neumann")
     r = evsim.simulate(g, u0, quota=1e-4, t_end=1.0, record=np.linspace(0, 1, 11))
