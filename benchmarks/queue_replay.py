@@ -29,9 +29,9 @@ import numpy as np
 
 import evsim
 from evsim import topologies
-from evsim.kernel import _schedule
+from evsim.kernel import _schedule, _stencil_row
 from evsim.problems import get_problem
-from evsim.state import _paged, winner_tree
+from evsim.state import _paged, initial_state, winner_tree
 
 
 @nb.njit(cache=True)
@@ -47,9 +47,10 @@ def _next_firing(edges, nedge):
 
 
 @nb.njit(cache=True)
-def _replay(q, due, times, edges, nxt, src, dst, ncell, inc_ptr, inc_edge):
+def _replay(q, due, times, edges, nxt, stencil, over, over_ptr):
     """Replay the queue work of the logged events; ``due`` holds each edge's next
-    firing time. Return how many roots differ from the log."""
+    firing time, the event stencil says which edges a firing touches. Return how
+    many roots differ from the log."""
     wrong = 0
     for k in range(edges.size):
         e = edges[k]
@@ -57,12 +58,10 @@ def _replay(q, due, times, edges, nxt, src, dst, ncell, inc_ptr, inc_edge):
             wrong += 1
         due[e] = times[nxt[k]] if nxt[k] >= 0 else np.inf
         _schedule(q, e, due[e])
-        for c in (src[e], dst[e]):
-            if c < ncell:
-                for i in range(inc_ptr[c], inc_ptr[c + 1]):
-                    f = inc_edge[i]
-                    if f != e:
-                        _schedule(q, f, due[f])
+        row = _stencil_row(stencil, over, over_ptr, e)
+        for i in range(1, row[1] + 1):
+            f = row[2 * i]
+            _schedule(q, f, due[f])
     return wrong
 
 
@@ -77,13 +76,13 @@ def replay(n: int, events: int) -> dict:
     r = evsim.simulate(net, u0, spike_log=True, **run)
     times, edges = r.spike_log["time"], r.spike_log["edge"].astype(np.int64)
     nxt, first = _next_firing(edges, net.edges.shape[0])
+    st = initial_state(net, u0, run["quota"], run["t_end"], np.zeros(0))
     best = np.inf
     for _ in range(3):
         due = np.where(first >= 0, times[np.maximum(first, 0)], np.inf)
         q = _paged(winner_tree(due))
         t0 = time.perf_counter()
-        wrong = _replay(q, due, times, edges, nxt, net.edges[:, 0], net.edges[:, 1],
-                        net.cells, net.inc_ptr, net.inc_edge)
+        wrong = _replay(q, due, times, edges, nxt, st.stencil, st.stencil_over, st.stencil_ptr)
         best = min(best, time.perf_counter() - t0)
         assert wrong <= 1e-4 * edges.size, f"{wrong} roots differ from the logged events"
     return {"problem": f"heat2d {n}x{n}", "edges": int(net.edges.shape[0]),

@@ -16,10 +16,11 @@ rescheduled first, so the likely next event (the new root) is known early; the
 kernel then prefetches, in stages while the current event is processed, that
 event's edge, counters and stencil row, its ledgers and tree path, and finally
 the edge records, far potentials and queue leaves its row names. The hot
-arrays live on transparent huge pages (:func:`evsim.state.initial_state`). The flux is recomputed from the
-potentials instead of stored, which halves the edge record: every touched edge
-is first integrated under the old potentials, then the packet moves, then
-every touched edge is rescheduled under the new ones.
+arrays live on transparent huge pages (:func:`evsim.state.initial_state`).
+The flux is recomputed from the potentials instead of stored, which halves the
+edge record: every touched edge is first integrated under the old potentials,
+then the packet moves, then every touched edge is rescheduled under the new
+ones.
 
 Events are processed in exactly the order of the SimPy reference engine, with
 the same floating-point operations, so both produce bit-identical spike
@@ -36,7 +37,7 @@ from numba.core import cgutils
 from numba.extending import intrinsic
 
 from . import rule
-from .state import DONE, GROW_LOG, GROW_POOL, LIMIT, EngineState
+from .state import DONE, GROW_LOG, GROW_POOL, LIMIT, EngineState, stencil_row
 
 __all__ = ["CompiledEngine"]
 
@@ -47,6 +48,7 @@ _flux = _jit(rule.flux)
 _advance = _jit(rule.advance)
 _fire_delay = _jit(rule.fire_delay)
 _route_delay = _jit(rule.route_delay)
+_stencil_row = _jit(stencil_row)
 
 
 #: Networks with at least this many edges prefetch the data of upcoming events
@@ -82,17 +84,6 @@ def _prefetch_pairs(edge, potential, q, pairs, lo, hi):
         _prefetch(edge, f)
         _prefetch(potential, pairs[2 * k + 1])
         _prefetch(q, leaves + f)
-
-
-@_jit
-def _stencil_row(stencil, over, over_ptr, e):
-    """Edge ``e``'s event stencil (:func:`evsim.state.event_stencil`) read as
-    pairs: pair 0 is ``(n_src, n)``, pairs ``1..n_src`` the (edge, other end)
-    of its source end, pairs ``n_src+1..n`` those of its destination end."""
-    j = stencil[e, 0]
-    if j >= 0:
-        return stencil[e]
-    return over[over_ptr[-1 - j]:over_ptr[-j]]
 
 
 @_jit

@@ -35,7 +35,8 @@ from . import rule
 from .network import Network
 from .routing import Routing
 
-__all__ = ["EngineState", "initial_state", "event_stencil", "winner_tree", "DONE", "LIMIT", "GROW_POOL", "GROW_LOG"]
+__all__ = ["EngineState", "initial_state", "event_stencil", "stencil_row", "winner_tree",
+           "DONE", "LIMIT", "GROW_POOL", "GROW_LOG"]
 
 #: Engine status codes returned by one chunk of work.
 DONE, LIMIT, GROW_POOL, GROW_LOG = 0, 1, 2, 3
@@ -103,11 +104,8 @@ class EngineState:
         return self.edge.size
 
     def stencil_row(self, e: int) -> np.ndarray:
-        """Row of edge ``e``: ``[n_src, n, f_0, far_0, ..., f_n-1, far_n-1]`` (see :func:`event_stencil`)."""
-        j = self.stencil[e, 0]
-        if j >= 0:
-            return self.stencil[e]
-        return self.stencil_over[self.stencil_ptr[-1 - j]:self.stencil_ptr[-j]]
+        """Row of edge ``e`` in the event stencil (:func:`stencil_row`)."""
+        return stencil_row(self.stencil, self.stencil_over, self.stencil_ptr, e)
 
     @property
     def slot_time(self) -> np.ndarray:
@@ -200,10 +198,11 @@ def event_stencil(src: np.ndarray, dst: np.ndarray, ncell: int, inc_ptr: np.ndar
     Row ``e`` is ``[n_src, n, f_0, far_0, ..., f_{n-1}, far_{n-1}]``: the edges
     ``f_k`` (``e`` excluded) with their ends ``far_k`` away from ``i`` (for
     ``k < n_src``) or from ``j`` (the rest); a reservoir end contributes none.
-    Rows share one width, enough for the ``quantile`` (default 0.99) of all rows (rounded up to
-    a cache line), so a row's address follows from ``e`` alone and the engine can
-    fetch it before it needs it; the few longer rows (hubs) go to a CSR overflow,
-    and row ``e`` then holds only ``[-1 - index into the overflow]``.
+    Rows share one width, enough for the ``quantile`` (default 0.99) of all rows
+    (rounded up to a cache line), so a row's address follows from ``e`` alone and
+    the engine can fetch it before it needs it; the few longer rows (hubs) go to a
+    CSR overflow, and row ``e`` then starts with ``-1 - index into the overflow``
+    (:func:`stencil_row` reads either).
 
     Returns
     -------
@@ -218,7 +217,8 @@ def event_stencil(src: np.ndarray, dst: np.ndarray, ncell: int, inc_ptr: np.ndar
     for end in (src, dst):              # src side first, then dst side (a stable sort keeps it)
         n = deg[end]
         owner = np.repeat(np.arange(E), n)
-        k = np.repeat(inc_ptr[np.minimum(end, ncell)], n) + np.arange(n.sum()) - np.repeat(np.cumsum(n) - n, n)
+        first = np.repeat(inc_ptr[np.minimum(end, ncell)], n)
+        k = first + np.arange(n.sum()) - np.repeat(np.cumsum(n) - n, n)
         f, far = incident[2 * k], incident[2 * k + 1]
         keep = f != owner
         sides.append((owner[keep], f[keep], far[keep]))
@@ -246,6 +246,20 @@ def event_stencil(src: np.ndarray, dst: np.ndarray, ncell: int, inc_ptr: np.ndar
     over[at], over[at + 1] = f[rest], far[rest]
     table[long, 0] = -1 - np.arange(long.size)
     return table, over, over_ptr
+
+
+def stencil_row(stencil: np.ndarray, over: np.ndarray, over_ptr: np.ndarray, e: int) -> np.ndarray:
+    """Row ``e`` of an :func:`event_stencil`, wherever it is stored.
+
+    ``[n_src, n, f_0, far_0, ..., f_{n-1}, far_{n-1}]``; read as pairs, pair 0 is
+    ``(n_src, n)``, pairs ``1..n_src`` the (edge, other end) of the source end and
+    pairs ``n_src+1..n`` those of the destination end. Plain Python, compiled as is
+    by :mod:`evsim.kernel`.
+    """
+    j = stencil[e, 0]
+    if j >= 0:
+        return stencil[e]
+    return over[over_ptr[-1 - j]:over_ptr[-j]]
 
 
 def initial_state(network: Network, u0: np.ndarray, quota: float, t_end: float,

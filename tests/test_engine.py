@@ -206,8 +206,7 @@ def test_event_stencils_and_engines_agree_on_random_graphs(net):
         table, over, over_ptr = state.event_stencil(compiled.edges[:, 0], compiled.edges[:, 1],
                                                     compiled.cells, compiled.inc_ptr, inc, quantile)
         for e in range(compiled.size):
-            j = table[e, 0]
-            row = table[e] if j >= 0 else over[over_ptr[-1 - j]:over_ptr[-j]]
+            row = state.stencil_row(table, over, over_ptr, e)
             pairs = [tuple(p) for p in row[2:2 + 2 * row[1]].reshape(-1, 2).tolist()]
             assert [sorted(pairs[:row[0]]), sorted(pairs[row[0]:])] == brute_force_stencil(compiled, e)
     run = dict(quota=3e-3, t_end=0.5, record=np.linspace(0, 0.5, 3), max_events=3000, spike_log=True)
