@@ -27,3 +27,4 @@ def test_throughput_quick_reports_exact_ledgers():
     assert report["heat2d_256_compiled"]["packets"] == 4_000_000   # the --quick event limit
     for r in runs:
         assert r["ledger_residual"] == 0 and r["packets_per_second"] > 0
+        assert r["packets_per_second_runs"] == [r["packets_per_second"]] == [r["packets_per_second_median"]]
