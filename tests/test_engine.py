@@ -77,6 +77,14 @@ def brute_force_stencil(net, e):
     return sides
 
 
+def stencil_sides(row):
+    """A stencil row as the sorted (edge, far end) pairs of its source end, then of its
+    destination end (the layout of brute_force_stencil)."""
+    n_src, n = int(row[0]), int(row[1])
+    pairs = [tuple(p) for p in row[2:2 + 2 * n].reshape(-1, 2).tolist()]
+    return [sorted(pairs[:n_src]), sorted(pairs[n_src:])]
+
+
 @pytest.mark.parametrize("quantile", [None, 0.0])
 def test_event_stencil_lists_the_other_edges_of_both_ends(quantile, monkeypatch):
     from evsim import state
@@ -87,10 +95,7 @@ def test_event_stencil_lists_the_other_edges_of_both_ends(quantile, monkeypatch)
     st = state.initial_state(net, np.zeros(net.cells), 1e-3, 1.0, np.zeros(1))
     assert (st.stencil_over.size > 0) == (quantile is not None)
     for e in range(net.size):
-        row = st.stencil_row(e)
-        n_src, n = row[0], row[1]
-        pairs = [tuple(p) for p in row[2:2 + 2 * n].reshape(-1, 2).tolist()]
-        assert [sorted(pairs[:n_src]), sorted(pairs[n_src:])] == brute_force_stencil(net, e)
+        assert stencil_sides(st.stencil_row(e)) == brute_force_stencil(net, e)
 
 
 def test_overflowing_stencils_give_the_same_run(monkeypatch):
@@ -207,8 +212,7 @@ def test_event_stencils_and_engines_agree_on_random_graphs(net):
                                                     compiled.cells, compiled.inc_ptr, inc, quantile)
         for e in range(compiled.size):
             row = state.stencil_row(table, over, over_ptr, e)
-            pairs = [tuple(p) for p in row[2:2 + 2 * row[1]].reshape(-1, 2).tolist()]
-            assert [sorted(pairs[:row[0]]), sorted(pairs[row[0]:])] == brute_force_stencil(compiled, e)
+            assert stencil_sides(row) == brute_force_stencil(compiled, e)
     run = dict(quota=3e-3, t_end=0.5, record=np.linspace(0, 0.5, 3), max_events=3000, spike_log=True)
     a = evsim.simulate(graph, u0, **run)
     with mock.patch.object(state, "_STENCIL_QUANTILE", 0.0):
