@@ -6,9 +6,9 @@ heat2d at 256 x 256 cells and heat1d (100 cells) for the compiled engine, heat1d
 for the SimPy engine. The process is pinned to one core; numba compilation is
 excluded by a warm-up run. Packets/s = firings / wall-clock seconds of the run:
 the best of ``--repeat`` runs (default 3), with their median and every run. The
-machine block also reports the latency of a random load within 0.25, 1 and
-16 MiB: at 256 x 256 the engine's state is ~22 MiB, so its rate follows the last
-figure (see docs/performance.md).
+machine block names the CPU (family, model, caches) and reports the latency of a
+random load within 0.25, 1 and 16 MiB: at 256 x 256 the engine's state is ~22 MiB,
+so its rate follows the last figure (see docs/performance.md).
 """
 from __future__ import annotations
 
@@ -64,6 +64,33 @@ def memory_latency_ns(mebibytes: float) -> float:
     return round((time.perf_counter() - t0) / steps * 1e9, 1)
 
 
+def cpu_identity() -> dict:
+    """What this host's CPU is (Linux ``/proc/cpuinfo`` and sysfs; empty elsewhere).
+
+    Throughput at 256 x 256 follows the cache sizes and memory latency, which differ
+    between CPU generations behind the same ``platform.processor()`` string, so the
+    report names the family, model and caches of the core it ran on.
+    """
+    info = {}
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if not line.strip():
+                    break       # the first processor only
+                key, _, value = (part.strip() for part in line.partition(":"))
+                if key in ("vendor_id", "cpu family", "model", "model name", "stepping", "cpu MHz"):
+                    info[key.replace(" ", "_")] = value
+        caches = "/sys/devices/system/cpu/cpu0/cache"
+        for index in sorted(os.listdir(caches)):
+            level = open(f"{caches}/{index}/level").read().strip()
+            kind = open(f"{caches}/{index}/type").read().strip()
+            size = open(f"{caches}/{index}/size").read().strip()
+            info[f"L{level}{'' if kind == 'Unified' else kind[0].lower()}_cache"] = size
+    except OSError:
+        pass
+    return info
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="fewer packets, one repetition")
@@ -84,7 +111,7 @@ def main() -> None:
     t0 = time.perf_counter()
     report = {
         "machine": {"python": platform.python_version(), "cpu": platform.processor() or platform.machine(),
-                    "cores_used": 1, "evsim": evsim.__version__,
+                    "cores_used": 1, "evsim": evsim.__version__, "cpu_identity": cpu_identity(),
                     "load_latency_ns": {f"{mb} MiB": memory_latency_ns(mb) for mb in (0.25, 1, 16)}},
         "heat2d_256_compiled": measure(g2, u2, 2e-9, 0.8, "compiled", int(2e7 * scale), repeat),
         "heat1d_compiled": measure(g1, u1, 1e-6 if not args.quick else 1e-5, 2.0, "compiled", None, repeat),

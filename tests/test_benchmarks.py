@@ -22,6 +22,8 @@ def test_throughput_quick_reports_exact_ledgers():
     out = subprocess.run([sys.executable, str(BENCH / "throughput.py"), "--quick"],
                          capture_output=True, text=True, check=True)
     report = json.loads(out.stdout)
+    if Path("/proc/cpuinfo").exists():   # the host is named, so figures from two hosts can be told apart
+        assert {"vendor_id", "cpu_family", "model"} <= set(report["machine"]["cpu_identity"])
     runs = [report[k] for k in ("heat2d_256_compiled", "heat1d_compiled", "heat1d_simpy")]
     assert [r["engine"] for r in runs] == ["compiled", "compiled", "simpy"]
     assert report["heat2d_256_compiled"]["packets"] == 4_000_000   # the --quick event limit
