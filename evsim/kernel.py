@@ -15,8 +15,9 @@ event touches data scattered over the mesh. The fired edge's new time is
 rescheduled first, so the likely next event (the new root) is known early; the
 kernel then prefetches, in stages while the current event is processed, that
 event's edge, counters and stencil row, its ledgers and tree path, and finally
-the edge records, far potentials and queue leaves its row names. The hot
-arrays live on transparent huge pages (:func:`evsim.state.initial_state`).
+the edge records, far potentials and queue leaves its row names; it does so
+only when the state outgrows the caches near the core (:func:`prefetch_pays`),
+since in cache the prefetches cost more than they hide. The hot arrays live on transparent huge pages (:func:`evsim.state.initial_state`).
 The flux is recomputed from the potentials instead of stored, which halves the
 edge record: every touched edge is first integrated under the old potentials,
 then the packet moves, then every touched edge is rescheduled under the new
@@ -27,6 +28,8 @@ the same floating-point operations, so both produce bit-identical spike
 sequences.
 """
 from __future__ import annotations
+
+from pathlib import Path
 
 import numba as nb
 import numpy as np
@@ -39,7 +42,7 @@ from numba.extending import intrinsic
 from . import rule
 from .state import DONE, GROW_LOG, GROW_POOL, LIMIT, EngineState, stencil_row
 
-__all__ = ["CompiledEngine"]
+__all__ = ["CompiledEngine", "prefetch_pays", "l2_cache_bytes"]
 
 #: IEEE division (no Python ZeroDivisionError checks): fire_delay never divides by 0.
 _jit = nb.njit(cache=True, inline="always", error_model="numpy")
@@ -51,12 +54,39 @@ _route_delay = _jit(rule.route_delay)
 _stencil_row = _jit(stencil_row)
 
 
-#: Networks with at least this many edges prefetch the data of upcoming events
-#: (smaller ones stay in cache, where prefetching only costs instructions; at
-#: 64 x 64 cells it breaks even).
-_PREFETCH_EDGES = 1 << 12
+#: Prefetching pays once the arrays an event reads exceed this many times the
+#: core's L2 cache; below, they stay in the caches near the core, where the
+#: prefetches only cost instructions. Measured on a Zen 5 EPYC (1 MiB L2):
+#: without prefetching heat2d runs +25 % faster at 64 x 64 (1.3 MiB of state)
+#: and +10-25 % up to 112 x 112 (3.9 MiB), and 15-40 % slower from 128 x 128
+#: (5.1 MiB) on; see docs/performance.md.
+_PREFETCH_L2_MULTIPLE = 4
+#: L2 size assumed where the operating system does not tell it.
+_L2_DEFAULT = 512 << 10
 #: LLVM's name of the prefetch intrinsic (pointer types became opaque in LLVM 15).
 _PREFETCH_INTRINSIC = "llvm.prefetch.p0" if llvm.llvm_version_info >= (15,) else "llvm.prefetch.p0i8"
+
+
+def l2_cache_bytes() -> int:
+    """Size of the L2 cache of the first core (Linux sysfs), or ``_L2_DEFAULT``."""
+    units = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
+    try:
+        for index in sorted(Path("/sys/devices/system/cpu/cpu0/cache").glob("index*")):
+            if (index / "level").read_text().strip() == "2":
+                size = (index / "size").read_text().strip()
+                return int(size[:-1]) * units[size[-1]] if size[-1] in units else int(size)
+    except (OSError, ValueError):
+        pass
+    return _L2_DEFAULT
+
+
+def prefetch_pays(state: EngineState) -> bool:
+    """Whether the kernel should prefetch the data of upcoming events: only when the
+    arrays an event reads outgrow the caches near the core (``_PREFETCH_L2_MULTIPLE``
+    times its L2). Speed only: both paths give the same bits."""
+    hot = sum(a.nbytes for a in (state.edge, state.queue, state.stencil, state.node,
+                                 state.potential, state.forward, state.backward))
+    return hot > _PREFETCH_L2_MULTIPLE * l2_cache_bytes()
 
 
 @intrinsic
@@ -159,11 +189,10 @@ def _run(edge, drive, node, potential, latency, inc_ptr, incident, stencil, over
          route_ptr, route_links, route_service, use_routes, transit, quota, t_end, q,
          pk_time, pk_sign, pk_next, fifo_head, fifo_tail, pool, link_free,
          forward, backward, rec_times, rec_pot, rec_count, cursor, clock,
-         log_time, log_edge, log_sign, log_on, max_events):
+         log_time, log_edge, log_sign, log_on, max_events, prefetch):
     E = edge.size
     nrec = rec_times.size
     any_transit = q.size > 2 * E   # arrival slots exist
-    large = edge.size >= _PREFETCH_EDGES
     done = 0
     while True:
         t = q[1].time
@@ -218,7 +247,7 @@ def _run(edge, drive, node, potential, latency, inc_ptr, incident, stencil, over
             s_lo, s_hi, r_lo, r_hi = (1, n_src, n_src, n) if sg > 0 else (n_src, n, 1, n_src)
             if not deliver:
                 r_hi = r_lo
-            if large:
+            if prefetch:
                 _prefetch_pairs(edge, potential, q, pairs, 1, n)
             # every other edge of a changed cell integrates up to t under the old potentials
             _advance_pairs(edge, potential, drive, pairs, s_lo, s_hi, t, ncell)
@@ -248,13 +277,13 @@ def _run(edge, drive, node, potential, latency, inc_ptr, incident, stencil, over
             # then every touched edge is rescheduled under the new potentials; the
             # fired edge first, so that the likely next event is known and prefetched
             _schedule(q, e, t + _fire_delay(rec.acc, _rate(edge, potential, drive, e, ncell), quota))
-            if large and q[1].slot < E:  # the likely next event: its edge, counters, stencil
+            if prefetch and q[1].slot < E:  # the likely next event: its edge, counters, stencil
                 _prefetch(edge, q[1].slot)
                 _prefetch(forward, q[1].slot)
                 _prefetch(backward, q[1].slot)
                 _prefetch(stencil, q[1].slot * stencil.shape[1])
             _reschedule_pairs(edge, potential, drive, pairs, s_lo, s_hi, t, quota, ncell, q)
-            if large and q[1].slot < E:  # its two ledgers and the bottom of its tree path
+            if prefetch and q[1].slot < E:  # its two ledgers and the bottom of its tree path
                 nxt = edge[q[1].slot]
                 _prefetch(node, nxt.src)
                 _prefetch(node, nxt.dst)
@@ -263,7 +292,7 @@ def _run(edge, drive, node, potential, latency, inc_ptr, incident, stencil, over
                     _prefetch(q, i)
                     i >>= 1
             _reschedule_pairs(edge, potential, drive, pairs, r_lo, r_hi, t, quota, ncell, q)
-            if large and q[1].slot < E:  # what its stencil touches
+            if prefetch and q[1].slot < E:  # what its stencil touches
                 nxt = _stencil_row(stencil, over, over_ptr, q[1].slot)
                 _prefetch_pairs(edge, potential, q, nxt, 1, nxt[1] + 1)
         else:  # ---- a packet in flight on edge s - E arrives
@@ -298,6 +327,7 @@ class CompiledEngine:
 
     def __init__(self, state: EngineState):
         self.state = state
+        self.prefetch = prefetch_pays(state)
 
     def run(self, max_events: int) -> int:
         """Process at most ``max_events`` events; return ``DONE`` or ``LIMIT``."""
@@ -312,7 +342,8 @@ class CompiledEngine:
                           st.pk_next, st.fifo_head, st.fifo_tail, st.pool, st.link_free,
                           st.forward, st.backward, st.record_times, st.record_potential,
                           st.record_count, st.cursor, st.clock, st.log_time, st.log_edge,
-                          st.log_sign, st.log_on, target - int(st.cursor[1] + st.cursor[2]))
+                          st.log_sign, st.log_on, target - int(st.cursor[1] + st.cursor[2]),
+                          self.prefetch)
             if status == GROW_POOL:
                 st.grow_pool()
             elif status == GROW_LOG:

@@ -57,15 +57,32 @@ def test_engines_agree_event_by_event(case):
     assert a.ledger.residual == 0 and b.ledger.residual == 0
 
 
-def test_engines_agree_on_a_grid_large_enough_to_prefetch():
-    from evsim.kernel import _PREFETCH_EDGES
+@pytest.mark.parametrize("prefetch", [True, False])
+def test_engines_agree_with_and_without_prefetching(prefetch, monkeypatch):
+    from evsim import kernel
+    monkeypatch.setattr(kernel, "prefetch_pays", lambda state: prefetch)
     graph = topologies.grid_2d(cells=128, diffusivity=0.1, boundary={"top": 1.0, "left": "neumann"})
     x = topologies.cell_positions(graph)
     u0 = np.sin(np.pi * x[:, 0]) * np.cos(np.pi * x[:, 1])
     a, b = both_engines(graph, u0, quota=1e-7, t_end=1.0, max_events=20_000)
-    assert a.network.size >= _PREFETCH_EDGES
+    assert a.spikes == 20_000
     assert_same_run(a, b)
     assert a.ledger.residual == 0
+
+
+def test_prefetching_is_chosen_by_the_state_size_against_the_l2_cache(monkeypatch):
+    from evsim import kernel
+    from evsim.network import compile_network
+    from evsim.state import initial_state
+    monkeypatch.setattr(kernel, "l2_cache_bytes", lambda: 1 << 20)
+    sizes = {}
+    for n in (64, 128):
+        net = compile_network(topologies.grid_2d(cells=n, diffusivity=0.1))
+        sizes[n] = kernel.prefetch_pays(initial_state(net, np.ones(net.cells), 1e-3, 1.0, np.zeros(0)))
+    assert sizes == {64: False, 128: True}   # 1.3 MiB and 5.1 MiB of state against 4 x 1 MiB
+    assert kernel.l2_cache_bytes() == 1 << 20
+    monkeypatch.undo()
+    assert kernel.l2_cache_bytes() >= 64 << 10
 
 
 def brute_force_stencil(net, e):
