@@ -76,7 +76,10 @@ def run_problem(problem: str, *, cells: int | None = None, quota: float | None =
     Returns
     -------
     (Result, dict)
-        The result and the summary (keys as in DESIGN.md).
+        The result and the summary (keys as in DESIGN.md, plus ``records``: record
+        times reached and planned). A run stopped before ``t_end`` is scored at the
+        state where it stopped: ``rmse_final`` compares ``final_potential`` with the
+        reference at ``t_final``.
     """
     prob = get_problem(problem)
     cells = prob.cells if cells is None else int(cells)
@@ -93,10 +96,15 @@ def run_problem(problem: str, *, cells: int | None = None, quota: float | None =
     own = initial is None and diffusivity is None
     ref = reference(prob, graph, result.times, u0, use_exact=own)
     err_t = rmse_over_time(result.potential, ref)
+    rmse_final = float(err_t[-1])
+    if result.stop_reason != "t_end":   # score the state where the run stopped, not the last record
+        at_stop = reference(prob, graph, np.array([result.t_final]), u0, use_exact=own)[0]
+        rmse_final = rmse(result.final_potential, at_stop)
     summary: dict[str, Any] = {
         "problem": problem, "cells": result.network.cells, "edges": result.network.size,
         "quota": quota, "t_end": t_end, "engine": engine, "spikes": result.spikes,
-        "rmse": rmse(result.potential, ref), "rmse_final": float(err_t[-1]),
+        "rmse": rmse(result.potential, ref), "rmse_final": rmse_final,
+        "records": [int(result.times.size), int(record.size)],
         "reference": "exact" if own and prob.exact is not None else "semi-discrete",
         "ledger_residual": result.ledger.residual, "mass_initial": result.mass_initial,
         "mass_final": result.mass_final, "boundary_mass": result.boundary_mass,
@@ -114,7 +122,8 @@ def run_problem(problem: str, *, cells: int | None = None, quota: float | None =
         summary["rmse_discretization"] = rmse(semi, ref)
     if prob.steady is not None:
         steady_err = rmse_over_time(result.potential, prob.steady(x)[None, :].repeat(len(result.times), 0))
-        summary["rmse_steady"] = float(steady_err[-1])
+        summary["rmse_steady"] = (float(steady_err[-1]) if result.stop_reason == "t_end"
+                                  else rmse(result.final_potential, prob.steady(x)))
         summary["t_steady"] = time_to_tolerance(result.times, steady_err, 5e-3)
     if provenance:
         summary["provenance"] = provenance

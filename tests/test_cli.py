@@ -41,3 +41,21 @@ def test_errors_are_reported_not_raised(tmp_path, capsys):
     assert main(["run", str(bad)]) == 2
     assert "unknown configuration key(s) ['qouta']" in capsys.readouterr().err
     assert main(["run", "heat1d", "--quota", "0", "--out", str(tmp_path)]) == 2
+
+
+def test_stopped_run_is_scored_where_it_stopped(tmp_path):
+    import numpy as np
+
+    from evsim import topologies
+    from evsim.problems import get_problem
+    from evsim.runner import run_problem
+
+    result, s = run_problem("heat1d", cells=50, quota=1e-4, max_events=2000, plots=False)
+    assert s["stop_reason"] == "max_events" and s["spikes"] == 2000
+    assert s["records"] == [1, 21]              # only t = 0 was recorded: its error is 0 ...
+    assert s["rmse"] < 1e-15
+    x = topologies.cell_positions(get_problem("heat1d").build(50, 0.1))
+    exact = np.sin(np.pi * x[:, 0]) * np.exp(-0.1 * np.pi**2 * result.t_final)
+    assert s["rmse_final"] == pytest.approx(np.sqrt(np.mean((result.final_potential - exact) ** 2)))
+    assert 0 < s["rmse_final"] < 5e-3          # ... so the final state is scored at t_final
+    assert 0 < result.t_final < 0.1
