@@ -254,8 +254,9 @@ def stencil_row(stencil: np.ndarray, over: np.ndarray, over_ptr: np.ndarray, e: 
     ``[n_src, n, f_0, far_0, ..., f_{n-1}, far_{n-1}]``; read as pairs, pair 0 is
     ``(n_src, n)``, pairs ``1..n_src`` the (edge, other end) of the source end and
     pairs ``n_src+1..n`` those of the destination end. Plain Python, compiled as is
-    by :mod:`evsim.kernel`.
+    by :mod:`evsim.kernel` (``e`` is taken as unsigned there: no wraparound test).
     """
+    e = np.uintp(e)
     j = stencil[e, 0]
     if j >= 0:
         return stencil[e]
