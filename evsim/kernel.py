@@ -17,7 +17,8 @@ kernel then prefetches, in stages while the current event is processed, that
 event's edge, counters and stencil row, its ledgers and tree path, and finally
 the edge records, far potentials and queue leaves its row names; it does so
 only when the state outgrows the caches near the core (:func:`prefetch_pays`),
-since in cache the prefetches cost more than they hide. The hot arrays live on transparent huge pages (:func:`evsim.state.initial_state`).
+since in cache the prefetches cost more than they hide. The hot arrays live on
+transparent huge pages (:func:`evsim.state.initial_state`).
 The flux is recomputed from the potentials instead of stored, which halves the
 edge record: every touched edge is first integrated under the old potentials,
 then the packet moves, then every touched edge is rescheduled under the new
@@ -142,7 +143,7 @@ def _schedule(q, slot, t):
         sib = q[i ^ 1]
         st = sib.time
         ss = sib.slot
-        if st < wt or (st <= wt and ss < ws):   # (<=: one flag test; times are never NaN)
+        if st < wt or (st <= wt and ss < ws):   # once st < wt fails, <= is ==, in one flag test
             wt = st
             ws = ss
         i >>= 1
