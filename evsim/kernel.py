@@ -11,11 +11,12 @@ What a firing touches (every other edge of its two cells, with their far
 ends) is read from one precomputed row per edge, the event stencil
 (:func:`evsim.state.event_stencil`), whose address follows from the edge id.
 On large networks the kernel is bound by memory latency, not arithmetic: an
-event touches data scattered over the mesh. The fired edge's new time is
-rescheduled first, so the likely next event (the new root) is known early; the
-kernel then prefetches, in stages while the current event is processed, that
-event's edge, counters and stencil row, its ledgers and tree path, and finally
-the edge records, far potentials and queue leaves its row names; it does so
+event touches data scattered over the mesh. The fired slot is taken out of the
+tree before the physics (its new time goes in afterwards), so the likely next
+event (the new root) is known early; the kernel then
+prefetches, in stages while the current event is processed, that event's edge,
+counters and stencil row, its ledgers and tree path, and finally the edge
+records, far potentials and queue leaves its row names; it does so
 only when the state outgrows the caches near the core (:func:`prefetch_pays`),
 since in cache the prefetches cost more than they hide. The hot arrays live on
 transparent huge pages (:func:`evsim.state.initial_state`).
@@ -66,11 +67,11 @@ def _u(i):
 
 #: Prefetching pays once the arrays an event reads exceed this many times the
 #: core's L2 cache; below, they stay in the caches near the core, where the
-#: prefetches only cost instructions. Measured on a Zen 5 EPYC (1 MiB L2):
-#: without prefetching heat2d runs +25 % faster at 64 x 64 (1.3 MiB of state)
-#: and +10-25 % up to 112 x 112 (3.9 MiB), and 15-40 % slower from 128 x 128
-#: (5.1 MiB) on; see docs/performance.md.
-_PREFETCH_L2_MULTIPLE = 4
+#: prefetches (and the early removal of the fired slot) only cost instructions.
+#: Measured on a Zen 5 EPYC (1 MiB L2): without prefetching heat2d runs 13 %
+#: faster at 64 x 64 (1.3 MiB of state), as fast at 80 x 80 (2.0 MiB), and
+#: 3-22 % slower from 96 x 96 (2.9 MiB) on; see docs/performance.md.
+_PREFETCH_L2_MULTIPLE = 2
 #: L2 size assumed where the operating system does not tell it.
 _L2_DEFAULT = 512 << 10
 #: LLVM's name of the prefetch intrinsic (pointer types became opaque in LLVM 15).
@@ -259,6 +260,15 @@ def _run(edge, drive, node, potential, latency, inc_ptr, incident, stencil, over
                 r_hi = r_lo
             if prefetch:
                 _prefetch_pairs(edge, potential, q, pairs, 1, n)
+                # take the fired slot out of the tree now, so that the likely next
+                # event (the new root) is known and its edge, counters and stencil
+                # row load during this event's physics; its new time goes in below
+                _schedule(q, e, np.inf)
+                if q[1].slot < E:
+                    _prefetch(edge, q[1].slot)
+                    _prefetch(forward, q[1].slot)
+                    _prefetch(backward, q[1].slot)
+                    _prefetch(stencil, q[1].slot * stencil.shape[1])
             # every other edge of a changed cell integrates up to t under the old potentials
             _advance_pairs(edge, potential, drive, pairs, s_lo, s_hi, t, ncell)
             _advance_pairs(edge, potential, drive, pairs, r_lo, r_hi, t, ncell)
@@ -284,14 +294,10 @@ def _run(edge, drive, node, potential, latency, inc_ptr, incident, stencil, over
                     pk_next[fifo_tail[e]] = p
                 fifo_tail[e] = p
                 pool[1] += 1
-            # then every touched edge is rescheduled under the new potentials; the
-            # fired edge first, so that the likely next event is known and prefetched
+            # then every touched edge is rescheduled under the new potentials, the
+            # fired edge first (the tree's order is total, so the order of updates
+            # never changes the next event)
             _schedule(q, e, t + _fire_delay(rec.acc, _rate(edge, potential, drive, e, ncell), quota))
-            if prefetch and q[1].slot < E:  # the likely next event: its edge, counters, stencil
-                _prefetch(edge, q[1].slot)
-                _prefetch(forward, q[1].slot)
-                _prefetch(backward, q[1].slot)
-                _prefetch(stencil, q[1].slot * stencil.shape[1])
             _reschedule_pairs(edge, potential, drive, pairs, s_lo, s_hi, t, quota, ncell, q)
             if prefetch and q[1].slot < E:  # its two ledgers and the bottom of its tree path
                 nxt = edge[_u(q[1].slot)]
