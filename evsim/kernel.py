@@ -259,7 +259,7 @@ def _run(edge, drive, node, potential, latency, inc_ptr, incident, stencil, over
             if not deliver:
                 r_hi = r_lo
             if prefetch:
-                _prefetch_pairs(edge, potential, q, pairs, 1, n)
+                # (this event's own data was prefetched during the previous event)
                 # take the fired slot out of the tree now, so that the likely next
                 # event (the new root) is known and its edge, counters and stencil
                 # row load during this event's physics; its new time goes in below
