@@ -43,7 +43,7 @@ def test_errors_are_reported_not_raised(tmp_path, capsys):
     assert main(["run", "heat1d", "--quota", "0", "--out", str(tmp_path)]) == 2
 
 
-def test_stopped_run_is_scored_where_it_stopped(tmp_path):
+def test_stopped_run_is_scored_where_it_stopped():
     import numpy as np
 
     from evsim import topologies

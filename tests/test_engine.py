@@ -83,9 +83,8 @@ def test_prefetching_is_chosen_by_the_state_size_against_the_l2_cache(monkeypatc
         net = compile_network(topologies.grid_2d(cells=n, diffusivity=0.1))
         sizes[n] = kernel.prefetch_pays(initial_state(net, np.ones(net.cells), 1e-3, 1.0, np.zeros(0)))
     assert sizes == {64: False, 96: True}   # 1.3 MiB and 2.9 MiB of state against 2 x 1 MiB
-    assert kernel.l2_cache_bytes() == 1 << 20
     monkeypatch.undo()
-    assert kernel.l2_cache_bytes() >= 64 << 10
+    assert kernel.l2_cache_bytes() >= 64 << 10   # this host's (sysfs) or the default
 
 
 def brute_force_stencil(net, e):
