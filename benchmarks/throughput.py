@@ -22,6 +22,7 @@ import numpy as np
 
 import evsim
 from evsim import topologies
+from evsim.kernel import cpu_caches
 
 
 def measure(graph, u0, quota, t_end, engine, max_events=None, repeat=3):
@@ -69,7 +70,8 @@ def cpu_identity() -> dict:
 
     Throughput at 256 x 256 follows the cache sizes and memory latency, which differ
     between CPU generations behind the same ``platform.processor()`` string, so the
-    report names the family, model and caches of the core it ran on.
+    report names the family, model and caches (bytes, as the kernel reads them to
+    decide whether to prefetch) of the core it ran on.
     """
     info = {}
     try:
@@ -80,14 +82,9 @@ def cpu_identity() -> dict:
                 key, _, value = (part.strip() for part in line.partition(":"))
                 if key in ("vendor_id", "cpu family", "model", "model name", "stepping", "cpu MHz"):
                     info[key.replace(" ", "_")] = value
-        caches = "/sys/devices/system/cpu/cpu0/cache"
-        for index in sorted(os.listdir(caches)):
-            level = open(f"{caches}/{index}/level").read().strip()
-            kind = open(f"{caches}/{index}/type").read().strip()
-            size = open(f"{caches}/{index}/size").read().strip()
-            info[f"L{level}{'' if kind == 'Unified' else kind[0].lower()}_cache"] = size
     except OSError:
         pass
+    info.update({f"{name}_cache_bytes": size for name, size in cpu_caches().items()})
     return info
 
 

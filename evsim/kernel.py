@@ -44,7 +44,7 @@ from numba.extending import intrinsic
 from . import rule
 from .state import DONE, GROW_LOG, GROW_POOL, LIMIT, EngineState, stencil_row
 
-__all__ = ["CompiledEngine", "prefetch_pays", "l2_cache_bytes"]
+__all__ = ["CompiledEngine", "prefetch_pays", "l2_cache_bytes", "cpu_caches"]
 
 #: IEEE division (no Python ZeroDivisionError checks): fire_delay never divides by 0.
 _jit = nb.njit(cache=True, inline="always", error_model="numpy")
@@ -78,17 +78,26 @@ _L2_DEFAULT = 512 << 10
 _PREFETCH_INTRINSIC = "llvm.prefetch.p0" if llvm.llvm_version_info >= (15,) else "llvm.prefetch.p0i8"
 
 
-def l2_cache_bytes() -> int:
-    """Size of the L2 cache of the first core (Linux sysfs), or ``_L2_DEFAULT``."""
+def cpu_caches() -> dict[str, int]:
+    """Cache sizes of the first core in bytes, by name (``"L1d"``, ``"L1i"``, ``"L2"``,
+    ``"L3"``), from Linux sysfs; empty where the system does not tell them."""
     units = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
+    caches = {}
     try:
         for index in sorted(Path("/sys/devices/system/cpu/cpu0/cache").glob("index*")):
-            if (index / "level").read_text().strip() == "2":
-                size = (index / "size").read_text().strip()
-                return int(size[:-1]) * units[size[-1]] if size[-1] in units else int(size)
+            level = (index / "level").read_text().strip()
+            kind = (index / "type").read_text().strip()
+            size = (index / "size").read_text().strip()
+            name = f"L{level}{'' if kind == 'Unified' else kind[0].lower()}"
+            caches[name] = int(size[:-1]) * units[size[-1]] if size[-1] in units else int(size)
     except (OSError, ValueError):
-        pass
-    return _L2_DEFAULT
+        return {}
+    return caches
+
+
+def l2_cache_bytes() -> int:
+    """Size of the L2 cache of the first core (:func:`cpu_caches`), or ``_L2_DEFAULT``."""
+    return cpu_caches().get("L2", _L2_DEFAULT)
 
 
 def prefetch_pays(state: EngineState) -> bool:

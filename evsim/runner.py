@@ -121,9 +121,10 @@ def run_problem(problem: str, *, cells: int | None = None, quota: float | None =
         summary["rmse_semidiscrete"] = rmse(result.potential, semi)
         summary["rmse_discretization"] = rmse(semi, ref)
     if prob.steady is not None:
-        steady_err = rmse_over_time(result.potential, prob.steady(x)[None, :].repeat(len(result.times), 0))
+        steady = prob.steady(x)
+        steady_err = rmse_over_time(result.potential, steady[None, :].repeat(len(result.times), 0))
         summary["rmse_steady"] = (float(steady_err[-1]) if result.stop_reason == "t_end"
-                                  else rmse(result.final_potential, prob.steady(x)))
+                                  else rmse(result.final_potential, steady))
         summary["t_steady"] = time_to_tolerance(result.times, steady_err, 5e-3)
     if provenance:
         summary["provenance"] = provenance
