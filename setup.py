@@ -1,19 +1,24 @@
 """Install evsim as one import package.
 
-The four top-level folders of the repository (``evsim/``, ``topologies/``,
-``teachers/``, ``analysis/``) are mapped onto ``evsim``, ``evsim.topologies``,
-``evsim.teachers`` and ``evsim.analysis`` with ``package_dir``, so nothing
-generic named ``analysis`` or ``teachers`` lands in site-packages.
+Each top-level folder of the repository is one layer and is mapped onto a
+subpackage of ``evsim`` with ``package_dir`` (see docs/ARCHITECTURE.md), so
+nothing generic named ``analysis`` or ``teachers`` lands in site-packages:
+
+    evsim/        -> evsim               engine core
+    topologies/   -> evsim.topologies    mesh and graph builders
+    teachers/     -> evsim.teachers      reference solvers, PINN, distillation
+    baselines/    -> evsim.baselines     spiking-PINN baselines
+    analysis/     -> evsim.analysis      metrics, energy, mapping, plots
+    workflow/     -> evsim.workflow      problems, run pipeline, sweeps, reports
+    experiments/  -> evsim.experiments   the paper's and the project's experiments
+    cli/          -> evsim.cli           the ``evsim`` command
 """
 from setuptools import setup
 
+LAYERS = ("topologies", "teachers", "baselines", "analysis", "workflow", "experiments", "cli")
+
 setup(
-    packages=["evsim", "evsim.topologies", "evsim.teachers", "evsim.analysis"],
-    package_dir={
-        "evsim": "evsim",
-        "evsim.topologies": "topologies",
-        "evsim.teachers": "teachers",
-        "evsim.analysis": "analysis",
-    },
-    package_data={"evsim.teachers": ["data/*", "data/baselines/*"]},
+    packages=["evsim"] + [f"evsim.{name}" for name in LAYERS],
+    package_dir={"evsim": "evsim", **{f"evsim.{name}": name for name in LAYERS}},
+    package_data={"evsim.teachers": ["data/*"], "evsim.baselines": ["data/*"]},
 )

@@ -1,5 +1,6 @@
-"""Metrics, energy, Pareto sweeps and plots of PISNN runs."""
+"""Analysis of PISNN runs: metrics, energy per hardware profile, mapping onto cores,
+network-on-chip traffic, and plots (matplotlib imported on use)."""
+from . import energy, mapping
 from .metrics import convergence_order, rmse, rmse_over_time, time_to_tolerance
 
-__all__ = ["convergence_order", "rmse", "rmse_over_time", "time_to_tolerance"]
-from . import comparison, energy, mapping, report, sweep  # noqa: E402  (issue 5; figures/hardware load on use)
+__all__ = ["convergence_order", "rmse", "rmse_over_time", "time_to_tolerance", "energy", "mapping"]

@@ -30,7 +30,7 @@ import numpy as np
 import evsim
 from evsim import topologies
 from evsim.kernel import _schedule, _stencil_row
-from evsim.problems import get_problem
+from evsim.workflow.problems import get_problem
 from evsim.state import _paged, initial_state, winner_tree
 
 

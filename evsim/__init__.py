@@ -13,21 +13,32 @@ ledger) and every spike is counted.
 >>> result = evsim.simulate(mesh, u0=np.sin(np.pi * x[:, 0]), quota=1e-4, t_end=0.5)
 >>> result.ledger.residual
 0
+
+This package is the engine core. The higher layers are its subpackages
+(``evsim.topologies``, ``evsim.teachers``, ``evsim.baselines``, ``evsim.analysis``,
+``evsim.workflow``, ``evsim.experiments``, ``evsim.cli``); they are imported when
+first used as attributes (``evsim.teachers``) or imported directly.
 """
-from .network import GraphError, Network, compile_network
+from .errors import (ConfigError, EvsimError, GraphError, MeshError, MissingDependency,
+                     ResultFileError)
+from .network import Network, compile_network
 from .result import Ledger, Result, load
 from .routing import Routing
 from .simulate import ENGINES, simulate
-from . import topologies  # noqa: E402  (evsim.topologies, mapped from topologies/)
 
 __version__ = "0.1.0"
 
-__all__ = ["simulate", "load", "compile_network", "Network", "GraphError", "Result", "Ledger",
-           "Routing", "ENGINES", "topologies", "teachers", "analysis", "__version__"]
+#: The layers above the engine core, lowest first (each a subpackage of ``evsim``).
+LAYERS = ("topologies", "teachers", "baselines", "analysis", "workflow", "experiments", "cli")
+
+__all__ = ["simulate", "load", "compile_network", "Network", "Result", "Ledger", "EvsimError",
+           "GraphError", "ConfigError", "MeshError", "ResultFileError", "MissingDependency",
+           "Routing", "ENGINES", "LAYERS", "__version__", *LAYERS]
 
 
-def __getattr__(name):  # lazy subpackages: evsim.teachers, evsim.analysis
-    if name in ("teachers", "analysis", "problems"):
+def __getattr__(name: str):
+    """``evsim.topologies`` etc. without importing every layer with the core."""
+    if name in LAYERS:
         import importlib
 
         return importlib.import_module(f"evsim.{name}")

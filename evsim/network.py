@@ -14,14 +14,12 @@ from dataclasses import dataclass, field
 import networkx as nx
 import numpy as np
 
+from .errors import GraphError
+
 __all__ = ["Network", "GraphError", "compile_network", "SOURCE_NODE"]
 
 #: Label of the internal reservoir that feeds cells with a ``source`` attribute.
 SOURCE_NODE = "__source__"
-
-
-class GraphError(ValueError):
-    """A cell graph that cannot be simulated; the message names the culprit."""
 
 
 def _number(value, what: str) -> float:

@@ -1,24 +1,21 @@
 """Reference solvers and teachers: anything that can say u(x, t).
 
-Teachers calibrate ("distill") a PISNN: the operator scale and the quota.
+Teachers calibrate ("distill") a PISNN: the operator scale and the quota
+(:mod:`~evsim.teachers.distill`). Reference solvers: the semi-discrete solution of
+the same graph (:mod:`~evsim.teachers.semidiscrete`), FTCS
+(:mod:`~evsim.teachers.ftcs`), P1 finite elements (:mod:`~evsim.teachers.fem`,
+scikit-fem imported on use) and the PINN (:mod:`~evsim.teachers.pinn`, torch
+imported on use).
 """
+from .base import (AnalyticTeacher, GraphTeacher, SemiDiscreteTeacher, Teacher, cell_operator,
+                   teacher_on_cells)
+from .distill import choose_quota, distill, fit_conductance_scale, fit_diffusivity, write_config
+from .fem import fem_heat, fem_reference
+from .ftcs import FTCSTeacher
+from .pinn import HeatPDE, PINNTeacher, load_shipped
 from .semidiscrete import operator, semidiscrete, steady_state
 
-__all__ = ["operator", "semidiscrete", "steady_state", "fem_heat", "fem_reference"]
-
-from .fem import fem_heat, fem_reference  # noqa: E402  (issue 4: scikit-fem imported on use)
-
-# issue 3: teacher interface, FTCS, PINN teachers, distillation (paper experiments load lazily)
-from .base import AnalyticTeacher, GraphTeacher, SemiDiscreteTeacher, Teacher, cell_operator, teacher_on_cells  # noqa: E402
-from .ftcs import FTCSTeacher  # noqa: E402
-from .pinn import HeatPDE, PINNTeacher, load_shipped  # noqa: E402
-from .distill import choose_quota, distill, fit_conductance_scale, fit_diffusivity, write_config  # noqa: E402
-
-__all__ += ["AnalyticTeacher", "GraphTeacher", "SemiDiscreteTeacher", "Teacher", "cell_operator",
-            "teacher_on_cells", "FTCSTeacher", "HeatPDE", "PINNTeacher", "load_shipped",
-            "choose_quota", "distill", "fit_conductance_scale", "fit_diffusivity", "write_config"]
-
-# issue 6: spiking-PINN baselines (torch imported on use; registers the `baselines` experiment)
-from .baselines import SpikingModel, load_model as load_baseline  # noqa: E402
-
-__all__ += ["SpikingModel", "load_baseline"]
+__all__ = ["operator", "semidiscrete", "steady_state", "fem_heat", "fem_reference",
+           "AnalyticTeacher", "GraphTeacher", "SemiDiscreteTeacher", "Teacher", "cell_operator",
+           "teacher_on_cells", "FTCSTeacher", "HeatPDE", "PINNTeacher", "load_shipped",
+           "choose_quota", "distill", "fit_conductance_scale", "fit_diffusivity", "write_config"]

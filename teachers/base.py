@@ -50,7 +50,7 @@ class Teacher(Protocol):
 
 def teacher_on_cells(teacher: Teacher, graph: nx.Graph, times) -> np.ndarray:
     """The teacher's field at the cell centres of ``graph`` (cell order), shape ``(T, N)``."""
-    from ..topologies import cell_positions
+    from evsim.topologies import cell_positions
     return np.asarray(teacher(cell_positions(graph), np.atleast_1d(np.asarray(times, float))),
                       dtype=float)
 
@@ -76,23 +76,6 @@ class AnalyticTeacher:
         times = np.atleast_1d(np.asarray(times, float))
         u = np.asarray(self.exact(points, times), float)
         return u.reshape(len(times), len(points))
-
-    @classmethod
-    def from_problem(cls, problem) -> "AnalyticTeacher":
-        """The exact solution of a canonical problem (a :class:`evsim.problems.Problem` or its name).
-
-        Raises
-        ------
-        ValueError
-            If the problem has no closed-form solution (use :class:`SemiDiscreteTeacher`).
-        """
-        if isinstance(problem, str):
-            from ..problems import get_problem
-            problem = get_problem(problem)
-        if getattr(problem, "exact", None) is None:
-            raise ValueError(f"problem {problem.name!r} has no exact solution; "
-                             "use SemiDiscreteTeacher for its reference")
-        return cls(problem.exact, name=f"exact:{problem.name}")
 
 
 # --------------------------------------------------------------------------- graph operator
@@ -211,7 +194,7 @@ class GraphTeacher:
         raise NotImplementedError
 
     def __call__(self, points: np.ndarray, times: np.ndarray) -> np.ndarray:
-        from ..topologies import cell_positions
+        from evsim.topologies import cell_positions
         times = np.atleast_1d(np.asarray(times, float))
         cell_pos = cell_positions(self.graph)
         points = np.asarray(points, float).reshape(-1, cell_pos.shape[1])

@@ -197,7 +197,7 @@ def _simulate(graph, u0, quota, times, engine, simulate):
     if simulate is None:
         from functools import partial
 
-        from .. import simulate as _evsim_simulate
+        from evsim import simulate as _evsim_simulate
         simulate = partial(_evsim_simulate, progress=False)
     return simulate(graph, u0=u0, quota=float(quota), t_end=float(times[-1]), record=times,
                     engine=engine)
@@ -427,11 +427,11 @@ def distill(teacher: Teacher, problem: str = "heat1d", cells: int | None = None,
     and, if ``config`` is given, writes the TOML configuration with ``t_end`` (default the
     problem's) and a provenance table (teacher name, ``teacher_info``, fit, quota search).
     """
-    from ..problems import get_problem
+    from evsim.workflow.problems import get_problem
     prob = get_problem(problem)
     cells = int(cells or prob.cells)
     base = prob.build(cells, prob.diffusivity)
-    from ..topologies import cell_positions
+    from evsim.topologies import cell_positions
     u0 = np.asarray(prob.initial(cell_positions(base)), float)
     times = np.linspace(0.0, t_train, n_times)
     field_ = teacher_on_cells(teacher, base, times)

@@ -1,0 +1,513 @@
+"""The PISNN paper's experiments (Zhang & Wang 2025, Figs. 2-4), one command each.
+
+``evsim experiment NAME [--fast]`` runs
+
+- ``paper-heat1d``   (Fig. 2): PINN teacher vs distilled PISNN on the training window:
+  space-time maps, pointwise error, RMSE over time, total mass with boundary outflow,
+  and the RMSE-vs-spikes Pareto frontier over a quota sweep with the PINN's FLOPs marked.
+- ``paper-generalize`` (Fig. 3): the PISNN distilled from the sine-trained teacher run
+  zero-shot on heat1d-gauss and heat1d-step, and far past the window (to T = 2) next to the PINN.
+- ``paper-heat2d``   (Fig. 4): heat2d snapshots at t = 0.1, 0.4, 0.8 vs the analytic solution
+  with absolute error, total mass vs the analytic mass, the Pareto frontier, and laplace2d
+  converging to the Laplace solution.
+
+Each function writes its figures into ``out`` and returns the summary dictionary (the CLI
+writes it to ``out/summary.json``). ``fast=True`` shrinks sweeps and grids for tests.
+
+Spikes vs FLOPs: the PINN's cost is the FLOP count (:meth:`PINNTeacher.flops_per_point`)
+of evaluating the same space-time field the PISNN produced, i.e. every cell centre at
+every record time. Because the PISNN's state exists at all times, the summary also gives
+the PINN's FLOPs at the time resolution an explicit solver on the same grid needs
+(the FTCS step at its stability limit, :mod:`evsim.teachers.ftcs`).
+"""
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .registry import experiment
+from evsim.teachers.base import AnalyticTeacher, SemiDiscreteTeacher, teacher_on_cells
+from evsim.teachers.distill import Distilled, distill, fit_diffusivity, rmse, write_config
+from evsim.teachers.ftcs import FTCSTeacher
+from evsim.teachers.pinn import PINNTeacher, load_shipped, mlp_flops
+
+__all__ = ["paper_heat1d", "paper_generalize", "paper_heat2d", "pareto_sweep", "load_teacher"]
+
+
+# --------------------------------------------------------------------------- helpers
+def _plt():
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    return plt
+
+
+def _save(fig, out: Path, name: str, figures: list[str]) -> None:
+    fig.tight_layout()
+    fig.savefig(out / name, dpi=110)
+    _plt().close(fig)
+    figures.append(name)
+
+
+def _rmse_t(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return np.sqrt(np.mean((np.asarray(a) - np.asarray(b)) ** 2, axis=1))
+
+
+def load_teacher(teacher: str | Path | PINNTeacher | None = None) -> PINNTeacher:
+    """The PINN teacher: the shipped heat1d one (``None`` / ``"shipped"``), a saved one (path),
+    or the object itself."""
+    if isinstance(teacher, PINNTeacher):
+        return teacher
+    if teacher in (None, "shipped"):
+        return load_shipped()
+    return PINNTeacher.load(teacher)
+
+
+def _simulate(graph, u0, quota, times, engine="compiled", spike_log=False):
+    from evsim import simulate
+    return simulate(graph, u0=u0, quota=float(quota), t_end=float(times[-1]),
+                    record=np.asarray(times, float), engine=engine, spike_log=spike_log,
+                    progress=False)
+
+
+def pareto_sweep(graph, u0, times, quotas, target: np.ndarray,
+                 others: dict[str, np.ndarray] | None = None) -> list[dict]:
+    """Run the PISNN for every quota; RMSE against ``target`` (and each of ``others``), spikes.
+
+    Returns one dict per quota: ``quota``, ``spikes``, ``rmse``, ``rmse_<name>``,
+    ``ledger_residual``, ``wall_seconds``.
+    """
+    rows = []
+    for q in quotas:
+        res = _simulate(graph, u0, q, times)
+        row = {"quota": float(q), "spikes": int(res.spikes), "rmse": rmse(res.potential, target),
+               "ledger_residual": int(res.ledger.residual), "wall_seconds": float(res.wall_seconds)}
+        for name, ref in (others or {}).items():
+            row[f"rmse_{name}"] = rmse(res.potential, ref)
+        rows.append(row)
+    return rows
+
+
+def _pareto_front(rows: list[dict], key: str = "rmse") -> list[int]:
+    """Non-dominated rows in (``key``, spikes), ordered by spikes (for drawing)."""
+    from evsim.workflow.sweep import pareto_front
+
+    return sorted(pareto_front(rows, keys=(key, "spikes")), key=lambda i: rows[i]["spikes"])
+
+
+def _boundary_outflow(res, times: np.ndarray) -> np.ndarray:
+    """Net mass delivered into reservoirs by ``times``, from the spike log of ``res``
+    (packets counted at firing time; the heat problems have no latency)."""
+    N = res.network.cells
+    e = res.network.edges
+    log = res.spike_log
+    to_res = np.where(e[log["edge"], 1] >= N, 1, 0) * np.sign(log["sign"]) \
+        - np.where(e[log["edge"], 0] >= N, 1, 0) * np.sign(log["sign"])
+    cum = np.concatenate([[0], np.cumsum(to_res)])
+    return res.quota * cum[np.searchsorted(log["time"], times, side="right")]
+
+
+def _spacetime(ax, field, x, times, title, cmap="viridis", **kw):
+    im = ax.imshow(field.T, origin="lower", aspect="auto", cmap=cmap,
+                   extent=[times[0], times[-1], x[0], x[-1]], **kw)
+    ax.set_xlabel("t")
+    ax.set_ylabel("x")
+    ax.set_title(title)
+    ax.figure.colorbar(im, ax=ax)
+
+
+def _distill_heat1d(pinn: PINNTeacher, out: Path, cells: int, target_rmse: float) -> Distilled:
+    info = {"teacher_file": str(pinn.metadata.get("source", "evsim/teachers/data/pinn_heat1d.npz")),
+            "teacher_layers": "-".join(map(str, pinn.sizes)),
+            "teacher_rmse_vs_exact_window": pinn.metadata.get("rmse_vs_exact_train_window", math.nan),
+            "teacher_flops_per_point": pinn.flops_per_point()}
+    return distill(pinn, "heat1d", cells=cells, t_train=pinn.pde.t_train, n_times=51,
+                   target_rmse=target_rmse, config=out / "pisnn_heat1d.toml", t_end=2.0,
+                   teacher_info=info)
+
+
+# --------------------------------------------------------------------------- Fig. 2
+@experiment("paper-heat1d")
+def paper_heat1d(out: Path, fast: bool = False, teacher: Any = None, cells: int = 100,
+                 target_rmse: float = 5e-4, quotas: list[float] | None = None) -> dict:
+    """Paper Fig. 2: PINN teacher vs distilled PISNN on heat1d over ``[0, T_train]``.
+
+    Parameters
+    ----------
+    out
+        Output directory (figures, ``pisnn_heat1d.toml``).
+    fast
+        Coarser quota sweep (3 quotas instead of 7).
+    teacher
+        PINN teacher (default: the shipped one).
+    cells
+        Grid size of the student.
+    target_rmse
+        Quota criterion: RMSE against the teacher on the window.
+    quotas
+        Quotas of the Pareto sweep (default: geometric around the chosen one).
+    """
+    t_start = time.perf_counter()
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    from evsim.workflow.problems import get_problem
+    from evsim.topologies import cell_positions
+    pinn = load_teacher(teacher)
+    d = _distill_heat1d(pinn, out, cells, target_rmse)
+    prob = get_problem("heat1d")
+    base = prob.build(cells, prob.diffusivity)
+    x = cell_positions(base)
+    u0 = d.u0
+    times = d.times
+    exact = prob.exact(x, times)
+
+    fits = {}
+    for t in (pinn, SemiDiscreteTeacher(base, u0), prob.teacher(),
+              FTCSTeacher(base, u0)):
+        f = fit_diffusivity(t, base, times)
+        fits[t.name] = {"diffusivity": f.diffusivity, "relative_error": f.relative_error(0.1),
+                        "relative_residual": f.relative_residual}
+    ftcs = FTCSTeacher(base, u0)
+    ftcs(x, times)
+
+    res = _simulate(d.graph, u0, d.quota.quota, times, spike_log=True)   # the chosen run, logged
+    pisnn = res.potential
+    outflow = _boundary_outflow(res, times)
+    n_points = pisnn.size
+    pinn_flops = pinn.flops(n_points)
+    pinn_flops_ftcs_res = pinn.flops(cells * (ftcs.steps + 1))
+
+    q0 = d.quota.quota
+    quotas = list(quotas) if quotas is not None else list(
+        q0 * np.array([0.25, 1.0, 4.0] if fast else [0.125, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0]))
+    sweep = pareto_sweep(d.graph, u0, times, quotas, d.teacher_field, {"exact": exact})
+    front = _pareto_front(sweep)
+
+    # ---- figures
+    plt = _plt()
+    figures: list[str] = []
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4))
+    _spacetime(axes[0], d.teacher_field, x[:, 0], times, "PINN teacher u(x, t)")
+    _spacetime(axes[1], pisnn, x[:, 0], times, f"PISNN (q = {q0:.2e}, {res.spikes:,} spikes)")
+    _spacetime(axes[2], np.abs(pisnn - d.teacher_field), x[:, 0], times, "|PISNN - teacher|",
+               cmap="magma")
+    _save(fig, out, "heat1d_spacetime.png", figures)
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    ax.plot(times, _rmse_t(pisnn, d.teacher_field), label="PISNN vs PINN teacher")
+    ax.plot(times, _rmse_t(pisnn, exact), "--", label="PISNN vs exact")
+    ax.plot(times, _rmse_t(d.teacher_field, exact), ":", label="PINN vs exact")
+    ax.set_yscale("log")
+    ax.set_xlabel("t")
+    ax.set_ylabel("RMSE")
+    ax.legend()
+    _save(fig, out, "heat1d_rmse_time.png", figures)
+
+    V = d.graph.nodes[0]["volume"]
+    mass_ref = V * exact.sum(axis=1)
+    fig, ax = plt.subplots(figsize=(6, 4))
+    ax.plot(times, res.mass, label="PISNN cell mass")
+    ax.plot(times, mass_ref, "--", label="reference cell mass (exact)")
+    ax.plot(times, outflow, label="PISNN boundary outflow (packets into reservoirs)")
+    ax.plot(times, mass_ref[0] - mass_ref, "--", label="reference boundary outflow")
+    ax.plot(times, res.mass + outflow, "k:", label="PISNN cells + outflow")
+    ax.set_xlabel("t")
+    ax.set_ylabel("mass")
+    ax.set_title(f"ledger residual = {res.ledger.residual}")
+    ax.legend(fontsize=8)
+    _save(fig, out, "heat1d_mass.png", figures)
+
+    fig, ax = plt.subplots(figsize=(6, 4.5))
+    sp = np.array([r["spikes"] for r in sweep])
+    er = np.array([r["rmse"] for r in sweep])
+    ax.loglog(sp, er, "o", label="PISNN, quota sweep")
+    ax.loglog(sp[front], er[front], "-", color="C0", label="Pareto frontier")
+    ax.loglog([res.spikes], [d.quota.rmse], "*", ms=14, color="C3", label="distilled")
+    ax.axvline(pinn_flops, color="k", ls="--", label=f"PINN FLOPs, same field ({pinn_flops:.2e})")
+    ax.axhline(target_rmse, color="gray", ls=":", label="target RMSE")
+    ax.set_xlabel("spikes (PISNN) / FLOPs (PINN)")
+    ax.set_ylabel("RMSE vs teacher on [0, 0.5]")
+    ax.legend(fontsize=8)
+    _save(fig, out, "heat1d_pareto.png", figures)
+
+    summary = {
+        "experiment": "paper-heat1d", "fast": fast, "cells": cells, "t_train": pinn.pde.t_train,
+        "teacher": {"layers": pinn.sizes, "flops_per_point": pinn.flops_per_point(),
+                    "rmse_vs_exact_window": rmse(d.teacher_field, exact)},
+        "diffusivity_fits": fits,
+        "diffusivity_pinn": fits["pinn"]["diffusivity"],
+        "diffusivity_pinn_relative_error": fits["pinn"]["relative_error"],
+        "diffusivity_semidiscrete_relative_error": fits["semidiscrete"]["relative_error"],
+        "quota": q0, "quota_search": d.quota.to_dict(),
+        "rmse_vs_teacher": d.quota.rmse, "rmse_vs_exact": rmse(pisnn, exact),
+        "spikes": int(res.spikes), "ledger_residual": int(res.ledger.residual),
+        "mass_initial": float(res.mass_initial), "mass_final": float(res.mass_final),
+        "boundary_mass": float(res.boundary_mass),
+        "mass_balance_error": float(res.mass_initial - res.mass_final - res.boundary_mass),
+        "mass_balance_error_over_time": float(np.max(np.abs(res.mass + outflow - res.mass_initial))),
+        "boundary_outflow_rmse_vs_reference": rmse(outflow, mass_ref[0] - mass_ref),
+        "pinn_field_points": int(n_points), "pinn_flops": int(pinn_flops),
+        "flops_over_spikes": pinn_flops / max(res.spikes, 1),
+        "pinn_flops_at_ftcs_resolution": int(pinn_flops_ftcs_res),
+        "flops_over_spikes_at_ftcs_resolution": pinn_flops_ftcs_res / max(res.spikes, 1),
+        "ftcs": {"dt": ftcs.dt, "steps": ftcs.steps, "flops": ftcs.operations},
+        "pareto": sweep, "pareto_front": front,
+        "config": str(d.config), "figures": figures,
+        "checks": {"diffusivity_pinn_within_2pct": fits["pinn"]["relative_error"] < 0.02,
+                   "diffusivity_semidiscrete_within_0.1pct": fits["semidiscrete"]["relative_error"] < 1e-3,
+                   "rmse_vs_teacher_below_1e-3": d.quota.rmse < 1e-3,
+                   "ledger_residual_zero": int(res.ledger.residual) == 0},
+        "wall_seconds": time.perf_counter() - t_start,
+    }
+    return summary
+
+
+# --------------------------------------------------------------------------- Fig. 3
+@experiment("paper-generalize")
+def paper_generalize(out: Path, fast: bool = False, teacher: Any = None, cells: int = 100,
+                     target_rmse: float = 5e-4, t_end: float = 2.0) -> dict:
+    """Paper Fig. 3: zero-shot initial conditions and long-horizon extrapolation.
+
+    The PISNN distilled from the sine-trained PINN (operator and quota fixed on the window,
+    not tuned to the new cases) runs on heat1d-gauss and heat1d-step against the
+    semi-discrete reference of the true operator, and on heat1d to ``t_end`` against the
+    exact solution, next to the PINN evaluated on the same points.
+    """
+    t_start = time.perf_counter()
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    from evsim.workflow.problems import get_problem
+    from evsim.topologies import cell_positions
+    from evsim.teachers.semidiscrete import semidiscrete
+    pinn = load_teacher(teacher)
+    d = _distill_heat1d(pinn, out, cells, target_rmse)
+    q, kappa = d.quota.quota, d.fit.diffusivity
+    times = np.linspace(0.0, t_end, 41 if fast else 81)
+    plt = _plt()
+    figures: list[str] = []
+
+    zero_shot: dict[str, dict] = {}
+    fig, axes = plt.subplots(2, 4, figsize=(20, 7.5))
+    for row, name in enumerate(("heat1d-gauss", "heat1d-step")):
+        prob = get_problem(name)
+        graph = prob.build(cells, kappa)
+        x = cell_positions(graph)
+        u0 = prob.initial(x)
+        res = _simulate(graph, u0, q, times)
+        ref = semidiscrete(prob.build(cells, prob.diffusivity), u0, times)
+        err_t = _rmse_t(res.potential, ref)
+        cfg = write_config(out / f"pisnn_{name}.toml", problem="heat1d", cells=cells, quota=q,
+                           t_end=t_end, diffusivity=kappa, initial=name,
+                           provenance={**d.provenance, "zero_shot_initial": name})
+        zero_shot[name] = {"rmse": rmse(res.potential, ref), "rmse_final": float(err_t[-1]),
+                           "rmse_max_over_time": float(err_t.max()), "spikes": int(res.spikes),
+                           "ledger_residual": int(res.ledger.residual),
+                           "mass_balance_error": float(res.mass_initial - res.mass_final
+                                                       - res.boundary_mass),
+                           "config": str(cfg)}
+        _spacetime(axes[row, 0], ref, x[:, 0], times, f"{name}: reference (semi-discrete)")
+        _spacetime(axes[row, 1], res.potential, x[:, 0], times, f"zero-shot PISNN ({res.spikes:,} spikes)")
+        _spacetime(axes[row, 2], np.abs(res.potential - ref), x[:, 0], times, "|error|", cmap="magma")
+        axes[row, 3].semilogy(times[1:], err_t[1:])
+        axes[row, 3].axhline(2e-3, color="gray", ls=":")
+        axes[row, 3].set_xlabel("t")
+        axes[row, 3].set_ylabel("RMSE vs reference")
+    _save(fig, out, "generalize_zero_shot.png", figures)
+
+    # long horizon on heat1d
+    prob = get_problem("heat1d")
+    x = cell_positions(d.graph)
+    res = _simulate(d.graph, d.u0, q, times)
+    exact = prob.exact(x, times)
+    pinn_field = pinn(x, times)
+    e_pisnn, e_pinn = _rmse_t(res.potential, exact), _rmse_t(pinn_field, exact)
+    late = times >= pinn.pde.t_train - 1e-12
+    early = ~late | (times == times[late][0])
+    long = {"interval": [float(pinn.pde.t_train), float(t_end)],
+            "pisnn_rmse": rmse(res.potential[late], exact[late]),
+            "pinn_rmse": rmse(pinn_field[late], exact[late]),
+            "pisnn_rmse_window": rmse(res.potential[early], exact[early]),
+            "pinn_rmse_window": rmse(pinn_field[early], exact[early]),
+            "pisnn_rmse_final": float(e_pisnn[-1]), "pinn_rmse_final": float(e_pinn[-1]),
+            "spikes": int(res.spikes), "ledger_residual": int(res.ledger.residual),
+            "pinn_flops_same_field": int(pinn.flops(res.potential.size))}
+    long["flops_over_spikes"] = long["pinn_flops_same_field"] / max(res.spikes, 1)
+    fig, ax = plt.subplots(figsize=(6.5, 4.5))
+    ax.semilogy(times[1:], e_pisnn[1:], label="PISNN vs exact")
+    ax.semilogy(times[1:], e_pinn[1:], label="PINN vs exact")
+    ax.axvspan(0, pinn.pde.t_train, color="gray", alpha=0.15, label="training window")
+    ax.set_xlabel("t")
+    ax.set_ylabel("RMSE")
+    ax.legend()
+    _save(fig, out, "generalize_long_horizon.png", figures)
+
+    return {
+        "experiment": "paper-generalize", "fast": fast, "cells": cells,
+        "distilled": {"diffusivity": kappa, "quota": q, "rmse_vs_teacher": d.quota.rmse,
+                      "spikes_on_window": d.quota.spikes, "config": str(d.config)},
+        "zero_shot": zero_shot, "long_horizon": long, "figures": figures,
+        "checks": {"zero_shot_rmse_below_2e-3": all(v["rmse"] < 2e-3 for v in zero_shot.values()),
+                   "zero_shot_ledger_zero": all(v["ledger_residual"] == 0 for v in zero_shot.values()),
+                   "long_horizon_pisnn_below_1e-3": long["pisnn_rmse"] < 1e-3,
+                   "ledger_residual_zero": long["ledger_residual"] == 0},
+        "wall_seconds": time.perf_counter() - t_start,
+    }
+
+
+# --------------------------------------------------------------------------- Fig. 4
+def _field_2d(ax, values, n, title, cmap="viridis"):
+    im = ax.imshow(values.reshape(n, n).T, origin="lower", extent=[0, 1, 0, 1], cmap=cmap)
+    ax.set_title(title, fontsize=9)
+    ax.figure.colorbar(im, ax=ax, fraction=0.046)
+
+
+@experiment("paper-heat2d")
+def paper_heat2d(out: Path, fast: bool = False, cells: int | None = None,
+                 target_rmse: float = 1e-3, teacher: str = "exact",
+                 laplace_quota: float | None = None) -> dict:
+    """Paper Fig. 4: 2D heat snapshots, mass, Pareto frontier; laplace2d to steady state.
+
+    Parameters
+    ----------
+    cells
+        Cells per axis (default 64, 16 with ``fast``).
+    target_rmse
+        Quota criterion against the teacher on its window ``[0, 0.5]``; the chosen PISNN
+        then runs to ``t = 0.8`` (snapshots are scored against the analytic solution).
+    teacher
+        ``"exact"`` (the analytic solution, default) or ``"pinn"`` (a 2D PINN trained here on
+        ``[0, 0.5]``, a few minutes; seconds with ``fast``). The operator is fitted on ``[0, 0.5]``.
+    laplace_quota
+        Quota of the laplace2d run (default: the chosen heat2d quota).
+    """
+    t_start = time.perf_counter()
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    from evsim.workflow.problems import get_problem
+    from evsim.topologies import cell_positions
+    from evsim.teachers.distill import choose_quota, fit_conductance_scale
+    from evsim.teachers.semidiscrete import steady_state
+    n = int(cells or (16 if fast else 64))
+    prob = get_problem("heat2d")
+    base = prob.build(n, prob.diffusivity)
+    x = cell_positions(base)
+    u0 = prob.initial(x)
+    if teacher == "pinn":
+        from evsim.teachers.pinn import HeatPDE, train_pinn
+        tch = train_pinn(HeatPDE(dim=2, alpha=0.1, lengths=(1.0, 1.0), t_train=0.5),
+                         hidden=32, depth=3, n_interior=512 if fast else 4096,
+                         adam_iters=300 if fast else 3000, lbfgs_iters=100 if fast else 1000)
+        tch.save(out / "pinn_heat2d")
+        flops_pp = tch.flops_per_point()
+    else:
+        tch = prob.teacher()
+        flops_pp = 2 * 3 + mlp_flops([3, 32, 32, 32, 1]) + 3 * 2 + 4 * 2 + 4  # same-size PINN
+    t_fit = np.linspace(0.0, 0.5, 26)
+    fit = fit_conductance_scale(base, teacher_on_cells(tch, base, t_fit), t_fit)
+    graph = prob.build(n, fit.diffusivity)
+    # the quota is chosen against the teacher on its window [0, 0.5], then run to 0.8
+    t_win = np.linspace(0.0, 0.5, 11)
+    choice = choose_quota(graph, u0, teacher_on_cells(tch, base, t_win), t_win,
+                          target_rmse=target_rmse, rtol=0.3 if fast else 0.15)
+    q = choice.quota
+    times = np.linspace(0.0, 0.8, 17)                    # contains the snapshots 0.1, 0.4, 0.8
+    target = teacher_on_cells(tch, base, times)
+    exact = prob.exact(x, times)
+    res = _simulate(graph, u0, q, times)
+    cfg = write_config(out / "pisnn_heat2d.toml", problem="heat2d", cells=n, quota=q,
+                       t_end=0.8, diffusivity=fit.diffusivity,
+                       provenance={"teacher": tch.name, "t_train": 0.5, "n_snapshots": 26,
+                                   "fitted_diffusivity": fit.diffusivity,
+                                   "quota_target": target_rmse, "rmse_vs_teacher": choice.rmse,
+                                   "spikes": choice.spikes})
+    sweep = pareto_sweep(graph, u0, times, q * np.array([0.5, 1.0, 2.0] if fast else
+                                                        [0.25, 0.5, 1.0, 2.0, 4.0]),
+                         target, {"exact": exact})
+    front = _pareto_front(sweep)
+    pinn_flops = flops_pp * res.potential.size
+
+    plt = _plt()
+    figures: list[str] = []
+    snaps = [int(np.argmin(np.abs(times - s))) for s in (0.1, 0.4, 0.8)]
+    fig, axes = plt.subplots(3, 3, figsize=(12, 11))
+    snap_err = {}
+    for c, k in enumerate(snaps):
+        _field_2d(axes[0, c], res.potential[k], n, f"PISNN t = {times[k]:.1f}")
+        _field_2d(axes[1, c], exact[k], n, f"analytic t = {times[k]:.1f}")
+        err = np.abs(res.potential[k] - exact[k])
+        _field_2d(axes[2, c], err, n, f"|error| (max {err.max():.1e})", cmap="magma")
+        snap_err[f"{times[k]:.1f}"] = {"rmse": float(np.sqrt(np.mean(err ** 2))),
+                                       "max_abs": float(err.max())}
+    _save(fig, out, "heat2d_snapshots.png", figures)
+
+    V = 1.0 / n ** 2
+    mass_analytic = (4 / np.pi ** 2) * np.exp(-0.2 * np.pi ** 2 * times)
+    fig, ax = plt.subplots(figsize=(6, 4))
+    ax.plot(times, res.mass, "o-", label="PISNN cell mass")
+    ax.plot(times, mass_analytic, "--", label="analytic mass 4/pi^2 exp(-0.2 pi^2 t)")
+    ax.plot(times, V * exact.sum(1), ":", label="exact at cell centres, summed")
+    ax.set_xlabel("t")
+    ax.set_ylabel("total mass")
+    ax.set_title(f"ledger residual = {res.ledger.residual}")
+    ax.legend(fontsize=8)
+    _save(fig, out, "heat2d_mass.png", figures)
+
+    fig, ax = plt.subplots(figsize=(6, 4.5))
+    sp = np.array([r["spikes"] for r in sweep])
+    er = np.array([r["rmse_exact"] for r in sweep])
+    ax.loglog(sp, er, "o", label="PISNN, quota sweep (vs analytic)")
+    ax.loglog(sp[front], er[front], "-", color="C0", label="Pareto frontier")
+    ax.axvline(pinn_flops, color="k", ls="--", label=f"PINN FLOPs, same field ({pinn_flops:.2e})")
+    ax.set_xlabel("spikes (PISNN) / FLOPs (PINN)")
+    ax.set_ylabel("RMSE")
+    ax.legend(fontsize=8)
+    _save(fig, out, "heat2d_pareto.png", figures)
+
+    # laplace2d
+    lap = get_problem("laplace2d")
+    lg = lap.build(n, lap.diffusivity)
+    lx = cell_positions(lg)
+    lt = np.linspace(0.0, lap.t_end, 21 if fast else 41)
+    ql = float(laplace_quota or q)
+    lres = _simulate(lg, lap.initial(lx), ql, lt)
+    steady = lap.steady(lx)
+    discrete = steady_state(lg)
+    e_lap = _rmse_t(lres.potential, steady[None, :])
+    e_disc = _rmse_t(lres.potential, discrete[None, :])
+    fig, axes = plt.subplots(1, 3, figsize=(16, 4.3))
+    axes[0].semilogy(lt, e_lap, label="vs Laplace sin(pi x) sinh(pi y)/sinh(pi)")
+    axes[0].semilogy(lt, e_disc, "--", label="vs discrete steady state")
+    axes[0].set_xlabel("t")
+    axes[0].set_ylabel("RMSE")
+    axes[0].legend(fontsize=8)
+    _field_2d(axes[1], lres.potential[-1], n, f"PISNN t = {lt[-1]:.1f}")
+    _field_2d(axes[2], np.abs(lres.potential[-1] - steady), n, "|PISNN - Laplace|", cmap="magma")
+    _save(fig, out, "laplace2d.png", figures)
+
+    return {
+        "experiment": "paper-heat2d", "fast": fast, "cells_per_axis": n, "teacher": tch.name,
+        "diffusivity_fit": fit.to_dict(), "diffusivity_relative_error": fit.relative_error(0.1),
+        "quota": q, "quota_search": choice.to_dict(), "rmse_vs_teacher": choice.rmse,
+        "rmse_vs_teacher_to_0.8": rmse(res.potential, target),
+        "rmse_vs_exact": rmse(res.potential, exact), "snapshots": snap_err,
+        "spikes": int(res.spikes), "ledger_residual": int(res.ledger.residual),
+        "mass_balance_error": float(res.mass_initial - res.mass_final - res.boundary_mass),
+        "mass_final": float(res.mass_final), "mass_final_analytic": float(mass_analytic[-1]),
+        "pinn_flops_per_point": int(flops_pp), "pinn_flops": int(pinn_flops),
+        "flops_over_spikes": pinn_flops / max(res.spikes, 1),
+        "pareto": sweep, "pareto_front": front, "config": str(cfg),
+        "laplace2d": {"quota": ql, "t_end": float(lt[-1]), "spikes": int(lres.spikes),
+                      "rmse_vs_laplace_final": float(e_lap[-1]),
+                      "rmse_vs_discrete_steady_final": float(e_disc[-1]),
+                      "discretization_rmse": rmse(discrete[None], steady[None]),
+                      "ledger_residual": int(lres.ledger.residual)},
+        "figures": figures,
+        "checks": {"ledger_residual_zero": int(res.ledger.residual) == 0
+                   and int(lres.ledger.residual) == 0,
+                   "rmse_vs_teacher_met": choice.met},
+        "wall_seconds": time.perf_counter() - t_start,
+    }

@@ -1,0 +1,313 @@
+"""Parallel parameter sweeps of canonical problems and their Pareto frontier.
+
+A sweep runs one simulation per point of the Cartesian product of the quotas
+and of every override given as a list (``cells``, ``t_end``, ``diffusivity``,
+``engine``, ``mesh``, ``mapping``, ``hop_latency``, ``bandwidth``), each scored
+against the problem's reference and costed on the energy profiles. Points run
+through any :class:`concurrent.futures.Executor` (a process pool by default);
+a ``dask.distributed.Client`` plugs in as the executor (its
+``get_executor()`` is used), dask is imported only then.
+
+A point ``i`` is on the Pareto frontier when no other point ``j`` is at least as
+good in every objective and better in one:
+
+.. math:: \\nexists j:\\ f_k(j) \\le f_k(i)\\ \\forall k \\ \\wedge\\ \\exists k: f_k(j) < f_k(i),
+
+with objectives ``(RMSE, spikes, energy)`` (energy on the first profile).
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import itertools
+import json
+import math
+import os
+import time
+from concurrent.futures import Executor, ProcessPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+__all__ = ["run_point", "run_sweep", "pareto_front", "parse_mesh", "add_arguments", "main",
+           "SWEEPABLE"]
+
+#: Parameters a sweep can vary besides the quota.
+SWEEPABLE = ("cells", "t_end", "diffusivity", "engine", "mesh", "mapping", "hop_latency",
+             "bandwidth", "max_events")
+
+
+def parse_mesh(mesh) -> tuple[int, int] | None:
+    """``"4x4"``, ``(4, 4)`` or ``None`` -> ``(width, height)`` or None."""
+    if mesh is None or mesh == "" or mesh == "none":
+        return None
+    if isinstance(mesh, str):
+        parts = mesh.lower().split("x")
+        if len(parts) != 2 or not all(p.strip().isdigit() for p in parts):
+            raise ValueError(f"mesh must look like '4x4', got {mesh!r}")
+        w, h = (int(p) for p in parts)
+    else:
+        w, h = (int(v) for v in mesh)
+    if w < 1 or h < 1:
+        raise ValueError(f"mesh dimensions must be >= 1, got {mesh!r}")
+    return w, h
+
+
+def run_point(problem: str, quota: float, cells: int | None = None, t_end: float | None = None,
+              diffusivity: float | None = None, engine: str = "compiled", mesh=None,
+              mapping: str = "blocks", hop_latency: float = 0.0, bandwidth: float = math.inf,
+              profiles=("loihi", "truenorth", "spinnaker", "cmos45"),
+              max_events: int | None = None) -> dict[str, Any]:
+    """Simulate one sweep point and score it.
+
+    With a ``mesh`` (``"WxH"`` cores, capacity ``ceil(N / (W H))``) the cells are
+    mapped (``mapping`` = ``"blocks"`` | ``"partition"``); NoC hops enter the
+    energy, ``hop_latency > 0`` sets the edge latency ``tau_e = h_e t_hop`` and a
+    finite ``bandwidth`` (packets per unit time per link) adds FIFO congestion
+    (:func:`evsim.analysis.mapping.build_routing`).
+
+    Returns
+    -------
+    dict
+        ``quota``, the parameters, ``spikes``, ``rmse`` (vs the problem's
+        reference over all record times), ``rmse_final``,
+        ``rmse_semidiscrete`` (quantization error alone), ``ledger_residual``,
+        ``in_transit``, ``wall_seconds``, ``worker_pid`` (process that ran it),
+        ``energy_<profile>`` (J) and, with a
+        mesh, ``hops_per_packet`` and ``busiest_link_packets``.
+    """
+    import evsim
+    from evsim import topologies
+    from evsim.analysis.energy import energy, event_counts
+    from evsim.analysis.mapping import CoreMesh, build_routing, map_cells, traffic, with_hop_latency
+    from evsim.analysis.metrics import rmse, rmse_over_time
+    from evsim.workflow.case import make_case
+    from evsim.workflow.problems import get_problem
+    from evsim.teachers import semidiscrete
+
+    if not quota > 0:
+        raise ValueError(f"quota must be > 0, got {quota}")
+    prob = get_problem(problem)
+    n_axis = prob.cells if cells is None else int(cells)
+    kappa = prob.diffusivity if diffusivity is None else float(diffusivity)
+    t_end = prob.t_end if t_end is None else float(t_end)
+    graph = prob.build(n_axis, kappa)
+    x = topologies.cell_positions(graph)
+    u0 = prob.initial(x)
+    times = prob.record_times(t_end)
+    wh = parse_mesh(mesh)
+    hop_latency = float(hop_latency)
+    bandwidth = float(bandwidth)
+    if (hop_latency > 0 or math.isfinite(bandwidth)) and wh is None:
+        raise ValueError("hop_latency and bandwidth need a core mesh (mesh='WxH')")
+    mp = routing = None
+    sim_graph = graph
+    if wh is not None:
+        n = len(x)
+        mp = map_cells(graph, CoreMesh(wh[0], wh[1], math.ceil(n / (wh[0] * wh[1]))), mapping)
+        if hop_latency > 0:
+            sim_graph = with_hop_latency(graph, mp, hop_latency)
+        if math.isfinite(bandwidth):
+            net = evsim.compile_network(sim_graph)
+            routing = build_routing(net.edges, net.cells, mp, bandwidth)
+    r = evsim.simulate(sim_graph, u0, quota=float(quota), t_end=t_end, record=times, engine=engine,
+                       routing=routing, max_events=max_events, progress=False)
+    own = diffusivity is None
+    ref = make_case(prob, cells=n_axis, diffusivity=kappa, t_end=t_end).reference(r.times)
+    semi = semidiscrete(graph, u0, r.times)
+    counts = event_counts(r, mp)
+    row: dict[str, Any] = {
+        "problem": problem, "quota": float(quota), "cells": n_axis, "t_end": t_end,
+        "diffusivity": kappa, "engine": engine, "mesh": None if wh is None else f"{wh[0]}x{wh[1]}",
+        "mapping": mapping if wh is not None else None, "hop_latency": hop_latency,
+        "bandwidth": bandwidth, "spikes": int(r.spikes), "rmse": rmse(r.potential, ref),
+        "rmse_final": float(rmse_over_time(r.potential, ref)[-1]),
+        "rmse_semidiscrete": rmse(r.potential, semi), "ledger_residual": int(r.ledger.residual),
+        "in_transit": int(r.in_transit), "stop_reason": r.stop_reason,
+        "wall_seconds": float(r.wall_seconds), "worker_pid": os.getpid(),
+    }
+    for p in profiles:
+        row[f"energy_{p}"] = energy(counts, p).total
+    if mp is not None:
+        t = traffic(r, mp)
+        row["hops_per_packet"] = t.hops_per_packet
+        row["busiest_link_packets"] = t.busiest_link()["packets"]
+    return row
+
+
+def pareto_front(points: list[dict], keys=("rmse", "spikes", "energy_loihi")) -> list[int]:
+    """Indices of the non-dominated points (all ``keys`` minimized), in input order."""
+    vals = np.array([[float(p[k]) for k in keys] for p in points], dtype=float).reshape(len(points), len(keys))
+    front = []
+    for i, v in enumerate(vals):
+        dominated = np.any(np.all(vals <= v, axis=1) & np.any(vals < v, axis=1))
+        if not dominated:
+            front.append(i)
+    return front
+
+
+def _resolve_executor(executor, n_tasks: int, max_workers: int | None):
+    """``(executor, owned, label)``: a dask Client becomes its ``get_executor()``."""
+    if executor is None:
+        workers = max_workers or min(2, os.cpu_count() or 1, max(n_tasks, 1))
+        return ProcessPoolExecutor(max_workers=workers), True, f"ProcessPoolExecutor({workers})"
+    if hasattr(executor, "get_executor") and not isinstance(executor, Executor):
+        return executor.get_executor(), False, f"dask:{type(executor).__name__}"
+    if not hasattr(executor, "submit"):
+        raise TypeError("executor must be a concurrent.futures.Executor or a dask.distributed.Client")
+    return executor, False, type(executor).__name__
+
+
+def run_sweep(problem: str, quotas, out: str | Path | None, executor=None,
+              max_workers: int | None = None, profiles=("loihi", "truenorth", "spinnaker", "cmos45"),
+              plot: bool = True, **overrides) -> dict[str, Any]:
+    """Sweep ``quotas`` (and every list-valued override) of ``problem`` in parallel.
+
+    Parameters
+    ----------
+    problem
+        Canonical problem name.
+    quotas
+        Quotas to run (at least one).
+    out
+        Directory for ``sweep.json``, ``sweep.csv`` and ``pareto.png`` (None:
+        nothing written).
+    executor
+        A :class:`concurrent.futures.Executor`, a ``dask.distributed.Client``
+        or None (a process pool of ``max_workers`` workers, default
+        ``min(2, cpus, points)``).
+    profiles
+        Energy profiles; the first is the energy objective of the frontier.
+    overrides
+        Parameters of :func:`run_point` (see :data:`SWEEPABLE`); a list or tuple
+        is swept, a scalar is fixed.
+
+    Returns
+    -------
+    dict
+        ``problem``, ``points`` (rows of :func:`run_point`, in task order),
+        ``pareto`` (indices, objectives RMSE/spikes/energy),
+        ``pareto_rmse_spikes``, ``wall_seconds``, ``cpu_seconds`` (sum over
+        points), ``executor`` and ``files``.
+    """
+    quotas = [float(q) for q in np.atleast_1d(quotas)]
+    if not quotas or any(not q > 0 for q in quotas):
+        raise ValueError(f"quotas must be a non-empty list of positive numbers, got {quotas}")
+    unknown = set(overrides) - set(SWEEPABLE)
+    if unknown:
+        raise ValueError(f"unknown sweep parameter(s) {sorted(unknown)}; sweepable: {SWEEPABLE}")
+    from evsim.workflow.problems import get_problem
+    get_problem(problem)  # fail early on a bad name
+    # a list is swept; so is a tuple, except for mesh, where (W, H) is one mesh
+    swept = {k: list(v) for k, v in overrides.items()
+             if isinstance(v, list) or (isinstance(v, tuple) and k != "mesh")}
+    fixed = {k: v for k, v in overrides.items() if k not in swept}
+    names = list(swept)
+    tasks = []
+    for combo in itertools.product(quotas, *(swept[k] for k in names)):
+        params = dict(fixed, **dict(zip(names, combo[1:])))
+        tasks.append((combo[0], params))
+    ex, owned, label = _resolve_executor(executor, len(tasks), max_workers)
+    t0 = time.perf_counter()
+    try:
+        futures = [ex.submit(run_point, problem, q, profiles=tuple(profiles), **p) for q, p in tasks]
+        points = [f.result() for f in futures]
+    finally:
+        if owned:
+            ex.shutdown(wait=True)
+    wall = time.perf_counter() - t0
+    ekey = f"energy_{profiles[0]}"
+    summary: dict[str, Any] = {
+        "problem": problem, "quotas": quotas, "swept": {k: swept[k] for k in names}, "fixed": fixed,
+        "points": points, "pareto": pareto_front(points, ("rmse", "spikes", ekey)),
+        "pareto_rmse_spikes": pareto_front(points, ("rmse", "spikes")),
+        "energy_key": ekey, "wall_seconds": wall,
+        "cpu_seconds": float(sum(p["wall_seconds"] for p in points)), "executor": label,
+        "files": [],
+    }
+    if out is not None:
+        out = Path(out)
+        out.mkdir(parents=True, exist_ok=True)
+        if plot:
+            from evsim.analysis.figures import pareto_plot, savefig
+            savefig(pareto_plot(points, summary["pareto_rmse_spikes"], energy_key=ekey), out / "pareto.png")
+            summary["files"].append("pareto.png")
+        cols = list(points[0])
+        with open(out / "sweep.csv", "w", newline="") as fh:
+            w = csv.DictWriter(fh, fieldnames=cols)
+            w.writeheader()
+            w.writerows(points)
+        summary["files"] += ["sweep.csv", "sweep.json"]
+        (out / "sweep.json").write_text(json.dumps(summary, indent=2, default=float) + "\n")
+    return summary
+
+
+# ------------------------------------------------------------------------- CLI
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Arguments of ``evsim sweep`` (see :func:`main`)."""
+    parser.add_argument("problem", help="canonical problem name (see 'evsim problems')")
+    q = parser.add_mutually_exclusive_group(required=True)
+    q.add_argument("--quotas", type=float, nargs="+", help="quotas to run")
+    q.add_argument("--quota-range", dest="quota_range", metavar="QMIN:QMAX:N",
+                   help="N log-spaced quotas from QMIN to QMAX")
+    parser.add_argument("--cells", type=int, nargs="+", help="resolution(s)")
+    parser.add_argument("--t-end", dest="t_end", type=float, nargs="+", help="final time(s)")
+    parser.add_argument("--diffusivity", type=float, nargs="+")
+    parser.add_argument("--engine", choices=["compiled", "simpy"], default="compiled")
+    parser.add_argument("--mesh", help="core mesh WxH for NoC hops, latency and congestion, e.g. 4x4")
+    parser.add_argument("--mapping", choices=["blocks", "partition"], default="blocks")
+    parser.add_argument("--hop-latency", dest="hop_latency", type=float, nargs="+",
+                        help="latency per NoC hop (simulated time units)")
+    parser.add_argument("--bandwidth", type=float, nargs="+", help="packets per unit time per link")
+    parser.add_argument("--profiles", nargs="+", default=["loihi", "truenorth", "spinnaker", "cmos45"])
+    parser.add_argument("--workers", type=int, help="process-pool workers (default min(2, cpus))")
+    parser.add_argument("--dask", metavar="ADDRESS",
+                        help="run on a dask.distributed scheduler ('local' starts a LocalCluster)")
+    parser.add_argument("--out", help="output directory (default runs/sweep-PROBLEM)")
+    parser.add_argument("--report", action="store_true", help="also write report.html")
+
+
+def _quotas_from(args) -> list[float]:
+    if args.quotas:
+        return list(args.quotas)
+    try:
+        lo, hi, n = args.quota_range.split(":")
+        lo, hi, n = float(lo), float(hi), int(n)
+    except ValueError:
+        raise ValueError(f"--quota-range must be QMIN:QMAX:N, got {args.quota_range!r}") from None
+    if not (0 < lo and 0 < hi and n >= 1):
+        raise ValueError("--quota-range needs positive QMIN, QMAX and N >= 1")
+    return list(np.geomspace(lo, hi, n))
+
+
+def main(args: argparse.Namespace) -> int:
+    """Run ``evsim sweep`` from parsed arguments; prints the summary path."""
+    overrides: dict[str, Any] = {}
+    for key in ("cells", "t_end", "diffusivity", "hop_latency", "bandwidth"):
+        v = getattr(args, key, None)
+        if v:
+            overrides[key] = v if len(v) > 1 else v[0]
+    overrides["engine"] = args.engine
+    if args.mesh:
+        overrides["mesh"] = args.mesh
+        overrides["mapping"] = args.mapping
+    out = Path(args.out or f"runs/sweep-{args.problem}")
+    client = None
+    executor = None
+    if args.dask:
+        from dask.distributed import Client  # optional dependency: pip install "dask[distributed]"
+        client = Client() if args.dask == "local" else Client(args.dask)
+        executor = client
+    try:
+        summary = run_sweep(args.problem, _quotas_from(args), out, executor=executor,
+                            max_workers=args.workers, profiles=tuple(args.profiles), **overrides)
+    finally:
+        if client is not None:
+            client.close()
+    if args.report:
+        from evsim.workflow.report import write_report
+        write_report(out)
+    print(f"{len(summary['points'])} points in {summary['wall_seconds']:.2f} s "
+          f"({summary['executor']}); Pareto: {summary['pareto']}; wrote {out / 'sweep.json'}")
+    return 0
