@@ -211,7 +211,7 @@ register(Problem("laplace2d", "u_t = 0.1 Lap u from u0 = 0 with u(x, 1) = sin(pi
                  steady=_laplace_exact))
 
 
-# --------------------------------------------------------------------- irregular meshes (issue 4)
+# --------------------------------------------------------------------- irregular meshes
 _J01 = 2.404825557695773  # first zero of the Bessel function J0
 
 
