@@ -34,11 +34,12 @@ import numpy as np
 from evsim.errors import ConfigError, GraphError
 from evsim.network import compile_network
 from evsim.routing import Routing
+from evsim.topologies import cell_nodes, cell_positions
 
 from .packets import cell_count, directed_counts
 
 __all__ = ["CoreMesh", "Mapping", "Traffic", "block_mapping", "partition_mapping", "map_cells",
-           "xy_route", "traffic", "build_routing", "with_hop_latency", "with_noc_timing",
+           "xy_route", "cut_edges", "traffic", "build_routing", "with_hop_latency", "with_noc_timing",
            "DIRECTIONS"]
 
 #: Link directions, in link-id order.
@@ -62,6 +63,7 @@ class CoreMesh:
 
     @property
     def cores(self) -> int:
+        """Number of cores, ``width * height``."""
         return self.width * self.height
 
     @property
@@ -69,12 +71,13 @@ class CoreMesh:
         """Number of link ids (``4 * cores``; links leaving the mesh carry nothing)."""
         return 4 * self.cores
 
-    def coords(self, core) -> tuple[np.ndarray, np.ndarray]:
+    def coords(self, core: int | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``(x, y)`` of core id(s): ``x = c % width``, ``y = c // width``."""
         core = np.asarray(core)
         return core % self.width, core // self.width
 
     def core_at(self, x: int, y: int) -> int:
+        """Core id at mesh position ``(x, y)``: ``y * width + x``."""
         return int(y) * self.width + int(x)
 
     def link_ends(self, link: int) -> tuple[tuple[int, int], tuple[int, int], str]:
@@ -136,10 +139,12 @@ class Mapping:
 
     @property
     def cells(self) -> int:
+        """Number of mapped cells."""
         return self.core.size
 
     @property
     def cores_used(self) -> int:
+        """Number of cores holding at least one cell."""
         return int(np.count_nonzero(np.bincount(self.core, minlength=self.mesh.cores)))
 
     @property
@@ -175,6 +180,7 @@ class Mapping:
         return np.abs(xb - xa), np.abs(yb - ya)
 
     def to_dict(self) -> dict:
+        """Method, mesh, cores used and cells per core (JSON-ready)."""
         return {"method": self.method, "width": self.mesh.width, "height": self.mesh.height,
                 "capacity": self.mesh.capacity, "cores_used": self.cores_used,
                 "cells_per_core_max": int(self.load.max(initial=0)),
@@ -250,7 +256,6 @@ def block_mapping(positions: np.ndarray, mesh: CoreMesh) -> Mapping:
 
 
 def _cell_graph(graph: nx.Graph) -> tuple[list, nx.Graph]:
-    from evsim.topologies import cell_nodes
     cells = cell_nodes(graph)
     index = {c: i for i, c in enumerate(cells)}
     g = nx.Graph()
@@ -375,7 +380,6 @@ def partition_mapping(graph: nx.Graph, mesh: CoreMesh, refine: bool = True, plac
     seed
         Seed of the eigen-solver (deterministic output).
     """
-    from evsim.topologies import cell_positions
     import scipy.sparse as sp
     cells, g = _cell_graph(graph)
     _check_fits(len(cells), mesh)
@@ -414,11 +418,16 @@ def partition_mapping(graph: nx.Graph, mesh: CoreMesh, refine: bool = True, plac
 def map_cells(graph: nx.Graph, mesh: CoreMesh, method: str = "blocks", **kwargs) -> Mapping:
     """Map the cells of ``graph`` onto ``mesh`` with ``method`` ``"blocks"`` or ``"partition"``."""
     if method == "blocks":
-        from evsim.topologies import cell_positions
         return block_mapping(cell_positions(graph), mesh)
     if method == "partition":
         return partition_mapping(graph, mesh, **kwargs)
     raise ConfigError(f"unknown mapping method {method!r}; use 'blocks' or 'partition'")
+
+
+def cut_edges(graph: nx.Graph, mapping: Mapping) -> int:
+    """Number of cell-cell edges of ``graph`` whose cells sit on different cores."""
+    core = dict(zip(cell_nodes(graph), mapping.core.tolist()))
+    return sum(1 for u, v in graph.edges() if u in core and v in core and core[u] != core[v])
 
 
 # --- traffic ----------------------------------------------------------------------
@@ -443,10 +452,12 @@ class Traffic:
 
     @property
     def hops_per_packet(self) -> float:
+        """Mean hops over all packets (0 without packets)."""
         return self.hops / self.packets if self.packets else 0.0
 
     @property
     def hops_per_remote_packet(self) -> float:
+        """Mean hops over the packets that leave their core (0 without any)."""
         return self.hops / self.remote_packets if self.remote_packets else 0.0
 
     def busiest_link(self) -> dict:
@@ -457,6 +468,7 @@ class Traffic:
                 "packets": int(self.link_load[link])}
 
     def summary(self) -> dict:
+        """Counts, hops per packet, busiest link, mean load of the used links, per-core traffic."""
         return {"packets": self.packets, "hops": self.hops, "remote_packets": self.remote_packets,
                 "hops_per_packet": self.hops_per_packet,
                 "hops_per_remote_packet": self.hops_per_remote_packet,
@@ -545,7 +557,6 @@ def with_hop_latency(graph: nx.Graph, mapping: Mapping, hop_latency: float) -> n
     ``h_e`` is the XY hop count between the cores of the edge's cells (0 for
     reservoir edges and edges inside a core).
     """
-    from evsim.topologies import cell_nodes
     if not np.isfinite(hop_latency) or hop_latency < 0:
         raise ConfigError(f"hop_latency must be finite and >= 0, got {hop_latency}")
     cells = cell_nodes(graph)

@@ -22,14 +22,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import networkx as nx
 import numpy as np
 
 from evsim.analysis.energy import PROFILE_NAMES, busy_seconds, energy
-from evsim.analysis.mapping import CoreMesh, Mapping, map_cells, traffic, with_noc_timing
+from evsim.analysis.mapping import CoreMesh, Mapping, cut_edges, map_cells, traffic, with_noc_timing
 from evsim.analysis.metrics import rmse
 from evsim.simulate import simulate
-from evsim.topologies import cell_nodes
 from evsim.workflow.case import Case, make_case
 from evsim.workflow.comparison import compare_solvers
 from evsim.workflow.problems import get_problem
@@ -37,13 +35,6 @@ from evsim.workflow.problems import get_problem
 from .registry import experiment
 
 __all__ = ["hardware_heat2d", "energy_comparison", "timing_study"]
-
-
-def _cut_edges(graph: nx.Graph, mapping: Mapping) -> int:
-    """Cell-cell edges whose cells sit on different cores."""
-    index = {c: i for i, c in enumerate(cell_nodes(graph))}
-    return sum(1 for u, v in graph.edges() if u in index and v in index
-               and mapping.core[index[u]] != mapping.core[index[v]])
 
 
 def timing_study(case: Case, mapping: Mapping, quota: float,
@@ -161,7 +152,7 @@ def hardware_heat2d(out: Path, fast: bool = False, quota: float | None = None,
         summary["mappings"][method] = {
             "hops_per_packet": s["hops_per_packet"], "hops_per_remote_packet": s["hops_per_remote_packet"],
             "remote_packets": s["remote_packets"], "hops": s["hops"], "busiest_link": s["busiest_link"],
-            "cut_edges": _cut_edges(case.graph, m), "cells_per_core_max": int(m.load.max())}
+            "cut_edges": cut_edges(case.graph, m), "cells_per_core_max": int(m.load.max())}
         F.savefig(F.link_traffic(t), out / f"link_traffic_{method}.png")
     blocks, t_blocks = traffics["blocks"]
     summary["hops_per_packet"] = t_blocks.hops_per_packet

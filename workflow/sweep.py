@@ -95,9 +95,12 @@ def run_point(problem: str, quota: float, cells: int | None = None, t_end: float
         ``quota``, the parameters, ``spikes``, ``rmse`` (vs the case's
         reference over all record times), ``rmse_final``,
         ``rmse_semidiscrete`` (quantization error alone), ``ledger_residual``,
-        ``in_transit``, ``wall_seconds``, ``worker_pid`` (process that ran it),
-        ``energy_<profile>`` (J) and, with a
-        mesh, ``hops_per_packet`` and ``busiest_link_packets``.
+        ``in_transit``, ``stop_reason``, ``wall_seconds``, ``worker_pid``
+        (process that ran it), ``energy_<profile>`` (J) and, with a mesh,
+        ``hops_per_packet`` and ``busiest_link_packets``. A run stopped before
+        ``t_end`` (``max_events``) is scored at the state where it stopped:
+        ``rmse_final`` compares ``final_potential`` with the reference at
+        ``t_final``.
 
     Raises
     ------
@@ -140,8 +143,12 @@ def run_point(problem: str, quota: float, cells: int | None = None, t_end: float
     return row
 
 
-def pareto_front(points: list[dict], keys: Sequence[str] = ("rmse", "spikes", "energy_loihi")) -> list[int]:
-    """Indices of the non-dominated points (all ``keys`` minimized), in input order."""
+def pareto_front(points: list[dict],
+                 keys: Sequence[str] = ("rmse", "spikes", f"energy_{PROFILE_NAMES[0]}")) -> list[int]:
+    """Indices of the non-dominated points (all ``keys`` minimized), in input order.
+
+    The default objectives are RMSE, spikes and the energy on the first profile.
+    """
     vals = np.array([[float(p[k]) for k in keys] for p in points], dtype=float).reshape(len(points), len(keys))
     front = []
     for i, v in enumerate(vals):
