@@ -40,15 +40,20 @@ from __future__ import annotations
 
 import math
 import tomllib
-from collections.abc import Mapping as MappingABC
+from collections.abc import Iterable, Mapping as MappingABC
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from evsim.errors import ConfigError
+
+from .mapping import Mapping, traffic
+from .packets import cell_count, directed_counts
+
 __all__ = [
-    "EnergyProfile", "EventCounts", "EnergyBreakdown", "PROFILES", "EVENT_KINDS",
+    "EnergyProfile", "EventCounts", "EnergyBreakdown", "PROFILES", "PROFILE_NAMES", "EVENT_KINDS",
     "LOIHI", "TRUENORTH", "SPINNAKER", "CMOS45",
     "get_profile", "load_profiles", "event_counts", "energy", "energy_table", "busy_seconds",
 ]
@@ -108,13 +113,13 @@ class EnergyProfile:
 
     def __post_init__(self):
         if not isinstance(self.name, str) or not self.name:
-            raise ValueError("EnergyProfile.name must be a non-empty string")
+            raise ConfigError("EnergyProfile.name must be a non-empty string")
         for f in fields(self):
             if f.name in ("name", "description", "sources"):
                 continue
             v = getattr(self, f.name)
             if not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0:
-                raise ValueError(f"profile {self.name!r}: {f.name} must be a finite number >= 0, got {v!r}")
+                raise ConfigError(f"profile {self.name!r}: {f.name} must be a finite number >= 0, got {v!r}")
 
     def event_cost(self, kind: str) -> float:
         """Energy (J) of one event of ``kind`` (one of :data:`EVENT_KINDS`)."""
@@ -126,11 +131,11 @@ class EnergyProfile:
 
         Raises
         ------
-        ValueError
+        ConfigError
             If the profile has no FLOP costs.
         """
         if self.flop_add == self.flop_mult == self.flop_mac == 0:
-            raise ValueError(f"profile {self.name!r} has no FLOP costs (use 'cmos45')")
+            raise ConfigError(f"profile {self.name!r} has no FLOP costs (use 'cmos45')")
         return adds * self.flop_add + mults * self.flop_mult + macs * self.flop_mac
 
 
@@ -200,20 +205,25 @@ CMOS45 = EnergyProfile(
 #: Built-in profiles by name.
 PROFILES: dict[str, EnergyProfile] = {p.name: p for p in (LOIHI, TRUENORTH, SPINNAKER, CMOS45)}
 
+#: Names of the built-in profiles, in this order (the default set every table,
+#: sweep and experiment costs a run on; :data:`PROFILES` may grow with
+#: :func:`load_profiles`).
+PROFILE_NAMES: tuple[str, ...] = tuple(PROFILES)
+
 
 def get_profile(profile: str | EnergyProfile) -> EnergyProfile:
     """A profile by name (case-insensitive) or the profile itself.
 
     Raises
     ------
-    ValueError
+    ConfigError
         For an unknown name (the message lists the known ones).
     """
     if isinstance(profile, EnergyProfile):
         return profile
     key = str(profile).lower()
     if key not in PROFILES:
-        raise ValueError(f"unknown energy profile {profile!r}; known: {sorted(PROFILES)} "
+        raise ConfigError(f"unknown energy profile {profile!r}; known: {sorted(PROFILES)} "
                          "(or load your own with load_profiles)")
     return PROFILES[key]
 
@@ -226,7 +236,7 @@ _UNITS = {"j": 1.0, "mj": 1e-3, "uj": 1e-6, "nj": 1e-9, "pj": 1e-12, "fj": 1e-15
 def _quantity(name: str, value: Any) -> float:
     """A TOML value: a number in SI units or a string like ``"35.5 pJ"``."""
     if isinstance(value, bool):
-        raise ValueError(f"{name}: expected a number, got {value!r}")
+        raise ConfigError(f"{name}: expected a number, got {value!r}")
     if isinstance(value, (int, float)):
         return float(value)
     if isinstance(value, str):
@@ -236,7 +246,7 @@ def _quantity(name: str, value: Any) -> float:
                 return float(parts[0]) * _UNITS[parts[1].lower()]
             except ValueError:
                 pass
-    raise ValueError(f"{name}: expected a number (SI units) or '<number> <unit>' with unit in "
+    raise ConfigError(f"{name}: expected a number (SI units) or '<number> <unit>' with unit in "
                      f"{sorted(_UNITS)}, got {value!r}")
 
 
@@ -262,19 +272,19 @@ def load_profiles(path: str | Path, register: bool = False) -> dict[str, EnergyP
 
     Raises
     ------
-    ValueError
+    ConfigError
         On unknown keys, a bad unit or a negative cost.
     """
     with open(path, "rb") as fh:
         data = tomllib.load(fh)
     tables = data.get("profile", data)
     if not isinstance(tables, MappingABC) or not tables:
-        raise ValueError(f"{path}: no [profile.NAME] tables found")
+        raise ConfigError(f"{path}: no [profile.NAME] tables found")
     known = {f.name for f in fields(EnergyProfile)} - {"name"}
     out = {}
     for name, table in tables.items():
         if not isinstance(table, MappingABC):
-            raise ValueError(f"{path}: profile {name!r} must be a table")
+            raise ConfigError(f"{path}: profile {name!r} must be a table")
         table = dict(table)
         base = table.pop("base", None)
         values = asdict(get_profile(base)) if base is not None else {}
@@ -282,7 +292,7 @@ def load_profiles(path: str | Path, register: bool = False) -> dict[str, EnergyP
         values["sources"] = dict(values.get("sources", {}))
         unknown = set(table) - known
         if unknown:
-            raise ValueError(f"{path}: profile {name!r}: unknown keys {sorted(unknown)}; known: {sorted(known)}")
+            raise ConfigError(f"{path}: profile {name!r}: unknown keys {sorted(unknown)}; known: {sorted(known)}")
         for key, value in table.items():
             if key == "sources":
                 values["sources"].update(dict(value))
@@ -321,27 +331,28 @@ class EventCounts:
         return asdict(self)
 
 
-def _cells_of(result) -> int:
-    return int(np.asarray(result.potential).shape[-1])
+def _cell_events(result: Any, synapse_model: str) -> tuple[int, np.ndarray, np.ndarray, np.ndarray]:
+    """``(N, edges, changes, synops)`` of a run, per cell.
 
-
-def _directed_counts(result) -> tuple[np.ndarray, np.ndarray]:
-    """Forward and backward packet counts per edge.
-
-    Read from ``edge_forward``/``edge_backward`` when the result has them, else
-    ``forward = (spikes + flow) / 2``, ``backward = (spikes - flow) / 2``.
+    ``changes[c] = s_c + r_c`` (packets sent and received by cell ``c``) and
+    ``synops[c]`` its synaptic ops: ``changes[c] deg(c)`` (``"fanout"``) or
+    ``r_c`` (``"packet"``).
     """
-    if hasattr(result, "edge_forward") and hasattr(result, "edge_backward"):
-        return (np.asarray(result.edge_forward, dtype=np.int64),
-                np.asarray(result.edge_backward, dtype=np.int64))
-    spikes = np.asarray(result.edge_spikes, dtype=np.int64)
-    flow = np.asarray(result.edge_flow, dtype=np.int64)
-    if spikes.shape != flow.shape or np.any((spikes + flow) % 2) or np.any(np.abs(flow) > spikes):
-        raise ValueError("edge_spikes and edge_flow are inconsistent (need |flow| <= spikes, same parity)")
-    return (spikes + flow) // 2, (spikes - flow) // 2
+    if synapse_model not in ("fanout", "packet"):
+        raise ConfigError(f"synapse_model must be 'fanout' or 'packet', got {synapse_model!r}")
+    n = cell_count(result)
+    edges = np.asarray(result.edges, dtype=np.int64).reshape(-1, 2)
+    received = np.asarray(result.node_received, dtype=np.int64)[:n]
+    changes = np.asarray(result.node_spikes, dtype=np.int64)[:n] + received
+    if synapse_model == "fanout":
+        synops = changes * np.bincount(edges.ravel(), minlength=n)[:n]
+    else:
+        synops = received
+    return n, edges, changes, synops
 
 
-def event_counts(result, mapping=None, synapse_model: str = "fanout") -> EventCounts:
+def event_counts(result: Any, mapping: Mapping | None = None,
+                 synapse_model: str = "fanout") -> EventCounts:
     """Hardware event counts of a run.
 
     Parameters
@@ -361,30 +372,19 @@ def event_counts(result, mapping=None, synapse_model: str = "fanout") -> EventCo
     -------
     EventCounts
     """
-    if synapse_model not in ("fanout", "packet"):
-        raise ValueError(f"synapse_model must be 'fanout' or 'packet', got {synapse_model!r}")
-    n = _cells_of(result)
-    edges = np.asarray(result.edges, dtype=np.int64).reshape(-1, 2)
-    sent = np.asarray(result.node_spikes, dtype=np.int64)[:n]
-    received = np.asarray(result.node_received, dtype=np.int64)[:n]
+    n, edges, changes, synops = _cell_events(result, synapse_model)
     packets = int(result.spikes)
     if int(np.asarray(result.edge_spikes, dtype=np.int64).sum()) != packets:
         raise ValueError("result.spikes != sum(result.edge_spikes)")
-    changes = sent + received
-    if synapse_model == "fanout":
-        degree = np.bincount(edges.ravel(), minlength=n)[:n]
-        synops = int(np.dot(changes, degree))
-    else:
-        synops = int(received.sum())
     hx = hy = 0
     cores = 1
     if mapping is not None:
-        forward, backward = _directed_counts(result)
+        forward, backward = directed_counts(result)
         dx, dy = mapping.edge_hops(edges, n)
         total = forward + backward
         hx, hy = int(np.dot(total, dx)), int(np.dot(total, dy))
         cores = mapping.cores_used
-    return EventCounts(packets=packets, synaptic_ops=synops, neuron_updates=int(changes.sum()),
+    return EventCounts(packets=packets, synaptic_ops=int(synops.sum()), neuron_updates=int(changes.sum()),
                        spikes_out=packets, hops_x=hx, hops_y=hy, cores=cores, neurons=n)
 
 
@@ -408,7 +408,7 @@ class EnergyBreakdown:
         return asdict(self)
 
 
-def energy(result_or_counts, profile: str | EnergyProfile = "loihi", mapping=None,
+def energy(result_or_counts: Any, profile: str | EnergyProfile = "loihi", mapping: Mapping | None = None,
            seconds: float | None = None, synapse_model: str = "fanout") -> EnergyBreakdown:
     """Energy breakdown of a run (or of :class:`EventCounts`) on a profile.
 
@@ -433,7 +433,7 @@ def energy(result_or_counts, profile: str | EnergyProfile = "loihi", mapping=Non
               else event_counts(result_or_counts, mapping, synapse_model))
     seconds = 0.0 if seconds is None else float(seconds)
     if not math.isfinite(seconds) or seconds < 0:
-        raise ValueError(f"seconds must be finite and >= 0, got {seconds}")
+        raise ConfigError(f"seconds must be finite and >= 0, got {seconds}")
     c = counts.as_dict()
     costs = {k: prof.event_cost(k) for k in EVENT_KINDS}
     parts = {k: c[k] * costs[k] for k in EVENT_KINDS}
@@ -445,7 +445,8 @@ def energy(result_or_counts, profile: str | EnergyProfile = "loihi", mapping=Non
                            total=float(sum(parts.values())))
 
 
-def energy_table(result_or_counts, profiles=None, mapping=None, seconds: float | None = None,
+def energy_table(result_or_counts: Any, profiles: Iterable[str | EnergyProfile] | None = None,
+                 mapping: Mapping | None = None, seconds: float | None = None,
                  synapse_model: str = "fanout") -> dict[str, dict]:
     """Energy breakdowns on several profiles as plain dicts (JSON-ready).
 
@@ -458,7 +459,7 @@ def energy_table(result_or_counts, profiles=None, mapping=None, seconds: float |
     return {get_profile(p).name: energy(counts, p, seconds=seconds).as_dict() for p in names}
 
 
-def busy_seconds(result, profile: str | EnergyProfile = "loihi", mapping=None,
+def busy_seconds(result: Any, profile: str | EnergyProfile = "loihi", mapping: Mapping | None = None,
                  synapse_model: str = "fanout") -> dict:
     """Lower bound on the hardware run time from per-event latencies (throughput bound).
 
@@ -482,34 +483,24 @@ def busy_seconds(result, profile: str | EnergyProfile = "loihi", mapping=None,
 
     Raises
     ------
-    ValueError
+    ConfigError
         If the profile has no event latencies.
     """
     prof = get_profile(profile)
     lat = (prof.latency_synaptic_op, prof.latency_neuron_update, prof.latency_spike_out)
     if not any(lat):
-        raise ValueError(f"profile {prof.name!r} has no event latencies")
-    n = _cells_of(result)
-    edges = np.asarray(result.edges, dtype=np.int64).reshape(-1, 2)
-    fwd, bwd = _directed_counts(result)
+        raise ConfigError(f"profile {prof.name!r} has no event latencies")
+    n, edges, changes, synops = _cell_events(result, synapse_model)
+    fwd, bwd = directed_counts(result)
     a, b = edges[:, 0], edges[:, 1]
     cell_a = np.where(a < n, a, b)   # the cell that emits forward packets (reservoir -> its cell)
     cell_b = np.where(b < n, b, a)
     sent = np.bincount(cell_a, fwd, n) + np.bincount(cell_b, bwd, n)
-    changes = (np.asarray(result.node_spikes, dtype=np.int64)[:n]
-               + np.asarray(result.node_received, dtype=np.int64)[:n])
-    if synapse_model == "fanout":
-        synops = changes * np.bincount(edges.ravel(), minlength=n)[:n]
-    elif synapse_model == "packet":
-        synops = np.asarray(result.node_received, dtype=np.int64)[:n]
-    else:
-        raise ValueError(f"synapse_model must be 'fanout' or 'packet', got {synapse_model!r}")
     work = synops * lat[0] + changes * lat[1] + sent * lat[2]
     if mapping is None:
         core_seconds = np.array([work.sum()])
         link_max, link_id = 0.0, -1
     else:
-        from evsim.analysis.mapping import traffic
         core_seconds = np.bincount(mapping.core, work, mapping.mesh.cores)
         load = traffic(result, mapping).link_load.astype(float)
         per_link = load * np.tile([prof.latency_hop_x, prof.latency_hop_x,

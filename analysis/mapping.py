@@ -24,13 +24,23 @@ edge latency ``tau_e = tau_e^0 + h_e t_hop``.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from typing import Any
 
 import networkx as nx
 import numpy as np
 
+from evsim.errors import ConfigError, GraphError
+from evsim.network import compile_network
+from evsim.routing import Routing
+from evsim.topologies import cell_nodes, cell_positions
+
+from .packets import cell_count, directed_counts
+
 __all__ = ["CoreMesh", "Mapping", "Traffic", "block_mapping", "partition_mapping", "map_cells",
-           "xy_route", "traffic", "build_routing", "with_hop_latency", "DIRECTIONS"]
+           "xy_route", "cut_edges", "traffic", "build_routing", "with_hop_latency", "with_noc_timing",
+           "DIRECTIONS"]
 
 #: Link directions, in link-id order.
 DIRECTIONS = ("E", "W", "N", "S")
@@ -49,10 +59,11 @@ class CoreMesh:
         for name in ("width", "height", "capacity"):
             v = getattr(self, name)
             if not isinstance(v, (int, np.integer)) or v < 1:
-                raise ValueError(f"CoreMesh.{name} must be a positive integer, got {v!r}")
+                raise ConfigError(f"CoreMesh.{name} must be a positive integer, got {v!r}")
 
     @property
     def cores(self) -> int:
+        """Number of cores, ``width * height``."""
         return self.width * self.height
 
     @property
@@ -60,12 +71,13 @@ class CoreMesh:
         """Number of link ids (``4 * cores``; links leaving the mesh carry nothing)."""
         return 4 * self.cores
 
-    def coords(self, core) -> tuple[np.ndarray, np.ndarray]:
+    def coords(self, core: int | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``(x, y)`` of core id(s): ``x = c % width``, ``y = c // width``."""
         core = np.asarray(core)
         return core % self.width, core // self.width
 
     def core_at(self, x: int, y: int) -> int:
+        """Core id at mesh position ``(x, y)``: ``y * width + x``."""
         return int(y) * self.width + int(x)
 
     def link_ends(self, link: int) -> tuple[tuple[int, int], tuple[int, int], str]:
@@ -90,7 +102,7 @@ def xy_route(mesh: CoreMesh, src: int, dst: int) -> list[int]:
     """Link ids of the XY route from core ``src`` to core ``dst`` (x first, then y)."""
     for c in (src, dst):
         if not 0 <= c < mesh.cores:
-            raise ValueError(f"core {c} outside the {mesh.width}x{mesh.height} mesh")
+            raise ConfigError(f"core {c} outside the {mesh.width}x{mesh.height} mesh")
     x, y = (int(v) for v in mesh.coords(src))
     x1, y1 = (int(v) for v in mesh.coords(dst))
     route = []
@@ -116,21 +128,23 @@ class Mapping:
     def __post_init__(self):
         core = np.ascontiguousarray(self.core, dtype=np.int64)
         if core.ndim != 1:
-            raise ValueError("Mapping.core must be a 1D array (one core per cell)")
+            raise ConfigError("Mapping.core must be a 1D array (one core per cell)")
         if core.size and (core.min() < 0 or core.max() >= self.mesh.cores):
-            raise ValueError(f"Mapping.core must hold core ids in [0, {self.mesh.cores})")
+            raise ConfigError(f"Mapping.core must hold core ids in [0, {self.mesh.cores})")
         load = np.bincount(core, minlength=self.mesh.cores)
         if load.max(initial=0) > self.mesh.capacity:
-            raise ValueError(f"core {int(load.argmax())} holds {int(load.max())} cells > capacity "
+            raise ConfigError(f"core {int(load.argmax())} holds {int(load.max())} cells > capacity "
                              f"{self.mesh.capacity}")
         object.__setattr__(self, "core", core)
 
     @property
     def cells(self) -> int:
+        """Number of mapped cells."""
         return self.core.size
 
     @property
     def cores_used(self) -> int:
+        """Number of cores holding at least one cell."""
         return int(np.count_nonzero(np.bincount(self.core, minlength=self.mesh.cores)))
 
     @property
@@ -147,11 +161,11 @@ class Mapping:
         """
         edges = np.asarray(edges, dtype=np.int64).reshape(-1, 2)
         if n != self.cells:
-            raise ValueError(f"mapping has {self.cells} cells, network has {n}")
+            raise ConfigError(f"mapping has {self.cells} cells, network has {n}")
         a, b = edges[:, 0], edges[:, 1]
         both = (a < n) & (b < n)
         if np.any((a >= n) & (b >= n)):
-            raise ValueError("an edge joins two reservoirs")
+            raise GraphError("an edge joins two reservoirs")
         ca = np.where(a < n, self.core[np.minimum(a, n - 1)], -1)
         cb = np.where(b < n, self.core[np.minimum(b, n - 1)], -1)
         ca = np.where(ca < 0, cb, ca)
@@ -166,6 +180,7 @@ class Mapping:
         return np.abs(xb - xa), np.abs(yb - ya)
 
     def to_dict(self) -> dict:
+        """Method, mesh, cores used and cells per core (JSON-ready)."""
         return {"method": self.method, "width": self.mesh.width, "height": self.mesh.height,
                 "capacity": self.mesh.capacity, "cores_used": self.cores_used,
                 "cells_per_core_max": int(self.load.max(initial=0)),
@@ -176,9 +191,9 @@ class Mapping:
 
 def _check_fits(n: int, mesh: CoreMesh) -> None:
     if n > mesh.cores * mesh.capacity:
-        raise ValueError(f"{n} cells do not fit on {mesh.cores} cores of capacity {mesh.capacity}")
+        raise ConfigError(f"{n} cells do not fit on {mesh.cores} cores of capacity {mesh.capacity}")
     if n == 0:
-        raise ValueError("no cells to map")
+        raise ConfigError("no cells to map")
 
 
 def _bisect_cores(idx: np.ndarray, xr: tuple[int, int], yr: tuple[int, int], mesh: CoreMesh,
@@ -241,7 +256,6 @@ def block_mapping(positions: np.ndarray, mesh: CoreMesh) -> Mapping:
 
 
 def _cell_graph(graph: nx.Graph) -> tuple[list, nx.Graph]:
-    from evsim.topologies import cell_nodes
     cells = cell_nodes(graph)
     index = {c: i for i, c in enumerate(cells)}
     g = nx.Graph()
@@ -366,7 +380,6 @@ def partition_mapping(graph: nx.Graph, mesh: CoreMesh, refine: bool = True, plac
     seed
         Seed of the eigen-solver (deterministic output).
     """
-    from evsim.topologies import cell_positions
     import scipy.sparse as sp
     cells, g = _cell_graph(graph)
     _check_fits(len(cells), mesh)
@@ -405,11 +418,16 @@ def partition_mapping(graph: nx.Graph, mesh: CoreMesh, refine: bool = True, plac
 def map_cells(graph: nx.Graph, mesh: CoreMesh, method: str = "blocks", **kwargs) -> Mapping:
     """Map the cells of ``graph`` onto ``mesh`` with ``method`` ``"blocks"`` or ``"partition"``."""
     if method == "blocks":
-        from evsim.topologies import cell_positions
         return block_mapping(cell_positions(graph), mesh)
     if method == "partition":
         return partition_mapping(graph, mesh, **kwargs)
-    raise ValueError(f"unknown mapping method {method!r}; use 'blocks' or 'partition'")
+    raise ConfigError(f"unknown mapping method {method!r}; use 'blocks' or 'partition'")
+
+
+def cut_edges(graph: nx.Graph, mapping: Mapping) -> int:
+    """Number of cell-cell edges of ``graph`` whose cells sit on different cores."""
+    core = dict(zip(cell_nodes(graph), mapping.core.tolist()))
+    return sum(1 for u, v in graph.edges() if u in core and v in core and core[u] != core[v])
 
 
 # --- traffic ----------------------------------------------------------------------
@@ -434,10 +452,12 @@ class Traffic:
 
     @property
     def hops_per_packet(self) -> float:
+        """Mean hops over all packets (0 without packets)."""
         return self.hops / self.packets if self.packets else 0.0
 
     @property
     def hops_per_remote_packet(self) -> float:
+        """Mean hops over the packets that leave their core (0 without any)."""
         return self.hops / self.remote_packets if self.remote_packets else 0.0
 
     def busiest_link(self) -> dict:
@@ -448,6 +468,7 @@ class Traffic:
                 "packets": int(self.link_load[link])}
 
     def summary(self) -> dict:
+        """Counts, hops per packet, busiest link, mean load of the used links, per-core traffic."""
         return {"packets": self.packets, "hops": self.hops, "remote_packets": self.remote_packets,
                 "hops_per_packet": self.hops_per_packet,
                 "hops_per_remote_packet": self.hops_per_remote_packet,
@@ -457,17 +478,16 @@ class Traffic:
                 "core_sent": self.core_sent.tolist(), "core_received": self.core_received.tolist()}
 
 
-def traffic(result, mapping: Mapping) -> Traffic:
+def traffic(result: Any, mapping: Mapping) -> Traffic:
     """Hops, per-core and per-link traffic of a run (``result`` as in :func:`~evsim.analysis.energy.event_counts`).
 
     Packets on each directed edge follow the XY route from the sender's core to
     the receiver's core; forward/backward counts are
     ``(edge_spikes +- edge_flow) / 2``.
     """
-    from evsim.analysis.energy import _cells_of, _directed_counts
-    n = _cells_of(result)
+    n = cell_count(result)
     edges = np.asarray(result.edges, dtype=np.int64).reshape(-1, 2)
-    fwd, bwd = _directed_counts(result)
+    fwd, bwd = directed_counts(result)
     ca, cb, both = mapping.endpoint_cores(edges, n)
     C = mapping.mesh.cores
     pair = np.zeros((C, C), dtype=np.int64)        # pair[a, b]: packets core a -> core b
@@ -489,7 +509,8 @@ def traffic(result, mapping: Mapping) -> Traffic:
 
 # --- feeding the engine -------------------------------------------------------------
 
-def build_routing(edges: np.ndarray, cells: int, mapping: Mapping, bandwidth: float | np.ndarray):
+def build_routing(edges: np.ndarray, cells: int, mapping: Mapping,
+                  bandwidth: float | np.ndarray) -> Routing:
     """An :class:`evsim.Routing` of the compiled network's edges over the NoC links.
 
     Edge ``e`` forward (``edges[e, 0] -> edges[e, 1]``) follows the XY route
@@ -510,11 +531,10 @@ def build_routing(edges: np.ndarray, cells: int, mapping: Mapping, bandwidth: fl
         Packets per unit of simulated time per link (scalar or one per link id);
         ``inf`` means no congestion.
     """
-    from evsim.routing import Routing
     edges = np.asarray(edges, dtype=np.int64).reshape(-1, 2)
     bw = np.broadcast_to(np.asarray(bandwidth, dtype=float), (mapping.mesh.links,))
     if np.any(~(bw > 0)):
-        raise ValueError("bandwidth must be > 0 (inf for no congestion)")
+        raise ConfigError("bandwidth must be > 0 (inf for no congestion)")
     ca, cb, both = mapping.endpoint_cores(edges, cells)
     ptr = [0]
     links: list[int] = []
@@ -537,12 +557,11 @@ def with_hop_latency(graph: nx.Graph, mapping: Mapping, hop_latency: float) -> n
     ``h_e`` is the XY hop count between the cores of the edge's cells (0 for
     reservoir edges and edges inside a core).
     """
-    from evsim.topologies import cell_nodes
     if not np.isfinite(hop_latency) or hop_latency < 0:
-        raise ValueError(f"hop_latency must be finite and >= 0, got {hop_latency}")
+        raise ConfigError(f"hop_latency must be finite and >= 0, got {hop_latency}")
     cells = cell_nodes(graph)
     if len(cells) != mapping.cells:
-        raise ValueError(f"mapping has {mapping.cells} cells, graph has {len(cells)}")
+        raise ConfigError(f"mapping has {mapping.cells} cells, graph has {len(cells)}")
     core = dict(zip(cells, mapping.core.tolist()))
     out = graph.copy()
     for u, v, d in out.edges(data=True):
@@ -553,3 +572,25 @@ def with_hop_latency(graph: nx.Graph, mapping: Mapping, hop_latency: float) -> n
             if h:
                 d["latency"] = float(d.get("latency", 0.0)) + h * hop_latency
     return out
+
+
+def with_noc_timing(graph: nx.Graph, mapping: Mapping, hop_latency: float = 0.0,
+                    bandwidth: float = math.inf) -> tuple[nx.Graph, Routing | None]:
+    """The graph and routing that simulate ``graph`` on ``mapping`` with NoC timing.
+
+    A non-zero ``hop_latency`` adds ``h_e t_hop`` to every edge latency
+    (:func:`with_hop_latency`); a finite ``bandwidth`` (packets per unit time
+    per link) routes the packets through FIFO links (:func:`build_routing`).
+    Pass both to :func:`evsim.simulate` (``graph``, ``routing=``).
+
+    Returns
+    -------
+    (networkx.Graph, Routing or None)
+        ``graph`` itself without a hop latency; no routing with an infinite
+        bandwidth.
+    """
+    timed = with_hop_latency(graph, mapping, hop_latency) if hop_latency != 0 else graph
+    if not math.isfinite(bandwidth):
+        return timed, None
+    net = compile_network(timed)
+    return timed, build_routing(net.edges, net.cells, mapping, bandwidth)

@@ -2,11 +2,13 @@
 
 A sweep runs one simulation per point of the Cartesian product of the quotas
 and of every override given as a list (``cells``, ``t_end``, ``diffusivity``,
-``engine``, ``mesh``, ``mapping``, ``hop_latency``, ``bandwidth``), each scored
-against the problem's reference and costed on the energy profiles. Points run
+``engine``, ``mesh``, ``mapping``, ``hop_latency``, ``bandwidth``), each set up
+and scored as a :class:`~evsim.workflow.case.Case` and costed on the energy
+profiles (default :data:`~evsim.analysis.energy.PROFILE_NAMES`). Points run
 through any :class:`concurrent.futures.Executor` (a process pool by default);
 a ``dask.distributed.Client`` plugs in as the executor (its
-``get_executor()`` is used), dask is imported only then.
+``get_executor()`` is used); ``evsim sweep --dask`` imports dask only then,
+through :func:`evsim.optional.require`.
 
 A point ``i`` is on the Pareto frontier when no other point ``j`` is at least as
 good in every objective and better in one:
@@ -24,11 +26,21 @@ import json
 import math
 import os
 import time
+from collections.abc import Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from evsim.analysis.energy import PROFILE_NAMES, energy, event_counts
+from evsim.analysis.mapping import CoreMesh, map_cells, traffic, with_noc_timing
+from evsim.errors import ConfigError
+from evsim.optional import require
+
+from .case import make_case
+from .problems import get_problem
+from .report import write_report
 
 __all__ = ["run_point", "run_sweep", "pareto_front", "parse_mesh", "add_arguments", "main",
            "SWEEPABLE"]
@@ -38,92 +50,87 @@ SWEEPABLE = ("cells", "t_end", "diffusivity", "engine", "mesh", "mapping", "hop_
              "bandwidth", "max_events")
 
 
-def parse_mesh(mesh) -> tuple[int, int] | None:
-    """``"4x4"``, ``(4, 4)`` or ``None`` -> ``(width, height)`` or None."""
+def parse_mesh(mesh: str | Sequence[int] | None) -> tuple[int, int] | None:
+    """``"4x4"``, ``(4, 4)`` or ``None`` -> ``(width, height)`` or None.
+
+    Raises
+    ------
+    ConfigError
+        For a malformed string or a dimension below 1.
+    """
     if mesh is None or mesh == "" or mesh == "none":
         return None
     if isinstance(mesh, str):
         parts = mesh.lower().split("x")
         if len(parts) != 2 or not all(p.strip().isdigit() for p in parts):
-            raise ValueError(f"mesh must look like '4x4', got {mesh!r}")
+            raise ConfigError(f"mesh must look like '4x4', got {mesh!r}")
         w, h = (int(p) for p in parts)
     else:
         w, h = (int(v) for v in mesh)
     if w < 1 or h < 1:
-        raise ValueError(f"mesh dimensions must be >= 1, got {mesh!r}")
+        raise ConfigError(f"mesh dimensions must be >= 1, got {mesh!r}")
     return w, h
 
 
 def run_point(problem: str, quota: float, cells: int | None = None, t_end: float | None = None,
-              diffusivity: float | None = None, engine: str = "compiled", mesh=None,
-              mapping: str = "blocks", hop_latency: float = 0.0, bandwidth: float = math.inf,
-              profiles=("loihi", "truenorth", "spinnaker", "cmos45"),
+              diffusivity: float | None = None, engine: str = "compiled",
+              mesh: str | Sequence[int] | None = None, mapping: str = "blocks",
+              hop_latency: float = 0.0, bandwidth: float = math.inf,
+              profiles: Sequence[str] = PROFILE_NAMES,
               max_events: int | None = None) -> dict[str, Any]:
     """Simulate one sweep point and score it.
 
-    With a ``mesh`` (``"WxH"`` cores, capacity ``ceil(N / (W H))``) the cells are
-    mapped (``mapping`` = ``"blocks"`` | ``"partition"``); NoC hops enter the
-    energy, ``hop_latency > 0`` sets the edge latency ``tau_e = h_e t_hop`` and a
-    finite ``bandwidth`` (packets per unit time per link) adds FIFO congestion
-    (:func:`evsim.analysis.mapping.build_routing`).
+    The run is the :class:`~evsim.workflow.case.Case` of ``problem`` with the
+    given overrides, scored by :meth:`Case.score <evsim.workflow.case.Case.score>`
+    (against the exact solution at the case's diffusivity where the problem has
+    one). With a ``mesh`` (``"WxH"`` cores, capacity ``ceil(N / (W H))``) the
+    cells are mapped (``mapping`` = ``"blocks"`` | ``"partition"``); NoC hops
+    enter the energy, ``hop_latency > 0`` sets the edge latency
+    ``tau_e = h_e t_hop`` and a finite ``bandwidth`` (packets per unit time per
+    link) adds FIFO congestion (:func:`evsim.analysis.mapping.with_noc_timing`).
 
     Returns
     -------
     dict
-        ``quota``, the parameters, ``spikes``, ``rmse`` (vs the problem's
+        ``quota``, the parameters, ``spikes``, ``rmse`` (vs the case's
         reference over all record times), ``rmse_final``,
         ``rmse_semidiscrete`` (quantization error alone), ``ledger_residual``,
-        ``in_transit``, ``wall_seconds``, ``worker_pid`` (process that ran it),
-        ``energy_<profile>`` (J) and, with a
-        mesh, ``hops_per_packet`` and ``busiest_link_packets``.
-    """
-    import evsim
-    from evsim import topologies
-    from evsim.analysis.energy import energy, event_counts
-    from evsim.analysis.mapping import CoreMesh, build_routing, map_cells, traffic, with_hop_latency
-    from evsim.analysis.metrics import rmse, rmse_over_time
-    from evsim.workflow.case import make_case
-    from evsim.workflow.problems import get_problem
-    from evsim.teachers import semidiscrete
+        ``in_transit``, ``stop_reason``, ``wall_seconds``, ``worker_pid``
+        (process that ran it), ``energy_<profile>`` (J) and, with a mesh,
+        ``hops_per_packet`` and ``busiest_link_packets``. A run stopped before
+        ``t_end`` (``max_events``) is scored at the state where it stopped:
+        ``rmse_final`` compares ``final_potential`` with the reference at
+        ``t_final``.
 
-    if not quota > 0:
-        raise ValueError(f"quota must be > 0, got {quota}")
-    prob = get_problem(problem)
-    n_axis = prob.cells if cells is None else int(cells)
-    kappa = prob.diffusivity if diffusivity is None else float(diffusivity)
-    t_end = prob.t_end if t_end is None else float(t_end)
-    graph = prob.build(n_axis, kappa)
-    x = topologies.cell_positions(graph)
-    u0 = prob.initial(x)
-    times = prob.record_times(t_end)
+    Raises
+    ------
+    ConfigError
+        For a bad quota or override, or timing effects without a mesh.
+    """
+    case = make_case(problem, cells=cells, diffusivity=diffusivity, t_end=t_end, quota=quota)
     wh = parse_mesh(mesh)
     hop_latency = float(hop_latency)
     bandwidth = float(bandwidth)
     if (hop_latency > 0 or math.isfinite(bandwidth)) and wh is None:
-        raise ValueError("hop_latency and bandwidth need a core mesh (mesh='WxH')")
+        raise ConfigError("hop_latency and bandwidth need a core mesh (mesh='WxH')")
     mp = routing = None
-    sim_graph = graph
+    graph = case.graph
     if wh is not None:
-        n = len(x)
-        mp = map_cells(graph, CoreMesh(wh[0], wh[1], math.ceil(n / (wh[0] * wh[1]))), mapping)
-        if hop_latency > 0:
-            sim_graph = with_hop_latency(graph, mp, hop_latency)
-        if math.isfinite(bandwidth):
-            net = evsim.compile_network(sim_graph)
-            routing = build_routing(net.edges, net.cells, mp, bandwidth)
-    r = evsim.simulate(sim_graph, u0, quota=float(quota), t_end=t_end, record=times, engine=engine,
-                       routing=routing, max_events=max_events, progress=False)
-    own = diffusivity is None
-    ref = make_case(prob, cells=n_axis, diffusivity=kappa, t_end=t_end).reference(r.times)
-    semi = semidiscrete(graph, u0, r.times)
+        mp = map_cells(case.graph, CoreMesh(wh[0], wh[1], math.ceil(len(case.x) / (wh[0] * wh[1]))),
+                       mapping)
+        graph, routing = with_noc_timing(case.graph, mp, hop_latency, bandwidth)
+    r = case.simulate(graph=graph, engine=engine, routing=routing, max_events=max_events,
+                      progress=False)
+    scores = case.score(r)
     counts = event_counts(r, mp)
     row: dict[str, Any] = {
-        "problem": problem, "quota": float(quota), "cells": n_axis, "t_end": t_end,
-        "diffusivity": kappa, "engine": engine, "mesh": None if wh is None else f"{wh[0]}x{wh[1]}",
+        "problem": problem, "quota": case.quota, "cells": case.cells, "t_end": case.t_end,
+        "diffusivity": case.diffusivity, "engine": engine,
+        "mesh": None if wh is None else f"{wh[0]}x{wh[1]}",
         "mapping": mapping if wh is not None else None, "hop_latency": hop_latency,
-        "bandwidth": bandwidth, "spikes": int(r.spikes), "rmse": rmse(r.potential, ref),
-        "rmse_final": float(rmse_over_time(r.potential, ref)[-1]),
-        "rmse_semidiscrete": rmse(r.potential, semi), "ledger_residual": int(r.ledger.residual),
+        "bandwidth": bandwidth, "spikes": int(r.spikes), "rmse": scores["rmse"],
+        "rmse_final": scores["rmse_final"], "rmse_semidiscrete": scores["rmse_semidiscrete"],
+        "ledger_residual": int(r.ledger.residual),
         "in_transit": int(r.in_transit), "stop_reason": r.stop_reason,
         "wall_seconds": float(r.wall_seconds), "worker_pid": os.getpid(),
     }
@@ -136,8 +143,12 @@ def run_point(problem: str, quota: float, cells: int | None = None, t_end: float
     return row
 
 
-def pareto_front(points: list[dict], keys=("rmse", "spikes", "energy_loihi")) -> list[int]:
-    """Indices of the non-dominated points (all ``keys`` minimized), in input order."""
+def pareto_front(points: list[dict],
+                 keys: Sequence[str] = ("rmse", "spikes", f"energy_{PROFILE_NAMES[0]}")) -> list[int]:
+    """Indices of the non-dominated points (all ``keys`` minimized), in input order.
+
+    The default objectives are RMSE, spikes and the energy on the first profile.
+    """
     vals = np.array([[float(p[k]) for k in keys] for p in points], dtype=float).reshape(len(points), len(keys))
     front = []
     for i, v in enumerate(vals):
@@ -147,7 +158,7 @@ def pareto_front(points: list[dict], keys=("rmse", "spikes", "energy_loihi")) ->
     return front
 
 
-def _resolve_executor(executor, n_tasks: int, max_workers: int | None):
+def _resolve_executor(executor: Any, n_tasks: int, max_workers: int | None) -> tuple[Any, bool, str]:
     """``(executor, owned, label)``: a dask Client becomes its ``get_executor()``."""
     if executor is None:
         workers = max_workers or min(2, os.cpu_count() or 1, max(n_tasks, 1))
@@ -159,9 +170,10 @@ def _resolve_executor(executor, n_tasks: int, max_workers: int | None):
     return executor, False, type(executor).__name__
 
 
-def run_sweep(problem: str, quotas, out: str | Path | None, executor=None,
-              max_workers: int | None = None, profiles=("loihi", "truenorth", "spinnaker", "cmos45"),
-              plot: bool = True, **overrides) -> dict[str, Any]:
+def run_sweep(problem: str, quotas: float | Sequence[float], out: str | Path | None,
+              executor: Any = None, max_workers: int | None = None,
+              profiles: Sequence[str] = PROFILE_NAMES, plot: bool = True,
+              **overrides: Any) -> dict[str, Any]:
     """Sweep ``quotas`` (and every list-valued override) of ``problem`` in parallel.
 
     Parameters
@@ -193,11 +205,10 @@ def run_sweep(problem: str, quotas, out: str | Path | None, executor=None,
     """
     quotas = [float(q) for q in np.atleast_1d(quotas)]
     if not quotas or any(not q > 0 for q in quotas):
-        raise ValueError(f"quotas must be a non-empty list of positive numbers, got {quotas}")
+        raise ConfigError(f"quotas must be a non-empty list of positive numbers, got {quotas}")
     unknown = set(overrides) - set(SWEEPABLE)
     if unknown:
-        raise ValueError(f"unknown sweep parameter(s) {sorted(unknown)}; sweepable: {SWEEPABLE}")
-    from evsim.workflow.problems import get_problem
+        raise ConfigError(f"unknown sweep parameter(s) {sorted(unknown)}; sweepable: {SWEEPABLE}")
     get_problem(problem)  # fail early on a bad name
     # a list is swept; so is a tuple, except for mesh, where (W, H) is one mesh
     swept = {k: list(v) for k, v in overrides.items()
@@ -260,7 +271,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--hop-latency", dest="hop_latency", type=float, nargs="+",
                         help="latency per NoC hop (simulated time units)")
     parser.add_argument("--bandwidth", type=float, nargs="+", help="packets per unit time per link")
-    parser.add_argument("--profiles", nargs="+", default=["loihi", "truenorth", "spinnaker", "cmos45"])
+    parser.add_argument("--profiles", nargs="+", default=list(PROFILE_NAMES))
     parser.add_argument("--workers", type=int, help="process-pool workers (default min(2, cpus))")
     parser.add_argument("--dask", metavar="ADDRESS",
                         help="run on a dask.distributed scheduler ('local' starts a LocalCluster)")
@@ -268,16 +279,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--report", action="store_true", help="also write report.html")
 
 
-def _quotas_from(args) -> list[float]:
+def _quotas_from(args: argparse.Namespace) -> list[float]:
     if args.quotas:
         return list(args.quotas)
     try:
         lo, hi, n = args.quota_range.split(":")
         lo, hi, n = float(lo), float(hi), int(n)
     except ValueError:
-        raise ValueError(f"--quota-range must be QMIN:QMAX:N, got {args.quota_range!r}") from None
+        raise ConfigError(f"--quota-range must be QMIN:QMAX:N, got {args.quota_range!r}") from None
     if not (0 < lo and 0 < hi and n >= 1):
-        raise ValueError("--quota-range needs positive QMIN, QMAX and N >= 1")
+        raise ConfigError("--quota-range needs positive QMIN, QMAX and N >= 1")
     return list(np.geomspace(lo, hi, n))
 
 
@@ -296,8 +307,8 @@ def main(args: argparse.Namespace) -> int:
     client = None
     executor = None
     if args.dask:
-        from dask.distributed import Client  # optional dependency: pip install "dask[distributed]"
-        client = Client() if args.dask == "local" else Client(args.dask)
+        distributed = require("dask.distributed", extra="dask", feature="evsim sweep --dask")
+        client = distributed.Client() if args.dask == "local" else distributed.Client(args.dask)
         executor = client
     try:
         summary = run_sweep(args.problem, _quotas_from(args), out, executor=executor,
@@ -306,7 +317,6 @@ def main(args: argparse.Namespace) -> int:
         if client is not None:
             client.close()
     if args.report:
-        from evsim.workflow.report import write_report
         write_report(out)
     print(f"{len(summary['points'])} points in {summary['wall_seconds']:.2f} s "
           f"({summary['executor']}); Pareto: {summary['pareto']}; wrote {out / 'sweep.json'}")

@@ -165,3 +165,21 @@ def test_partition_irregular_mesh_and_swap_refinement():
     assert low.size == 4 and high.size == 4
     cut = sum(1 for i in range(7) if (i in low) != (i + 1 in low))
     assert cut <= 2                                     # from 7 (a local optimum of KL swaps)
+
+
+def test_with_noc_timing():
+    from evsim.analysis.mapping import with_noc_timing
+    from evsim.errors import ConfigError
+    from evsim.routing import Routing
+    g = topologies.grid_2d(4, 1.0, 0.1)
+    m = map_cells(g, CoreMesh(2, 2, 4))
+    same, routing = with_noc_timing(g, m)
+    assert same is g and routing is None
+    timed, routing = with_noc_timing(g, m, hop_latency=1e-3, bandwidth=50.0)
+    lat = [d.get("latency", 0.0) for _, _, d in timed.edges(data=True)]
+    assert max(lat) == pytest.approx(1e-3) and isinstance(routing, Routing)
+    assert timed is not g and all(d.get("latency", 0.0) == 0.0 for _, _, d in g.edges(data=True))
+    with pytest.raises(ConfigError, match="hop_latency"):
+        with_noc_timing(g, m, hop_latency=-1.0)
+    with pytest.raises(ConfigError, match="unknown mapping method"):
+        map_cells(g, CoreMesh(2, 2, 4), "spiral")
