@@ -1,7 +1,12 @@
-"""Figures of runs, hardware traffic and sweeps (matplotlib, headless).
+"""Figures of runs, hardware traffic and sweeps, and the one pyplot loader of evsim.
+
+:func:`pyplot` imports ``matplotlib.pyplot`` on first use and :func:`savefig`
+writes a figure and closes it; every plotting module of evsim goes through
+them. evsim never selects a matplotlib backend: a notebook keeps its inline
+backend, and without a display matplotlib falls back to Agg by itself.
 
 Every function draws on a given ``ax`` (or a new figure) and returns the
-figure; :func:`savefig` writes it and closes it. Grids are drawn as images,
+figure. Grids are drawn as images,
 irregular meshes as triangulations (2D) of the cell centres; 1D runs as curves.
 
 - :func:`spike_raster`: firing time vs edge id (colour: direction).
@@ -16,30 +21,61 @@ irregular meshes as triangulations (2D) of the cell centres; 1D runs as curves.
 from __future__ import annotations
 
 from pathlib import Path
+from types import ModuleType
+from typing import Any
 
-import matplotlib.pyplot as plt  # headless: matplotlib falls back to Agg without a display
 import numpy as np
 from matplotlib.collections import LineCollection
 from matplotlib.colors import LogNorm
 from matplotlib.ticker import NullFormatter
 
-__all__ = ["spike_raster", "cell_traffic", "edge_traffic", "link_traffic", "energy_bars",
-           "pareto_plot", "animate_potential", "savefig", "grid_shape"]
+from evsim.errors import ConfigError
+
+__all__ = ["pyplot", "savefig", "spike_raster", "cell_traffic", "edge_traffic", "link_traffic",
+           "energy_bars", "pareto_plot", "animate_potential", "grid_shape"]
+
+
+def pyplot() -> ModuleType:
+    """``matplotlib.pyplot``, imported on first use (the backend is left to matplotlib).
+
+    Returns
+    -------
+    types.ModuleType
+        The ``matplotlib.pyplot`` module.
+    """
+    import matplotlib.pyplot
+
+    return matplotlib.pyplot
+
+
+def savefig(fig: Any, path: str | Path, dpi: int = 110) -> Path:
+    """Save ``fig`` to ``path`` (parents created) and close it.
+
+    Parameters
+    ----------
+    fig
+        A ``matplotlib.figure.Figure``.
+    path
+        Output file; the extension selects the format.
+    dpi
+        Resolution.
+
+    Returns
+    -------
+    pathlib.Path
+        The written file.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=dpi)
+    pyplot().close(fig)
+    return path
 
 
 def _axes(ax, figsize=(6, 4.5)):
     if ax is None:
-        fig, ax = plt.subplots(figsize=figsize, layout="constrained")
+        fig, ax = pyplot().subplots(figsize=figsize, layout="constrained")
     return ax.figure, ax
-
-
-def savefig(fig, path: str | Path, dpi: int = 110) -> Path:
-    """Save ``fig`` to ``path`` (parents created) and close it."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=dpi)
-    plt.close(fig)
-    return path
 
 
 def grid_shape(positions: np.ndarray) -> tuple[int, int] | None:
@@ -89,7 +125,7 @@ def spike_raster(result, ax=None, max_points: int = 200_000):
     """
     log = getattr(result, "spike_log", None)
     if log is None:
-        raise ValueError("spike_raster needs a result run with spike_log=True")
+        raise ConfigError("spike_raster needs a result run with spike_log=True")
     fig, ax = _axes(ax)
     t, e, s = (np.asarray(log[k]) for k in ("time", "edge", "sign"))
     step = max(1, t.size // max_points)
@@ -277,7 +313,7 @@ def animate_potential(result, path: str | Path, fps: int = 4, max_frames: int = 
     from matplotlib.animation import FuncAnimation, PillowWriter
     path = Path(path)
     if path.suffix.lower() != ".gif":
-        raise ValueError(f"animate_potential writes a GIF, got {path.name!r}")
+        raise ConfigError(f"animate_potential writes a GIF, got {path.name!r}")
     u = np.asarray(result.potential)
     T, n = u.shape
     frames = np.unique(np.linspace(0, T - 1, min(T, max_frames)).round().astype(int))
@@ -286,6 +322,7 @@ def animate_potential(result, path: str | Path, fps: int = 4, max_frames: int = 
     edges = np.asarray(result.edges)
     cc = (edges[:, 0] < n) & (edges[:, 1] < n)
     vmin, vmax = float(u.min()), float(u.max())
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(5.5, 4.5), layout="constrained")
     if pos.shape[1] == 1:
         order = np.argsort(pos[:, 0])
