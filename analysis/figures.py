@@ -27,9 +27,11 @@ from typing import Any
 import numpy as np
 from matplotlib.collections import LineCollection
 from matplotlib.colors import LogNorm
+from matplotlib.figure import Figure
 from matplotlib.ticker import NullFormatter
 
 from evsim.errors import ConfigError
+from evsim.result import Result
 
 __all__ = ["pyplot", "savefig", "spike_raster", "cell_traffic", "edge_traffic", "link_traffic",
            "energy_bars", "pareto_plot", "animate_potential", "grid_shape"]
@@ -48,7 +50,7 @@ def pyplot() -> ModuleType:
     return matplotlib.pyplot
 
 
-def savefig(fig: Any, path: str | Path, dpi: int = 110) -> Path:
+def savefig(fig: Figure, path: str | Path, dpi: int = 110) -> Path:
     """Save ``fig`` to ``path`` (parents created) and close it.
 
     Parameters
@@ -117,11 +119,11 @@ def _field(ax, positions, values, label, cmap="viridis", norm=None):
     return im
 
 
-def spike_raster(result, ax=None, max_points: int = 200_000):
+def spike_raster(result: Result, ax: Any = None, max_points: int = 200_000) -> Figure:
     """Raster of packet firings: time vs edge id, blue forward, red backward.
 
-    Needs a run with ``spike_log=True``; at most ``max_points`` evenly strided
-    firings are drawn.
+    Needs a run with ``spike_log=True`` (else :class:`~evsim.errors.ConfigError`);
+    at most ``max_points`` evenly strided firings are drawn.
     """
     log = getattr(result, "spike_log", None)
     if log is None:
@@ -140,7 +142,7 @@ def spike_raster(result, ax=None, max_points: int = 200_000):
     return fig
 
 
-def cell_traffic(result, ax=None):
+def cell_traffic(result: Result, ax: Any = None) -> Figure:
     """Heatmap of packets sent + received per cell, ``s_c + r_c`` (log colour scale)."""
     fig, ax = _axes(ax)
     n = np.asarray(result.potential).shape[-1]
@@ -152,7 +154,7 @@ def cell_traffic(result, ax=None):
     return fig
 
 
-def edge_traffic(result, ax=None):
+def edge_traffic(result: Result, ax: Any = None) -> Figure:
     """Packets per edge on the mesh: segments between cell centres (reservoir edges omitted).
 
     1D runs: packets per edge against the edge midpoint.
@@ -185,7 +187,7 @@ def edge_traffic(result, ax=None):
     return fig
 
 
-def link_traffic(traffic, ax=None):
+def link_traffic(traffic: Any, ax: Any = None) -> Figure:
     """Packets per network-on-chip link on the core mesh (a :class:`~evsim.analysis.mapping.Traffic`).
 
     Each directed link is a segment between core centres, offset to the right of
@@ -230,7 +232,7 @@ _KIND_COLOURS = {"synaptic_ops": "tab:blue", "neuron_updates": "tab:orange", "sp
                  "hops_x": "tab:purple", "hops_y": "tab:pink", "static": "tab:gray"}
 
 
-def energy_bars(breakdowns: dict, ax=None):
+def energy_bars(breakdowns: dict, ax: Any = None) -> Figure:
     """Stacked bars of the energy breakdown per profile, as a share of each total.
 
     ``breakdowns`` maps a label (profile or solver) to an
@@ -258,8 +260,8 @@ def energy_bars(breakdowns: dict, ax=None):
     return fig
 
 
-def pareto_plot(points: list[dict], frontier: list[int] | None = None, ax=None,
-                energy_key: str = "energy_loihi"):
+def pareto_plot(points: list[dict], frontier: list[int] | None = None, ax: Any = None,
+                energy_key: str = "energy_loihi") -> Figure:
     """RMSE vs spikes (log-log), colour = energy, Pareto-optimal points joined.
 
     ``points`` are sweep rows with keys ``rmse``, ``spikes``, ``quota`` and
@@ -302,13 +304,14 @@ def _interval_counts(result, frames: np.ndarray) -> np.ndarray:
     return out
 
 
-def animate_potential(result, path: str | Path, fps: int = 4, max_frames: int = 40) -> Path:
+def animate_potential(result: Result, path: str | Path, fps: int = 4, max_frames: int = 40) -> Path:
     """GIF of the potential at the record times with the packets of each interval.
 
     1D: ``u(x)`` with a bar per edge of the packets fired since the previous
     frame; 2D: the potential image (grid) or triangulation (mesh) with the
     active edges drawn as segments (alpha ~ packets). Written with
-    :class:`matplotlib.animation.PillowWriter` (no ffmpeg needed).
+    :class:`matplotlib.animation.PillowWriter` (no ffmpeg needed); a ``path``
+    not ending in ``.gif`` is a :class:`~evsim.errors.ConfigError`.
     """
     from matplotlib.animation import FuncAnimation, PillowWriter
     path = Path(path)

@@ -7,6 +7,8 @@ from typing import Any
 import networkx as nx
 import numpy as np
 
+from evsim.result import Result
+
 from .figures import pyplot, savefig
 
 __all__ = ["plot_run", "show_field"]
@@ -54,7 +56,7 @@ def show_field(ax: Any, positions: np.ndarray, values: np.ndarray, shape: tuple 
     return ax.tripcolor(positions[:, 0], positions[:, 1], values, shading="gouraud", **kw)
 
 
-def plot_run(result, reference: np.ndarray, graph: nx.Graph, out: str | Path,
+def plot_run(result: Result, reference: np.ndarray, graph: nx.Graph, out: str | Path,
              title: str = "") -> list[Path]:
     """Write ``field.png``, ``error.png`` and ``mass.png`` for a run.
 

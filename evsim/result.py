@@ -166,7 +166,7 @@ class Result:
         Returns
         -------
         pathlib.Path
-            The written file.
+            Where the result was written (the ``.npz`` suffix applied).
 
         Raises
         ------

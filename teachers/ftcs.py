@@ -117,6 +117,7 @@ class FTCSTeacher(GraphTeacher):
 
     @property
     def operator(self) -> CellOperator:
+        """The graph's :class:`~evsim.teachers.base.CellOperator`, built on first use."""
         if getattr(self, "_op", None) is None:
             self._op = cell_operator(self.graph)
         return self._op
@@ -127,5 +128,6 @@ class FTCSTeacher(GraphTeacher):
         return self.cfl * ftcs_stable_dt(self.operator)
 
     def solve(self, times: np.ndarray) -> np.ndarray:
+        """FTCS potentials ``(T, N)`` at ``times``; sets ``steps`` and ``operations``."""
         field_, self.steps, self.operations = ftcs(self.operator, self.u0, times, self.cfl)
         return field_
