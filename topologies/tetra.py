@@ -113,7 +113,8 @@ def tetrahedralize_box(cells: int | Sequence[int] = 12, lengths: float | Sequenc
     shape = (int(cells),) * 3 if np.isscalar(cells) else tuple(int(c) for c in cells)
     lengths = np.array((lengths,) * 3 if np.isscalar(lengths) else lengths, dtype=float)
     if len(shape) != 3 or min(shape) < 1:
-        raise ConfigError(f"need at least one interval per axis, got cells={shape}")
+        raise ConfigError(f"cells must be one or three interval counts, at least one per axis, "
+                          f"got cells={shape}")
     if np.any(~np.isfinite(lengths)) or np.any(lengths <= 0):
         raise ConfigError(f"empty domain: box lengths must be positive, got {lengths.tolist()}")
     if not 0 <= jitter < 0.5:

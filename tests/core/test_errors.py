@@ -87,6 +87,7 @@ BUILDERS = [
     (lambda: T.cell_positions(_no_pos_graph()), GraphError, r"cell 'a' has no 'pos'"),
     # 3D tetrahedra
     (lambda: T.tetra_box(cells=0), ConfigError, r"cells=\(0, 0, 0\)"),
+    (lambda: T.tetra_box(cells=(2, 2)), ConfigError, r"three interval counts.*cells=\(2, 2\)"),
     (lambda: T.tetra_box(cells=2, lengths=(1, 0, 1)), ConfigError, "box lengths must be positive"),
     (lambda: T.tetra_box(cells=2, jitter=0.7), ConfigError, "jitter must be in"),
     (lambda: T.tetra_ball(cells=10, radius=-1.0), ConfigError, "ball radius must be > 0"),
@@ -213,6 +214,24 @@ def test_load_of_a_truncated_file_names_it(tmp_path, saved, keep):
     path.write_bytes(data[: int(keep * len(data))])
     raises_exactly(ResultFileError, lambda: evsim.load(path),
                    rf"cannot read result file '{re.escape(str(path))}'")
+
+
+@pytest.mark.parametrize("content", [b"CDF\x01 truncated", b"\x89HDF\r\n\x1a\n"])
+def test_load_of_a_corrupt_netcdf_file_names_it(tmp_path, content):
+    pytest.importorskip("xarray")
+    pytest.importorskip("netCDF4")
+    path = tmp_path / "corrupt.nc"
+    path.write_bytes(content)
+    raises_exactly(ResultFileError, lambda: evsim.load(path),
+                   rf"cannot read result file '{re.escape(str(path))}'")
+
+
+def test_load_of_a_netcdf_file_without_evsim_metadata_names_it(tmp_path):
+    xr = pytest.importorskip("xarray")
+    pytest.importorskip("netCDF4")
+    path = tmp_path / "foreign.nc"
+    xr.Dataset({"x": ("i", np.arange(3))}).to_netcdf(path, engine="netcdf4")
+    raises_exactly(ResultFileError, lambda: evsim.load(path), r"foreign\.nc.*KeyError.*'evsim'")
 
 
 def test_load_of_an_npz_that_is_not_a_result_names_what_is_missing(tmp_path, saved):
