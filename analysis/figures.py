@@ -1,7 +1,12 @@
-"""Figures of runs, hardware traffic and sweeps (matplotlib, headless).
+"""Figures of runs, hardware traffic and sweeps, and the one pyplot loader of evsim.
+
+:func:`pyplot` imports ``matplotlib.pyplot`` on first use and :func:`savefig`
+writes a figure and closes it; every plotting module of evsim goes through
+them. evsim never selects a matplotlib backend: a notebook keeps its inline
+backend, and without a display matplotlib falls back to Agg by itself.
 
 Every function draws on a given ``ax`` (or a new figure) and returns the
-figure; :func:`savefig` writes it and closes it. Grids are drawn as images,
+figure. Grids are drawn as images,
 irregular meshes as triangulations (2D) of the cell centres; 1D runs as curves.
 
 - :func:`spike_raster`: firing time vs edge id (colour: direction).
@@ -16,30 +21,63 @@ irregular meshes as triangulations (2D) of the cell centres; 1D runs as curves.
 from __future__ import annotations
 
 from pathlib import Path
+from types import ModuleType
+from typing import Any
 
-import matplotlib.pyplot as plt  # headless: matplotlib falls back to Agg without a display
 import numpy as np
 from matplotlib.collections import LineCollection
 from matplotlib.colors import LogNorm
+from matplotlib.figure import Figure
 from matplotlib.ticker import NullFormatter
 
-__all__ = ["spike_raster", "cell_traffic", "edge_traffic", "link_traffic", "energy_bars",
-           "pareto_plot", "animate_potential", "savefig", "grid_shape"]
+from evsim.errors import ConfigError
+from evsim.result import Result
+
+__all__ = ["pyplot", "savefig", "spike_raster", "cell_traffic", "edge_traffic", "link_traffic",
+           "energy_bars", "pareto_plot", "animate_potential", "grid_shape"]
+
+
+def pyplot() -> ModuleType:
+    """``matplotlib.pyplot``, imported on first use (the backend is left to matplotlib).
+
+    Returns
+    -------
+    types.ModuleType
+        The ``matplotlib.pyplot`` module.
+    """
+    import matplotlib.pyplot
+
+    return matplotlib.pyplot
+
+
+def savefig(fig: Figure, path: str | Path, dpi: int = 110) -> Path:
+    """Save ``fig`` to ``path`` (parents created) and close it.
+
+    Parameters
+    ----------
+    fig
+        A ``matplotlib.figure.Figure``.
+    path
+        Output file; the extension selects the format.
+    dpi
+        Resolution.
+
+    Returns
+    -------
+    pathlib.Path
+        The written file.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=dpi)
+    pyplot().close(fig)
+    return path
 
 
 def _axes(ax, figsize=(6, 4.5)):
     if ax is None:
-        fig, ax = plt.subplots(figsize=figsize, layout="constrained")
+        fig, ax = pyplot().subplots(figsize=figsize, layout="constrained")
     return ax.figure, ax
-
-
-def savefig(fig, path: str | Path, dpi: int = 110) -> Path:
-    """Save ``fig`` to ``path`` (parents created) and close it."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=dpi)
-    plt.close(fig)
-    return path
 
 
 def grid_shape(positions: np.ndarray) -> tuple[int, int] | None:
@@ -81,15 +119,15 @@ def _field(ax, positions, values, label, cmap="viridis", norm=None):
     return im
 
 
-def spike_raster(result, ax=None, max_points: int = 200_000):
+def spike_raster(result: Result, ax: Any = None, max_points: int = 200_000) -> Figure:
     """Raster of packet firings: time vs edge id, blue forward, red backward.
 
-    Needs a run with ``spike_log=True``; at most ``max_points`` evenly strided
-    firings are drawn.
+    Needs a run with ``spike_log=True`` (else :class:`~evsim.errors.ConfigError`);
+    at most ``max_points`` evenly strided firings are drawn.
     """
     log = getattr(result, "spike_log", None)
     if log is None:
-        raise ValueError("spike_raster needs a result run with spike_log=True")
+        raise ConfigError("spike_raster needs a result run with spike_log=True")
     fig, ax = _axes(ax)
     t, e, s = (np.asarray(log[k]) for k in ("time", "edge", "sign"))
     step = max(1, t.size // max_points)
@@ -104,7 +142,7 @@ def spike_raster(result, ax=None, max_points: int = 200_000):
     return fig
 
 
-def cell_traffic(result, ax=None):
+def cell_traffic(result: Result, ax: Any = None) -> Figure:
     """Heatmap of packets sent + received per cell, ``s_c + r_c`` (log colour scale)."""
     fig, ax = _axes(ax)
     n = np.asarray(result.potential).shape[-1]
@@ -116,7 +154,7 @@ def cell_traffic(result, ax=None):
     return fig
 
 
-def edge_traffic(result, ax=None):
+def edge_traffic(result: Result, ax: Any = None) -> Figure:
     """Packets per edge on the mesh: segments between cell centres (reservoir edges omitted).
 
     1D runs: packets per edge against the edge midpoint.
@@ -149,7 +187,7 @@ def edge_traffic(result, ax=None):
     return fig
 
 
-def link_traffic(traffic, ax=None):
+def link_traffic(traffic: Any, ax: Any = None) -> Figure:
     """Packets per network-on-chip link on the core mesh (a :class:`~evsim.analysis.mapping.Traffic`).
 
     Each directed link is a segment between core centres, offset to the right of
@@ -194,7 +232,7 @@ _KIND_COLOURS = {"synaptic_ops": "tab:blue", "neuron_updates": "tab:orange", "sp
                  "hops_x": "tab:purple", "hops_y": "tab:pink", "static": "tab:gray"}
 
 
-def energy_bars(breakdowns: dict, ax=None):
+def energy_bars(breakdowns: dict, ax: Any = None) -> Figure:
     """Stacked bars of the energy breakdown per profile, as a share of each total.
 
     ``breakdowns`` maps a label (profile or solver) to an
@@ -222,8 +260,8 @@ def energy_bars(breakdowns: dict, ax=None):
     return fig
 
 
-def pareto_plot(points: list[dict], frontier: list[int] | None = None, ax=None,
-                energy_key: str = "energy_loihi"):
+def pareto_plot(points: list[dict], frontier: list[int] | None = None, ax: Any = None,
+                energy_key: str = "energy_loihi") -> Figure:
     """RMSE vs spikes (log-log), colour = energy, Pareto-optimal points joined.
 
     ``points`` are sweep rows with keys ``rmse``, ``spikes``, ``quota`` and
@@ -266,18 +304,19 @@ def _interval_counts(result, frames: np.ndarray) -> np.ndarray:
     return out
 
 
-def animate_potential(result, path: str | Path, fps: int = 4, max_frames: int = 40) -> Path:
+def animate_potential(result: Result, path: str | Path, fps: int = 4, max_frames: int = 40) -> Path:
     """GIF of the potential at the record times with the packets of each interval.
 
     1D: ``u(x)`` with a bar per edge of the packets fired since the previous
     frame; 2D: the potential image (grid) or triangulation (mesh) with the
     active edges drawn as segments (alpha ~ packets). Written with
-    :class:`matplotlib.animation.PillowWriter` (no ffmpeg needed).
+    :class:`matplotlib.animation.PillowWriter` (no ffmpeg needed); a ``path``
+    not ending in ``.gif`` is a :class:`~evsim.errors.ConfigError`.
     """
     from matplotlib.animation import FuncAnimation, PillowWriter
     path = Path(path)
     if path.suffix.lower() != ".gif":
-        raise ValueError(f"animate_potential writes a GIF, got {path.name!r}")
+        raise ConfigError(f"animate_potential writes a GIF, got {path.name!r}")
     u = np.asarray(result.potential)
     T, n = u.shape
     frames = np.unique(np.linspace(0, T - 1, min(T, max_frames)).round().astype(int))
@@ -286,6 +325,7 @@ def animate_potential(result, path: str | Path, fps: int = 4, max_frames: int = 
     edges = np.asarray(result.edges)
     cc = (edges[:, 0] < n) & (edges[:, 1] < n)
     vmin, vmax = float(u.min()), float(u.max())
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(5.5, 4.5), layout="constrained")
     if pos.shape[1] == 1:
         order = np.argsort(pos[:, 0])

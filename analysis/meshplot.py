@@ -1,4 +1,4 @@
-"""Plots of fields and spike counts on irregular meshes (matplotlib, Agg backend).
+"""Plots of fields and spike counts on irregular meshes (matplotlib).
 
 2D meshes (``voronoi_2d``, ``mesh_graph`` of triangles, ``simplex_graph``) are
 drawn with ``tripcolor`` on the mesh triangulation, values at the vertices
@@ -19,25 +19,13 @@ from typing import Any
 import networkx as nx
 import numpy as np
 
+from evsim.errors import ConfigError
+from evsim.topologies.grids import cell_nodes
+from evsim.topologies.simplicial import graph_mesh
+
+from .figures import pyplot, savefig
+
 __all__ = ["vertex_values", "plot_field", "plot_spikes", "plot_mesh_result"]
-
-
-def _plt():
-    import matplotlib
-
-    if matplotlib.get_backend().lower() not in ("agg", "pdf", "svg", "cairo"):
-        matplotlib.use("Agg", force=True)
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
-def _mesh(graph: nx.Graph):
-    info = graph.graph
-    if "points" not in info or "simplices" not in info or "vertex_nodes" not in info:
-        raise ValueError("graph carries no mesh (graph.graph['points'/'simplices'/'vertex_nodes']): "
-                         "build it with voronoi_2d, tetra_box/ball, mesh_graph or simplex_graph")
-    return np.asarray(info["points"], dtype=float), np.asarray(info["simplices"]), list(info["vertex_nodes"])
 
 
 def vertex_values(graph: nx.Graph, cell_values: np.ndarray, reservoir: str | float = "potential"
@@ -53,13 +41,25 @@ def vertex_values(graph: nx.Graph, cell_values: np.ndarray, reservoir: str | flo
     reservoir
         Value at reservoir vertices: ``"potential"`` (their fixed potential) or a number
         (e.g. ``np.nan`` to leave them blank, ``0`` for counts).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(P,)`` values at the mesh vertices.
+
+    Raises
+    ------
+    GraphError
+        ``graph`` carries no mesh.
+    ConfigError
+        ``cell_values`` does not have one value per cell.
     """
-    _, _, nodes = _mesh(graph)
-    cells = [n for n, a in graph.nodes(data=True) if a.get("kind", "cell") == "cell"]
+    _, _, nodes = graph_mesh(graph)
+    cells = cell_nodes(graph)
     index = {n: k for k, n in enumerate(cells)}
     cell_values = np.asarray(cell_values, dtype=float)
     if cell_values.shape != (len(cells),):
-        raise ValueError(f"need one value per cell ({len(cells)}), got shape {cell_values.shape}")
+        raise ConfigError(f"need one value per cell ({len(cells)}), got shape {cell_values.shape}")
     out = np.empty(len(nodes))
     for v, n in enumerate(nodes):
         if n in index:
@@ -74,7 +74,7 @@ def vertex_values(graph: nx.Graph, cell_values: np.ndarray, reservoir: str | flo
 def _triangulation(graph: nx.Graph, values: np.ndarray, axis: int, value: float | None):
     from matplotlib.tri import Triangulation
 
-    points, simplices, _ = _mesh(graph)
+    points, simplices, _ = graph_mesh(graph)
     if points.shape[1] == 2:
         return Triangulation(points[:, 0], points[:, 1], simplices), values, ("x", "y")
     keep_axes = [a for a in range(3) if a != axis]
@@ -83,7 +83,7 @@ def _triangulation(graph: nx.Graph, values: np.ndarray, axis: int, value: float 
     h = float(graph.graph.get("spacing", np.ptp(points[:, axis]) / 10))
     near = np.abs(points[:, axis] - value) <= 0.5 * h
     if near.sum() < 3:
-        raise ValueError(f"no mesh vertices within h/2 of the slice {'xyz'[axis]} = {value}")
+        raise ConfigError(f"no mesh vertices within h/2 of the slice {'xyz'[axis]} = {value}")
     p = points[near][:, keep_axes]
     return Triangulation(p[:, 0], p[:, 1]), values[near], tuple("xyz"[a] for a in keep_axes)
 
@@ -113,11 +113,10 @@ def plot_field(graph: nx.Graph, cell_values: np.ndarray, ax: Any = None, title: 
     -------
     matplotlib.axes.Axes
     """
-    plt = _plt()
     from matplotlib.colors import LogNorm
 
     if ax is None:
-        _, ax = plt.subplots(figsize=(5.2, 4.4))
+        _, ax = pyplot().subplots(figsize=(5.2, 4.4))
     values = vertex_values(graph, cell_values, reservoir)
     tri, vals, names = _triangulation(graph, values, axis, value)
     norm = None
@@ -150,8 +149,8 @@ def plot_spikes(graph: nx.Graph, result: Any, ax: Any = None, kind: str = "sent"
 
 def _cell_counts(graph: nx.Graph, result: Any, kind: str) -> np.ndarray:
     if kind not in ("sent", "received", "total"):
-        raise ValueError(f"kind must be 'sent', 'received' or 'total', got {kind!r}")
-    n = len([1 for _, a in graph.nodes(data=True) if a.get("kind", "cell") == "cell"])
+        raise ConfigError(f"kind must be 'sent', 'received' or 'total', got {kind!r}")
+    n = len(cell_nodes(graph))
     sent = np.asarray(result.node_spikes)[:n]          # cells come first in the network
     received = np.asarray(result.node_received)[:n]
     return {"sent": sent, "received": received, "total": sent + received}[kind].astype(float)
@@ -180,7 +179,7 @@ def plot_mesh_result(graph: nx.Graph, result: Any, out: str | Path,
     list of pathlib.Path
         ``{prefix}_field.png`` (final potential, error) and ``{prefix}_spikes.png``.
     """
-    plt = _plt()
+    plt = pyplot()
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     t = float(result.times[-1])
@@ -194,14 +193,10 @@ def plot_mesh_result(graph: nx.Graph, result: Any, out: str | Path,
                         title=f"error vs reference, RMSE {np.sqrt(np.mean(err ** 2)):.2e}")
         ax.collections[0].set_clim(-vmax, vmax)
     fig.tight_layout()
-    paths = [out / f"{prefix}_field.png"]
-    fig.savefig(paths[0], dpi=110)
-    plt.close(fig)
+    paths = [savefig(fig, out / f"{prefix}_field.png")]
     fig, ax = plt.subplots(figsize=(5.4, 4.4))
     plot_spikes(graph, result, ax=ax, kind="sent",
                 title=f"packets sent per cell ({int(result.spikes)} total)")
     fig.tight_layout()
-    paths.append(out / f"{prefix}_spikes.png")
-    fig.savefig(paths[1], dpi=110)
-    plt.close(fig)
+    paths.append(savefig(fig, out / f"{prefix}_spikes.png"))
     return paths

@@ -2,25 +2,43 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import networkx as nx
 import numpy as np
 
+from evsim.result import Result
+
+from .figures import pyplot, savefig
+
 __all__ = ["plot_run", "show_field"]
 
 
-def _pyplot():
-    import matplotlib
+def show_field(ax: Any, positions: np.ndarray, values: np.ndarray, shape: tuple | None = None,
+               **kw: Any) -> Any:
+    """Draw a cell field on ``ax``.
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    An image on 2D grids, ``tripcolor`` on 2D meshes, the middle z-slice of
+    3D grids (cells near the middle plane of 3D meshes), and a line in 1D.
 
-    return plt
+    Parameters
+    ----------
+    ax
+        Matplotlib axes.
+    positions
+        ``(N, dim)`` cell centres.
+    values
+        ``(N,)`` values in cell order.
+    shape
+        Grid shape (``graph.graph["shape"]``) for an image, or None.
+    **kw
+        Passed to the matplotlib call (``cmap``, ...).
 
-
-def show_field(ax, positions: np.ndarray, values: np.ndarray, shape: tuple | None = None, **kw):
-    """Draw a cell field on ``ax``: image on 2D grids, tripcolor on 2D meshes,
-    the middle z-slice of 3D grids, and a line in 1D. Returns the artist."""
+    Returns
+    -------
+    matplotlib.artist.Artist
+        The line, image or ``tripcolor`` collection.
+    """
     dim = positions.shape[1]
     if dim == 1:
         order = np.argsort(positions[:, 0])
@@ -38,7 +56,7 @@ def show_field(ax, positions: np.ndarray, values: np.ndarray, shape: tuple | Non
     return ax.tripcolor(positions[:, 0], positions[:, 1], values, shading="gouraud", **kw)
 
 
-def plot_run(result, reference: np.ndarray, graph: nx.Graph, out: str | Path,
+def plot_run(result: Result, reference: np.ndarray, graph: nx.Graph, out: str | Path,
              title: str = "") -> list[Path]:
     """Write ``field.png``, ``error.png`` and ``mass.png`` for a run.
 
@@ -52,8 +70,15 @@ def plot_run(result, reference: np.ndarray, graph: nx.Graph, out: str | Path,
         The cell graph (for the grid shape).
     out
         Output directory.
+    title
+        Figure title.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The three written files.
     """
-    plt = _pyplot()
+    plt = pyplot()
     out = Path(out)
     x, U, t = result.positions, result.potential, result.times
     shape = graph.graph.get("shape")
@@ -81,17 +106,13 @@ def plot_run(result, reference: np.ndarray, graph: nx.Graph, out: str | Path,
                 ax.set(title=f"{name}, t = {t[k]:.3g}", aspect="equal")
                 fig.colorbar(art, ax=ax, shrink=0.8)
     fig.suptitle(title)
-    paths.append(out / "field.png")
-    fig.savefig(paths[-1], dpi=110)
-    plt.close(fig)
+    paths.append(savefig(fig, out / "field.png"))
 
     fig, ax = plt.subplots(figsize=(5.5, 3.6), constrained_layout=True)
     ax.semilogy(t[1:], np.sqrt(np.mean((U - reference) ** 2, axis=1))[1:], "o-")
     ax.set(xlabel="t", ylabel="RMSE vs reference", title=f"{title}: q = {result.quota:g}")
     ax.grid(alpha=0.3)
-    paths.append(out / "error.png")
-    fig.savefig(paths[-1], dpi=110)
-    plt.close(fig)
+    paths.append(savefig(fig, out / "error.png"))
 
     fig, ax = plt.subplots(figsize=(5.5, 3.6), constrained_layout=True)
     mass = result.mass
@@ -100,7 +121,5 @@ def plot_run(result, reference: np.ndarray, graph: nx.Graph, out: str | Path,
     ax.plot(t, np.full_like(t, result.mass_initial), "k--", label="total (exact)")
     ax.set(xlabel="t", ylabel="mass", title=f"mass: ledger residual {result.ledger.residual}")
     ax.legend()
-    paths.append(out / "mass.png")
-    fig.savefig(paths[-1], dpi=110)
-    plt.close(fig)
+    paths.append(savefig(fig, out / "mass.png"))
     return paths

@@ -32,12 +32,27 @@ def require(module: str, extra: str | None = None, feature: str | None = None) -
         The evsim extra that installs it (default: looked up in :data:`EXTRAS`).
     feature
         What needs it, for the message (e.g. ``"the PINN teacher"``).
+
+    Returns
+    -------
+    types.ModuleType
+        The imported module.
+
+    Raises
+    ------
+    MissingDependency
+        If ``module`` or one of its parent packages is not installed; the
+        message names the ``pip install`` line of the extra. A package that is
+        installed but fails on one of *its own* imports raises the original
+        :class:`ModuleNotFoundError` (a broken installation, not a missing extra).
     """
+    parts = module.split(".")
+    top = parts[0]
     try:
         return importlib.import_module(module)
     except ModuleNotFoundError as err:
-        top = module.split(".")[0]
-        if err.name is not None and err.name.split(".")[0] != top:
+        missing = {".".join(parts[:k]) for k in range(1, len(parts) + 1)}
+        if err.name is not None and err.name not in missing:
             raise                     # the package is there but one of *its* imports is broken
         extra = extra or EXTRAS.get(top)
         what = f" for {feature}" if feature else ""

@@ -1,17 +1,23 @@
 """Results of a simulation: recorded fields, exact spike counts and the integer ledger.
 
 A :class:`Result` is plain data (numpy arrays and numbers) and round-trips through
-:meth:`Result.save` / :func:`load`: ``.npz`` always works; ``.nc`` (netCDF via
-xarray) works where xarray and a netCDF backend are installed.
+:meth:`Result.save` / :func:`load`: ``.npz`` always works; ``.nc`` (netCDF-4 via
+xarray) needs the ``io`` extra (xarray and netCDF4, imported through
+:func:`evsim.optional.require` when a ``.nc`` file is written or read).
 """
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field, fields
+import zipfile
+import zlib
+from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from .errors import ResultFileError
+from .optional import require
 
 __all__ = ["Ledger", "Result", "load"]
 
@@ -150,7 +156,23 @@ class Result:
 
     # ---------------------------------------------------------------- I/O
     def save(self, path: str | Path) -> Path:
-        """Write the result to ``path`` (``.npz``, or ``.nc`` with xarray)."""
+        """Write the result to ``path`` (``.npz``, or ``.nc`` with the ``io`` extra).
+
+        Parameters
+        ----------
+        path
+            Output file; a suffix other than ``.nc`` is replaced by ``.npz``.
+
+        Returns
+        -------
+        pathlib.Path
+            Where the result was written (the ``.npz`` suffix applied).
+
+        Raises
+        ------
+        MissingDependency
+            ``.nc`` without xarray or netCDF4 installed (extra ``io``).
+        """
         path = Path(path)
         meta = {k: getattr(self, k) for k in _SCALARS}
         meta.update(in_transit=int(self.in_transit), metadata=self.metadata)
@@ -181,8 +203,14 @@ def _from_parts(arrays: dict, meta: dict) -> Result:
     return Result(**kwargs, spike_log=log or None)
 
 
+def _xarray(feature: str):
+    """xarray, after checking that its netCDF-4 backend is installed too (extra ``io``)."""
+    require("netCDF4", extra="io", feature=feature)
+    return require("xarray", extra="io", feature=feature)
+
+
 def _save_netcdf(path: Path, arrays: dict, meta: dict) -> None:
-    import xarray as xr  # optional extra "io"
+    xr = _xarray("writing netCDF results (.nc)")
 
     dims = {"times": ("time",), "potential": ("time", "cell"), "cell_count": ("time",),
             "edge_forward": ("edge",), "edge_backward": ("edge",), "edges": ("edge", "end"),
@@ -191,20 +219,63 @@ def _save_netcdf(path: Path, arrays: dict, meta: dict) -> None:
             "log_time": ("spike",), "log_edge": ("spike",), "log_sign": ("spike",)}
     ds = xr.Dataset({k: (dims[k], v) for k, v in arrays.items()},
                     attrs={"evsim": json.dumps(meta, default=_json)})
-    ds.to_netcdf(path)
+    ds.to_netcdf(path, engine="netcdf4")
+
+
+#: Result fields a saved file must provide (the rest have defaults).
+_REQUIRED = tuple(f.name for f in fields(Result)
+                  if f.default is MISSING and f.default_factory is MISSING and f.name not in _ARRAYS)
+
+
+def _read_npz(path: Path) -> tuple[dict, Any]:
+    with np.load(path, allow_pickle=False) as data:
+        arrays = {k: data[k] for k in data.files if k != "__meta__"}
+        meta = json.loads(str(data["__meta__"]))
+    return arrays, meta
+
+
+def _read_netcdf(path: Path) -> tuple[dict, Any]:
+    xr = _xarray("reading netCDF results (.nc)")
+    with xr.open_dataset(path, engine="netcdf4") as ds:
+        arrays = {k: ds[k].values for k in ds.data_vars}
+        meta = json.loads(ds.attrs["evsim"])
+    return arrays, meta
 
 
 def load(path: str | Path) -> Result:
-    """Read a :class:`Result` written by :meth:`Result.save`."""
-    path = Path(path)
-    if path.suffix == ".nc":
-        import xarray as xr
+    """Read a :class:`Result` written by :meth:`Result.save`.
 
-        with xr.open_dataset(path) as ds:
-            arrays = {k: ds[k].values for k in ds.data_vars}
-            meta = json.loads(ds.attrs["evsim"])
-    else:
-        with np.load(path, allow_pickle=False) as data:
-            arrays = {k: data[k] for k in data.files if k != "__meta__"}
-            meta = json.loads(str(data["__meta__"]))
+    Parameters
+    ----------
+    path
+        A ``.npz`` file, or a ``.nc`` file (extra ``io``).
+
+    Returns
+    -------
+    Result
+        The saved result (``network`` is not saved: ``None``).
+
+    Raises
+    ------
+    ResultFileError
+        The file does not exist, is not a readable archive (corrupt or
+        truncated), or lacks the metadata or arrays of a result; the message
+        names the file.
+    MissingDependency
+        A ``.nc`` file without xarray or netCDF4 installed (extra ``io``).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ResultFileError(f"result file {str(path)!r} does not exist")
+    read = _read_netcdf if path.suffix == ".nc" else _read_npz
+    try:
+        arrays, meta = read(path)
+    except (OSError, EOFError, KeyError, ValueError, zipfile.BadZipFile, zlib.error) as err:
+        raise ResultFileError(f"cannot read result file {str(path)!r} (corrupt, truncated or not "
+                              f"written by Result.save): {type(err).__name__}: {err}") from err
+    if not isinstance(meta, dict):
+        raise ResultFileError(f"result file {str(path)!r}: metadata is not a JSON object")
+    missing = [k for k in _ARRAYS if k not in arrays] + [k for k in _REQUIRED if k not in meta]
+    if missing:
+        raise ResultFileError(f"result file {str(path)!r} is not an evsim result: it lacks {missing}")
     return _from_parts(arrays, meta)

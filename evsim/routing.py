@@ -18,6 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .errors import ConfigError
+
 __all__ = ["Routing"]
 
 
@@ -37,22 +39,28 @@ class Routing:
         ``int64`` link ids, ``0 <= id < len(service)``.
     service
         Service time per packet of each link (``1 / bandwidth``), ``>= 0``.
+
+    Raises
+    ------
+    ConfigError
+        A malformed ``ptr``, a link id out of range, or a negative or
+        non-finite service time (the message names the field).
     """
 
     ptr: np.ndarray
     links: np.ndarray
     service: np.ndarray
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         ptr = np.ascontiguousarray(self.ptr, dtype=np.int64)
         links = np.ascontiguousarray(self.links, dtype=np.int64)
         service = np.ascontiguousarray(self.service, dtype=np.float64)
         if ptr.ndim != 1 or ptr[0] != 0 or np.any(np.diff(ptr) < 0) or ptr[-1] != links.size:
-            raise ValueError("Routing.ptr must start at 0, be non-decreasing and end at len(links)")
+            raise ConfigError("Routing.ptr must start at 0, be non-decreasing and end at len(links)")
         if links.size and (links.min() < 0 or links.max() >= service.size):
-            raise ValueError(f"Routing.links must be link ids in [0, {service.size})")
+            raise ConfigError(f"Routing.links must be link ids in [0, {service.size})")
         if not np.all(np.isfinite(service)) or np.any(service < 0):
-            raise ValueError("Routing.service times must be finite and >= 0")
+            raise ConfigError("Routing.service times must be finite and >= 0")
         object.__setattr__(self, "ptr", ptr)
         object.__setattr__(self, "links", links)
         object.__setattr__(self, "service", service)

@@ -15,7 +15,7 @@ cross-check of the cell graph (conductances, volumes, boundary reservoirs) on
 irregular meshes: both converge to the PDE solution at ``O(h^2)``.
 
 scikit-fem is an optional dependency (extra ``mesh``), imported inside the
-functions.
+functions through :func:`evsim.optional.require`.
 """
 from __future__ import annotations
 
@@ -23,16 +23,22 @@ from collections.abc import Sequence
 
 import networkx as nx
 import numpy as np
+import scipy.sparse as sp
+
+from evsim.errors import ConfigError, GraphError, MeshError
+from evsim.optional import require
+from evsim.topologies.grids import cell_nodes
+from evsim.topologies.simplicial import graph_mesh
 
 __all__ = ["fem_heat", "fem_reference"]
 
 
-def _assemble(points: np.ndarray, simplices: np.ndarray, diffusivity: float):
-    try:
-        import skfem
-        from skfem.models.poisson import laplace, mass
-    except ImportError as exc:  # pragma: no cover - only without the extra
-        raise ImportError("the FEM teacher needs scikit-fem: pip install 'evsim[mesh]'") from exc
+def _assemble(points: np.ndarray, simplices: np.ndarray, diffusivity: float
+              ) -> tuple[sp.csr_matrix, sp.csr_matrix]:
+    """P1 stiffness ``K`` (times ``diffusivity``) and consistent mass ``M``, assembled by scikit-fem."""
+    feature = "the FEM teacher"
+    skfem = require("skfem", extra="mesh", feature=feature)
+    poisson = require("skfem.models.poisson", extra="mesh", feature=feature)
     d = points.shape[1]
     if d == 2:
         mesh = skfem.MeshTri(np.ascontiguousarray(points.T), np.ascontiguousarray(simplices.T))
@@ -41,10 +47,10 @@ def _assemble(points: np.ndarray, simplices: np.ndarray, diffusivity: float):
         mesh = skfem.MeshTet(np.ascontiguousarray(points.T), np.ascontiguousarray(simplices.T))
         element = skfem.ElementTetP1()
     else:
-        raise ValueError(f"FEM teacher needs 2D or 3D points, got dimension {d}")
+        raise MeshError(f"FEM teacher needs 2D or 3D points, got dimension {d}")
     basis = skfem.Basis(mesh, element)
-    K = diffusivity * skfem.asm(laplace, basis)
-    M = skfem.asm(mass, basis)
+    K = diffusivity * skfem.asm(poisson.laplace, basis)
+    M = skfem.asm(poisson.mass, basis)
     return K.tocsr(), M.tocsr()
 
 
@@ -77,6 +83,16 @@ def fem_heat(points: np.ndarray, simplices: np.ndarray, u0: np.ndarray, times: S
     -------
     numpy.ndarray
         ``(T, P)`` nodal values at ``times``.
+
+    Raises
+    ------
+    ConfigError
+        Decreasing or negative ``times``, ``diffusivity <= 0`` or ``u0`` of the
+        wrong shape.
+    MeshError
+        Points that are neither 2D nor 3D.
+    MissingDependency
+        scikit-fem is not installed (extra ``mesh``).
     """
     from scipy.sparse.linalg import splu
 
@@ -84,17 +100,17 @@ def fem_heat(points: np.ndarray, simplices: np.ndarray, u0: np.ndarray, times: S
     simplices = np.asarray(simplices, dtype=np.int64)
     times = np.asarray(times, dtype=float)
     if np.any(times < 0) or np.any(np.diff(times) < 0):
-        raise ValueError("times must be non-negative and increasing")
+        raise ConfigError("times must be non-negative and increasing")
     if not diffusivity > 0:
-        raise ValueError(f"diffusivity must be > 0, got {diffusivity}")
-    K, M = _assemble(points, simplices, float(diffusivity))
+        raise ConfigError(f"diffusivity must be > 0, got {diffusivity}")
     n = len(points)
+    u = np.asarray(u0, dtype=float).copy()
+    if u.shape != (n,):
+        raise ConfigError(f"u0 must have one value per mesh vertex ({n}), got shape {u.shape}")
+    K, M = _assemble(points, simplices, float(diffusivity))
     fixed = np.zeros(n, dtype=bool)
     if dirichlet is not None:
         fixed[np.asarray(dirichlet, dtype=np.int64)] = True
-    u = np.asarray(u0, dtype=float).copy()
-    if u.shape != (n,):
-        raise ValueError(f"u0 must have one value per mesh vertex ({n}), got shape {u.shape}")
     u[fixed] = dirichlet_values if np.isscalar(dirichlet_values) else np.asarray(dirichlet_values)
     free = ~fixed
     Kff, Mff = K[free][:, free], M[free][:, free]
@@ -150,32 +166,30 @@ def fem_reference(graph: nx.Graph, u0: np.ndarray, times: Sequence[float],
 
     Raises
     ------
-    ValueError
+    GraphError
         If the graph carries no mesh, or has reservoirs or sources that are
         not mesh vertices (decay to ground, sources).
+    ConfigError
+        ``u0`` of the wrong shape.
     """
-    info = graph.graph
-    if "points" not in info or "simplices" not in info or "vertex_nodes" not in info:
-        raise ValueError("graph carries no mesh: build it with voronoi_2d, tetra_box/ball, "
-                         "mesh_graph or simplex_graph")
-    nodes = list(info["vertex_nodes"])
+    points, simplices, nodes = graph_mesh(graph)
     on_mesh = set(nodes)
     extra = [n for n in graph.nodes if n not in on_mesh]
     if extra or any("source" in a for _, a in graph.nodes(data=True)):
-        raise ValueError(f"the FEM teacher solves pure diffusion; graph has extra nodes "
+        raise GraphError(f"the FEM teacher solves pure diffusion; graph has extra nodes "
                          f"{extra[:3]} (decay/ground) or sources")
-    cells = [n for n, a in graph.nodes(data=True) if a.get("kind", "cell") == "cell"]
+    cells = cell_nodes(graph)
     cell_index = {n: k for k, n in enumerate(cells)}
     u0 = np.asarray(u0, dtype=float)
     if u0.shape != (len(cells),):
-        raise ValueError(f"u0 must have one value per cell ({len(cells)}), got shape {u0.shape}")
+        raise ConfigError(f"u0 must have one value per cell ({len(cells)}), got shape {u0.shape}")
     vertex_cell = np.array([cell_index.get(n, -1) for n in nodes])
     fixed = np.flatnonzero(vertex_cell < 0)
     values = np.array([float(graph.nodes[nodes[v]]["potential"]) for v in fixed])
     u = np.zeros(len(nodes))
     u[vertex_cell >= 0] = u0[vertex_cell[vertex_cell >= 0]]
-    full = fem_heat(np.asarray(info["points"]), np.asarray(info["simplices"]), u, times,
-                    float(info["diffusivity"]), dirichlet=fixed, dirichlet_values=values, dt=dt)
+    full = fem_heat(points, simplices, u, times, float(graph.graph["diffusivity"]),
+                    dirichlet=fixed, dirichlet_values=values, dt=dt)
     order = np.empty(len(cells), dtype=np.int64)
     order[vertex_cell[vertex_cell >= 0]] = np.flatnonzero(vertex_cell >= 0)
     return full[:, order]

@@ -27,6 +27,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from evsim.errors import ConfigError
+
 from .base import CellOperator, GraphTeacher, cell_operator
 
 __all__ = ["FTCSTeacher", "ftcs", "ftcs_stable_dt", "ftcs_flops_per_step"]
@@ -69,16 +71,22 @@ def ftcs(op: CellOperator, u0: np.ndarray, times: np.ndarray, cfl: float = 1.0
         Number of Euler steps taken.
     flops : int
         ``steps * ftcs_flops_per_step(op)``.
+
+    Raises
+    ------
+    ConfigError
+        ``cfl`` outside ``(0, 1]``, negative or decreasing ``times``, or ``u0``
+        of the wrong shape.
     """
     if not 0 < cfl <= 1:
-        raise ValueError(f"cfl must be in (0, 1], got {cfl}")
+        raise ConfigError(f"cfl must be in (0, 1], got {cfl}")
     times = np.atleast_1d(np.asarray(times, float))
     if np.any(times < 0) or np.any(np.diff(times) < 0):
-        raise ValueError("times must be non-negative and non-decreasing")
+        raise ConfigError("times must be non-negative and non-decreasing")
     dt = cfl * ftcs_stable_dt(op)
     u = np.asarray(u0, float).copy()
     if u.shape != op.volume.shape:
-        raise ValueError(f"u0 has shape {u.shape}, expected {op.volume.shape}")
+        raise ConfigError(f"u0 has shape {u.shape}, expected {op.volume.shape}")
     out = np.empty((len(times), len(u)))
     t = 0.0
     steps = 0
@@ -109,6 +117,7 @@ class FTCSTeacher(GraphTeacher):
 
     @property
     def operator(self) -> CellOperator:
+        """The graph's :class:`~evsim.teachers.base.CellOperator`, built on first use."""
         if getattr(self, "_op", None) is None:
             self._op = cell_operator(self.graph)
         return self._op
@@ -119,5 +128,6 @@ class FTCSTeacher(GraphTeacher):
         return self.cfl * ftcs_stable_dt(self.operator)
 
     def solve(self, times: np.ndarray) -> np.ndarray:
+        """FTCS potentials ``(T, N)`` at ``times``; sets ``steps`` and ``operations``."""
         field_, self.steps, self.operations = ftcs(self.operator, self.u0, times, self.cfl)
         return field_

@@ -19,6 +19,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.linalg import expm_multiply
 
+from evsim.errors import ConfigError, GraphError
 from evsim.network import Network, compile_network
 
 __all__ = ["operator", "semidiscrete", "steady_state"]
@@ -36,7 +37,10 @@ def operator(graph: nx.Graph | Network, diffusivity_scale: float = 1.0) -> tuple
 
     Returns
     -------
-    A : (N, N) sparse matrix, b : (N,) array
+    A : scipy.sparse.csr_matrix
+        ``(N, N)`` operator ``-M^{-1} L``.
+    b : numpy.ndarray
+        ``(N,)`` constant forcing from reservoirs and sources.
     """
     net = graph if isinstance(graph, Network) else compile_network(graph)
     N = net.cells
@@ -79,7 +83,13 @@ def semidiscrete(graph: nx.Graph | Network, u0: np.ndarray, times: np.ndarray,
 
     Returns
     -------
-    (T, N) array of potentials.
+    numpy.ndarray
+        ``(T, N)`` potentials at ``times``.
+
+    Raises
+    ------
+    ConfigError
+        If ``times`` are not sorted and non-negative.
     """
     A, b = operator(graph, diffusivity_scale)
     N = A.shape[0]
@@ -89,7 +99,7 @@ def semidiscrete(graph: nx.Graph | Network, u0: np.ndarray, times: np.ndarray,
     t_prev = 0.0
     for k, t in enumerate(np.asarray(times, dtype=float)):
         if t < t_prev:
-            raise ValueError("times must be sorted and >= 0")
+            raise ConfigError(f"times must be sorted and >= 0, got {t} after {t_prev}")
         if t > t_prev:
             y = expm_multiply(aug * (t - t_prev), y)
         out[k] = y[:N]
@@ -98,6 +108,27 @@ def semidiscrete(graph: nx.Graph | Network, u0: np.ndarray, times: np.ndarray,
 
 
 def steady_state(graph: nx.Graph | Network) -> np.ndarray:
-    """Steady state ``A u + b = 0`` (requires at least one reservoir)."""
-    A, b = operator(graph)
+    """Steady state ``A u + b = 0`` of a cell graph.
+
+    Parameters
+    ----------
+    graph
+        Cell graph or compiled network with at least one reservoir edge.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(N,)`` steady cell potentials.
+
+    Raises
+    ------
+    GraphError
+        If no cell is joined to a reservoir (a closed graph has no unique steady state).
+    """
+    net = graph if isinstance(graph, Network) else compile_network(graph)
+    to_reservoir = (net.edges >= net.cells).any(axis=1) & (net.conductance > 0)
+    if not to_reservoir.any():
+        raise GraphError("steady_state needs a reservoir: no cell has an edge to a reservoir "
+                         "(a closed, all-Neumann graph has no unique steady state)")
+    A, b = operator(net)
     return sp.linalg.spsolve(A.tocsc(), -b)

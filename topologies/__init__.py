@@ -1,7 +1,6 @@
 """Mesh and graph builders: every builder returns an ``nx.Graph`` of C-LIF cells
 and reservoirs with the attributes documented in :mod:`evsim.topologies.grids`."""
 from .grids import SIDES, cell_nodes, cell_positions, grid, grid_1d, grid_2d, grid_3d
-# irregular meshes (issue 4): the mesh-file functions import meshio lazily
 from .domains import Domain, annulus, disk, l_shape, polygon, square_with_hole
 from .meshfile import mesh_graph, read_mesh, write_mesh, write_results
 from .simplicial import simplex_graph

@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from evsim.errors import ConfigError, MeshError
+
 __all__ = ["Ring", "Domain", "polygon", "disk", "annulus", "l_shape", "square_with_hole",
            "get_domain", "lloyd_points", "DOMAINS"]
 
@@ -46,6 +48,7 @@ class Ring:
 
     @property
     def is_circle(self) -> bool:
+        """Whether the ring is a circle (no polygon vertices)."""
         return self.vertices is None
 
     def area(self) -> float:
@@ -103,6 +106,7 @@ class Domain:
 
     @property
     def rings(self) -> tuple[Ring, ...]:
+        """The outer ring followed by the holes."""
         return (self.outer, *self.holes)
 
     def area(self) -> float:
@@ -122,11 +126,13 @@ class Domain:
 def _ring(vertices, names, default: str) -> Ring:
     v = np.asarray(vertices, dtype=float)
     if v.ndim != 2 or v.shape[1] != 2 or len(v) < 3:
-        raise ValueError(f"a polygon needs at least 3 vertices as an (K, 2) array, got shape {v.shape}")
+        raise MeshError(f"a polygon needs at least 3 vertices as an (K, 2) array, got shape {v.shape}")
     if not np.all(np.isfinite(v)):
-        raise ValueError("polygon vertices must be finite")
-    if np.any(np.linalg.norm(np.roll(v, -1, axis=0) - v, axis=1) == 0):
-        raise ValueError("polygon has repeated consecutive vertices (zero-length edge)")
+        raise MeshError("polygon vertices must be finite")
+    zero = np.flatnonzero(np.linalg.norm(np.roll(v, -1, axis=0) - v, axis=1) == 0)
+    if zero.size:
+        raise MeshError(f"polygon has repeated consecutive vertices (zero-length edge) at vertex "
+                        f"{int(zero[0])} {v[zero[0]].tolist()}")
     if names is None:
         names = (default,) * len(v)
     elif isinstance(names, str):
@@ -134,10 +140,10 @@ def _ring(vertices, names, default: str) -> Ring:
     else:
         names = tuple(str(n) for n in names)
         if len(names) != len(v):
-            raise ValueError(f"need one boundary tag per polygon edge ({len(v)}), got {len(names)}")
+            raise ConfigError(f"need one boundary tag per polygon edge ({len(v)}), got {len(names)}")
     ring = Ring(vertices=v, names=names)
     if ring.area() <= 1e-14 * max(1.0, np.ptp(v)) ** 2:
-        raise ValueError("empty domain: polygon has zero area")
+        raise MeshError("empty domain: polygon has zero area")
     return ring
 
 
@@ -158,6 +164,14 @@ def polygon(vertices: Sequence[Sequence[float]], holes: Sequence[Sequence[Sequen
         Per hole: a tag or one tag per edge; default ``"hole0"``, ``"hole1"``, ...
     name
         Domain name.
+
+    Raises
+    ------
+    MeshError
+        A ring with fewer than 3 vertices, non-finite or repeated consecutive
+        vertices, or zero area.
+    ConfigError
+        A number of edge tags that does not match the number of edges.
     """
     outer = _ring(vertices, names, "outer")
     rings = []
@@ -169,14 +183,14 @@ def polygon(vertices: Sequence[Sequence[float]], holes: Sequence[Sequence[Sequen
 def disk(radius: float = 1.0, center: tuple[float, float] = (0.0, 0.0)) -> Domain:
     """Disk of ``radius`` (boundary tag ``"outer"``)."""
     if not radius > 0:
-        raise ValueError(f"empty domain: disk radius must be > 0, got {radius}")
+        raise ConfigError(f"empty domain: disk radius must be > 0, got {radius}")
     return Domain(Ring(names=("outer",), center=tuple(center), radius=float(radius)), (), "disk")
 
 
 def annulus(inner: float = 0.5, outer: float = 1.0, center: tuple[float, float] = (0.0, 0.0)) -> Domain:
     """Annulus ``inner < r < outer`` (tags ``"outer"`` and ``"inner"``)."""
     if not 0 < inner < outer:
-        raise ValueError(f"empty domain: annulus needs 0 < inner < outer, got {inner}, {outer}")
+        raise ConfigError(f"empty domain: annulus needs 0 < inner < outer, got {inner}, {outer}")
     return Domain(Ring(names=("outer",), center=tuple(center), radius=float(outer)),
                   (Ring(names=("inner",), center=tuple(center), radius=float(inner)),), "annulus")
 
@@ -192,7 +206,7 @@ def square_with_hole(size: float = 1.0, hole_radius: float = 0.25) -> Domain:
     """Square ``[0, s]^2`` with a centred circular hole (tags ``"outer"``, ``"hole"``)."""
     s = float(size)
     if not 0 < hole_radius < s / 2:
-        raise ValueError(f"hole radius must be in (0, size/2), got {hole_radius}")
+        raise ConfigError(f"hole_radius must be in (0, size/2), got {hole_radius}")
     outer = _ring([(0, 0), (s, 0), (s, s), (0, s)], None, "outer")
     return Domain(outer, (Ring(names=("hole",), center=(s / 2, s / 2), radius=float(hole_radius)),),
                   "square_with_hole")
@@ -204,13 +218,19 @@ DOMAINS = {"disk": disk, "annulus": annulus, "l_shape": l_shape,
 
 
 def get_domain(domain: Domain | str) -> Domain:
-    """A :class:`Domain`, or a standard one by name (see ``DOMAINS``)."""
+    """A :class:`Domain`, or a standard one by name (see ``DOMAINS``).
+
+    Raises
+    ------
+    ConfigError
+        If ``domain`` is a name not in ``DOMAINS``.
+    """
     if isinstance(domain, Domain):
         return domain
     try:
         return DOMAINS[domain]()
     except KeyError:
-        raise ValueError(f"unknown domain {domain!r}; known: {sorted(DOMAINS)} "
+        raise ConfigError(f"unknown domain {domain!r}; known: {sorted(DOMAINS)} "
                          "or pass a Domain (topologies.polygon(...))") from None
 
 

@@ -33,6 +33,8 @@ from typing import Union
 import networkx as nx
 import numpy as np
 
+from evsim.errors import ConfigError, GraphError
+
 __all__ = ["grid_1d", "grid_2d", "grid_3d", "grid", "cell_positions", "cell_nodes", "SIDES"]
 
 #: Boundary specification of one side: a number or ``callable(pos) -> number``
@@ -53,26 +55,41 @@ def cell_positions(graph: nx.Graph) -> np.ndarray:
 
     Raises
     ------
-    ValueError
-        If a cell has no ``pos`` attribute.
+    GraphError
+        If a cell has no ``pos`` attribute (names the cell).
     """
     rows = []
     for n in cell_nodes(graph):
         pos = graph.nodes[n].get("pos")
         if pos is None:
-            raise ValueError(f"cell {n!r} has no 'pos' attribute")
+            raise GraphError(f"cell {n!r} has no 'pos' attribute")
         rows.append(np.atleast_1d(np.asarray(pos, dtype=float)))
     return np.array(rows, dtype=float).reshape(len(rows), -1)
 
 
 def check_physics(diffusivity: float, decay: float = 0.0, latency: float = 0.0) -> None:
-    """Validate the physical parameters every builder takes (clear ``ValueError``)."""
+    """Validate the physical parameters every builder takes.
+
+    Raises
+    ------
+    ConfigError
+        If ``diffusivity`` is not positive and finite, or ``decay`` or
+        ``latency`` is negative or not finite (the message names the parameter).
+    """
     if not np.isfinite(diffusivity) or diffusivity <= 0:
-        raise ValueError(f"diffusivity must be positive and finite, got {diffusivity}")
+        raise ConfigError(f"diffusivity must be positive and finite, got {diffusivity}")
     if not np.isfinite(decay) or decay < 0:
-        raise ValueError(f"decay must be >= 0, got {decay}")
+        raise ConfigError(f"decay must be >= 0, got {decay}")
     if not np.isfinite(latency) or latency < 0:
-        raise ValueError(f"latency must be >= 0, got {latency}")
+        raise ConfigError(f"latency must be >= 0, got {latency}")
+
+
+def is_finite_number(value: object) -> bool:
+    """Whether ``value`` converts to a finite float."""
+    try:
+        return bool(np.isfinite(float(value)))
+    except (TypeError, ValueError):
+        return False
 
 
 def _side_specs(boundary: Boundary | Mapping[str, Boundary], dim: int) -> dict[str, Boundary]:
@@ -80,7 +97,7 @@ def _side_specs(boundary: Boundary | Mapping[str, Boundary], dim: int) -> dict[s
     if isinstance(boundary, Mapping):
         unknown = set(boundary) - set(names)
         if unknown:
-            raise ValueError(f"unknown boundary side(s) {sorted(unknown)}; sides are {names}")
+            raise ConfigError(f"unknown boundary side(s) {sorted(unknown)}; sides are {names}")
         specs = {s: boundary.get(s, 0.0) for s in names}
     else:
         specs = {s: boundary for s in names}
@@ -89,12 +106,12 @@ def _side_specs(boundary: Boundary | Mapping[str, Boundary], dim: int) -> dict[s
         for s in axis:
             v = specs[s]
             if isinstance(v, str) and v not in ("neumann", "periodic"):
-                raise ValueError(f"boundary {s!r}: unknown condition {v!r} "
+                raise ConfigError(f"boundary {s!r}: unknown condition {v!r} "
                                  "(use a number, a callable, 'neumann' or 'periodic')")
-            if not isinstance(v, str) and not callable(v) and not np.isfinite(float(v)):
-                raise ValueError(f"boundary {s!r}: Dirichlet value must be finite, got {v!r}")
+            if not isinstance(v, str) and not callable(v) and not is_finite_number(v):
+                raise ConfigError(f"boundary {s!r}: Dirichlet value must be finite, got {v!r}")
         if (lo == "periodic") != (hi == "periodic"):
-            raise ValueError(f"periodic boundary must be set on both {axis[0]!r} and {axis[1]!r}")
+            raise ConfigError(f"periodic boundary must be set on both {axis[0]!r} and {axis[1]!r}")
     return specs
 
 
@@ -143,16 +160,24 @@ def grid(
         slowest (``index = (i * ny + j) * nz + k``); reservoirs are named
         ``("bc", side, face_index)`` and ``"ground"``. ``graph.graph`` holds
         ``dim``, ``shape``, ``lengths``, ``diffusivity`` and ``spacing``.
+
+    Raises
+    ------
+    ConfigError
+        Bad sizes (``cells``/``lengths``), physical parameters or boundary
+        specification (unknown side or condition, non-finite Dirichlet value,
+        periodic on one side only); the message names the parameter or side.
     """
     shape = tuple(int(c) for c in cells)
     lengths = tuple(float(x) for x in lengths)
     dim = len(shape)
     if not 1 <= dim <= 3 or len(lengths) != dim:
-        raise ValueError("cells and lengths must have the same length, 1 to 3")
+        raise ConfigError(f"cells and lengths must have the same length, 1 to 3, got "
+                          f"cells={shape}, lengths={lengths}")
     if any(c < 1 for c in shape):
-        raise ValueError(f"every axis needs at least one cell, got cells={shape}")
+        raise ConfigError(f"every axis needs at least one cell, got cells={shape}")
     if any(not np.isfinite(x) or x <= 0 for x in lengths):
-        raise ValueError(f"lengths must be positive and finite, got {lengths}")
+        raise ConfigError(f"lengths must be positive and finite, got {lengths}")
     check_physics(diffusivity, decay, latency)
     specs = _side_specs(boundary, dim)
     h = np.array(lengths) / np.array(shape)

@@ -10,8 +10,8 @@ boundary tags), and :func:`write_results` writes the potential per cell over
 time and the spike counts per cell as an XDMF time series (``.xdmf``) or a
 ParaView collection of VTU files (``.pvd``), both opened by ParaView.
 
-meshio is an optional dependency (extra ``mesh``); it is imported inside the
-functions.
+meshio is an optional dependency (extra ``mesh``), imported inside the functions
+through :func:`evsim.optional.require`.
 """
 from __future__ import annotations
 
@@ -23,7 +23,12 @@ from typing import Any
 import networkx as nx
 import numpy as np
 
-from .simplicial import Condition, simplex_graph
+from evsim.errors import ConfigError, MeshError, ResultFileError
+from evsim.network import compile_network
+from evsim.optional import require
+
+from .grids import cell_nodes
+from .simplicial import Condition, graph_mesh, simplex_graph
 
 __all__ = ["read_mesh", "mesh_graph", "write_mesh", "write_results", "TAG_KEYS"]
 
@@ -39,12 +44,28 @@ _DIM_OF = {"vertex": 0, "line": 1, "line3": 1, "triangle": 2, "triangle6": 2, "t
 
 
 def _meshio():
+    """The meshio module, or :class:`~evsim.errors.MissingDependency` naming the extra."""
+    return require("meshio", extra="mesh", feature="reading and writing mesh files")
+
+
+def _read(meshio, path: Path, file_format: str | None):
+    """``meshio.read`` with every failure turned into a :class:`ResultFileError` naming ``path``.
+
+    meshio ends the interpreter (``sys.exit``) when no reader accepts a file,
+    and its readers raise assorted errors on truncated input; both become a
+    :class:`ResultFileError` chained to the original error.
+    """
+    if not path.exists():
+        raise ResultFileError(f"mesh file {str(path)!r} does not exist")
+    what = f"cannot read mesh file {str(path)!r}" + (f" as {file_format!r}" if file_format else "")
     try:
-        import meshio
-    except ImportError as exc:  # pragma: no cover - exercised only without the extra
-        raise ImportError("reading and writing mesh files needs meshio: "
-                          "pip install 'evsim[mesh]'") from exc
-    return meshio
+        return meshio.read(path, file_format=file_format)
+    except ImportError:
+        raise                      # a reader's own optional dependency (e.g. h5py) is missing
+    except SystemExit as err:
+        raise ResultFileError(f"{what}: no meshio reader accepts it") from err
+    except Exception as err:
+        raise ResultFileError(f"{what}: {type(err).__name__}: {err}") from err
 
 
 def read_mesh(source: str | os.PathLike | Any, tag_names: Mapping[int, str] | None = None,
@@ -74,32 +95,41 @@ def read_mesh(source: str | os.PathLike | Any, tag_names: Mapping[int, str] | No
 
     Raises
     ------
-    ValueError
+    ResultFileError
+        The file does not exist or meshio cannot read it (names the file).
+    MeshError
         No triangle/tetra elements (empty mesh), non-linear (higher-order)
-        elements, or mixed element types that are not simplices.
+        elements, or mixed element types that are not simplices (names the
+        file when ``source`` is a path).
+    MissingDependency
+        meshio is not installed (extra ``mesh``).
     """
     meshio = _meshio()
-    mesh = source if isinstance(source, meshio.Mesh) else meshio.read(source, file_format=file_format)
+    if isinstance(source, meshio.Mesh):
+        mesh, where = source, ""
+    else:
+        mesh = _read(meshio, Path(source), file_format)
+        where = f"mesh file {str(source)!r}: "
     types = [block.type for block in mesh.cells]
     dims = [_DIM_OF.get(t, -1) for t in types]
     unknown = [t for t, d in zip(types, dims) if d < 0]
     if unknown:
-        raise ValueError(f"unsupported element type(s) {sorted(set(unknown))}")
+        raise MeshError(f"{where}unsupported element type(s) {sorted(set(unknown))}")
     if not types or max(dims) < 2:
-        raise ValueError("empty mesh: no triangle or tetrahedron elements "
-                         f"(element types present: {sorted(set(types)) or 'none'})")
+        raise MeshError(f"{where}empty mesh: no triangle or tetrahedron elements "
+                        f"(element types present: {sorted(set(types)) or 'none'})")
     d = max(dims)
     volume_types = sorted({t for t, k in zip(types, dims) if k == d})
     want = "triangle" if d == 2 else "tetra"
     if volume_types != [want]:
         other = [t for t in volume_types if t != want]
         if want in volume_types:
-            raise ValueError(f"mixed element types: {want} with {other}; only linear triangle "
-                             "(2D) or tetra (3D) meshes are supported (split the other elements "
-                             "into simplices)")
-        raise ValueError(f"unsupported element type(s) {other}: only linear triangle (2D) or "
-                         "tetra (3D) elements are supported (higher-order or non-simplex "
-                         "elements must be converted)")
+            raise MeshError(f"{where}mixed element types: {want} with {other}; only linear "
+                            "triangle (2D) or tetra (3D) meshes are supported (split the other "
+                            "elements into simplices)")
+        raise MeshError(f"{where}unsupported element type(s) {other}: only linear triangle (2D) "
+                        "or tetra (3D) elements are supported (higher-order or non-simplex "
+                        "elements must be converted)")
     simplices = np.concatenate([b.data for b in mesh.cells if b.type == want]).astype(np.int64)
     names: dict[int, str] = {}
     for name, value in (mesh.field_data or {}).items():
@@ -166,6 +196,13 @@ def mesh_graph(
     networkx.Graph
         As :func:`~evsim.topologies.simplicial.simplex_graph`; ``name`` is the
         file stem.
+
+    Raises
+    ------
+    ResultFileError, MeshError, MissingDependency
+        As :func:`read_mesh`.
+    ConfigError, MeshError
+        As :func:`~evsim.topologies.simplicial.simplex_graph`.
     """
     points, simplices, tags = read_mesh(source, tag_names=tag_names, file_format=file_format)
     name = Path(source).stem if isinstance(source, (str, os.PathLike)) else "mesh"
@@ -183,10 +220,33 @@ def write_mesh(path: str | os.PathLike, points: np.ndarray, simplices: np.ndarra
     ``field_data`` (kept by gmsh files; formats that drop field data read back
     as ids ``"1"``, ``"2"``..., name them with ``read_mesh(tag_names=...)``).
     ``.msh`` files are written as ASCII gmsh 2.2.
+
+    Parameters
+    ----------
+    path
+        Output file; the extension selects the meshio format.
+    points
+        ``(P, 2)`` or ``(P, 3)`` vertex coordinates.
+    simplices
+        ``(M, 3)`` triangles or ``(M, 4)`` tetrahedra.
+    tags
+        Tag name -> ``(K, d)`` boundary facets.
+    file_format
+        meshio format name (default: from the extension).
+
+    Raises
+    ------
+    MeshError
+        ``simplices`` is not an ``(M, 3)`` or ``(M, 4)`` array.
+    MissingDependency
+        meshio is not installed (extra ``mesh``).
     """
-    meshio = _meshio()
     points = np.asarray(points, dtype=float)
     simplices = np.asarray(simplices, dtype=np.int64)
+    if simplices.ndim != 2 or simplices.shape[1] not in (3, 4):
+        raise MeshError(f"simplices must be (M, 3) triangles or (M, 4) tetrahedra, "
+                        f"got shape {simplices.shape}")
+    meshio = _meshio()
     d = simplices.shape[1] - 1
     cells = [("triangle" if d == 2 else "tetra", simplices)]
     cell_data = {"gmsh:physical": [np.zeros(len(simplices), dtype=np.int64)],
@@ -214,18 +274,19 @@ def write_mesh(path: str | os.PathLike, points: np.ndarray, simplices: np.ndarra
 
 def _vertex_fields(graph: nx.Graph, result: Any = None, times=None, potential=None):
     """Per-vertex potential over time and spike counts, with reservoirs filled in."""
-    nodes = graph.graph.get("vertex_nodes")
-    if nodes is None or "points" not in graph.graph:
-        raise ValueError("graph has no mesh (graph.graph['points'/'vertex_nodes']); build it with "
-                         "voronoi_2d, tetra_box/ball, mesh_graph or simplex_graph")
-    cells = [n for n, a in graph.nodes(data=True) if a.get("kind", "cell") == "cell"]
+    _, _, nodes = graph_mesh(graph)
+    cells = cell_nodes(graph)
     cell_index = {n: k for k, n in enumerate(cells)}
     if result is not None:
         times, potential = result.times, result.potential
+    if times is None or potential is None:
+        raise ConfigError("write_results needs a result, or both times and potential")
     times = np.atleast_1d(np.asarray(times, dtype=float))
-    potential = np.asarray(potential, dtype=float).reshape(len(times), -1)
-    if potential.shape[1] != len(cells):
-        raise ValueError(f"potential has {potential.shape[1]} columns, graph has {len(cells)} cells")
+    potential = np.asarray(potential, dtype=float)
+    if potential.size != len(times) * len(cells):
+        raise ConfigError(f"potential has shape {potential.shape}, expected ({len(times)}, "
+                          f"{len(cells)}) for {len(times)} times and {len(cells)} cells")
+    potential = potential.reshape(len(times), len(cells))
     is_cell = np.array([n in cell_index for n in nodes])
     col = np.array([cell_index.get(n, 0) for n in nodes])
     fixed = np.array([0.0 if n in cell_index else float(graph.nodes[n].get("potential", 0.0))
@@ -238,8 +299,6 @@ def _vertex_fields(graph: nx.Graph, result: Any = None, times=None, potential=No
     if result is not None and getattr(result, "node_spikes", None) is not None:
         net = getattr(result, "network", None)
         if net is None:
-            from evsim import compile_network
-
             net = compile_network(graph)
         where = {n: k for k, n in enumerate(net.nodes)}
         idx = np.array([where[n] for n in nodes])
@@ -273,14 +332,26 @@ def write_results(path: str | os.PathLike, graph: nx.Graph, result: Any = None, 
     -------
     pathlib.Path
         The written file.
+
+    Raises
+    ------
+    ConfigError
+        An extension other than ``.xdmf``/``.pvd``, or potentials that do not
+        match the times and cells.
+    GraphError
+        ``graph`` carries no mesh.
+    MissingDependency
+        meshio is not installed (extra ``mesh``).
     """
-    meshio = _meshio()
     path = Path(path)
+    if path.suffix not in (".xdmf", ".pvd"):
+        raise ConfigError(f"unknown results format {path.suffix!r} of {str(path)!r}: "
+                          "use '.xdmf' or '.pvd'")
+    meshio = _meshio()
     times, vpot, static = _vertex_fields(graph, result, times, potential)
-    points = np.asarray(graph.graph["points"], dtype=float)
+    points, simplices, _ = graph_mesh(graph)
     if points.shape[1] == 2:
         points = np.c_[points, np.zeros(len(points))]
-    simplices = np.asarray(graph.graph["simplices"])
     cells = [("triangle" if simplices.shape[1] == 3 else "tetra", simplices)]
     path.parent.mkdir(parents=True, exist_ok=True)
     if path.suffix == ".xdmf":
@@ -288,7 +359,7 @@ def write_results(path: str | os.PathLike, graph: nx.Graph, result: Any = None, 
             writer.write_points_cells(points, cells)
             for k, t in enumerate(times):
                 writer.write_data(float(t), point_data={"potential": vpot[k], **static})
-    elif path.suffix == ".pvd":
+    else:
         entries = []
         for k, t in enumerate(times):
             name = f"{path.stem}_{k:04d}.vtu"
@@ -297,6 +368,4 @@ def write_results(path: str | os.PathLike, graph: nx.Graph, result: Any = None, 
             entries.append(f'    <DataSet timestep="{float(t)!r}" part="0" file="{name}"/>')
         path.write_text('<?xml version="1.0"?>\n<VTKFile type="Collection" version="0.1">\n'
                         "  <Collection>\n" + "\n".join(entries) + "\n  </Collection>\n</VTKFile>\n")
-    else:
-        raise ValueError(f"unknown results format {path.suffix!r}: use '.xdmf' or '.pvd'")
     return path

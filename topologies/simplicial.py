@@ -41,7 +41,7 @@ choices of ``(g, V)`` are offered (``scheme``):
     files. In 2D this ``g`` equals the P1 one.
 
 Negative conductances (non-Delaunay meshes, obtuse boundary angles) cannot be
-simulated as packets of positive mass and are rejected with a ``ValueError``
+simulated as packets of positive mass and are rejected with a :class:`~evsim.errors.MeshError`
 naming the worst edge (``negative="raise"``) or dropped (``negative="clip"``,
 which loses consistency on those edges). Edges between two reservoirs carry no
 cell flux and are dropped; conductances below ``1e-12`` of the largest are
@@ -62,10 +62,12 @@ from typing import Union
 import networkx as nx
 import numpy as np
 
-from .grids import check_physics
+from evsim.errors import ConfigError, GraphError, MeshError
+
+from .grids import check_physics, is_finite_number
 
 __all__ = ["simplex_graph", "validate_mesh", "boundary_facets", "simplex_volumes",
-           "edge_weights", "DEFAULT_TAG", "Condition"]
+           "edge_weights", "graph_mesh", "DEFAULT_TAG", "Condition"]
 
 #: Boundary condition of one tag: Dirichlet number, ``callable(pos)``, or ``"neumann"``.
 Condition = Union[float, str, Callable[[np.ndarray], float]]
@@ -107,7 +109,7 @@ def validate_mesh(points: np.ndarray, simplices: np.ndarray, orient: bool = Fals
 
     Raises
     ------
-    ValueError
+    MeshError
         Empty mesh, bad shapes or indices, non-finite coordinates, duplicate
         points, degenerate (zero-volume) or inverted simplices, facets shared
         by more than two simplices (overlapping or non-manifold mesh).
@@ -115,31 +117,31 @@ def validate_mesh(points: np.ndarray, simplices: np.ndarray, orient: bool = Fals
     points = np.asarray(points, dtype=float)
     simplices = np.asarray(simplices)
     if simplices.size == 0:
-        raise ValueError("empty mesh: no triangle or tetrahedron elements (empty domain?)")
+        raise MeshError("empty mesh: no triangle or tetrahedron elements (empty domain?)")
     if points.ndim != 2 or points.shape[0] == 0 or points.shape[1] not in (2, 3):
-        raise ValueError(f"points must be an (P, 2) or (P, 3) array, got shape {points.shape}")
+        raise MeshError(f"points must be an (P, 2) or (P, 3) array, got shape {points.shape}")
     if simplices.ndim != 2 or simplices.shape[1] not in (3, 4):
-        raise ValueError(f"simplices must be (M, 3) triangles or (M, 4) tetrahedra, "
+        raise MeshError(f"simplices must be (M, 3) triangles or (M, 4) tetrahedra, "
                          f"got shape {simplices.shape}")
     if not np.issubdtype(simplices.dtype, np.integer):
         if not np.all(np.equal(np.mod(simplices, 1), 0)):
-            raise ValueError("simplices must hold integer vertex indices")
+            raise MeshError("simplices must hold integer vertex indices")
     simplices = simplices.astype(np.int64)
     d = simplices.shape[1] - 1
     if simplices.min() < 0 or simplices.max() >= len(points):
-        raise ValueError(f"simplex vertex index out of range [0, {len(points)}): "
+        raise MeshError(f"simplex vertex index out of range [0, {len(points)}): "
                          f"min {simplices.min()}, max {simplices.max()}")
     if not np.all(np.isfinite(points)):
         bad = np.flatnonzero(~np.all(np.isfinite(points), axis=1))[0]
-        raise ValueError(f"non-finite coordinates at point {bad}: {points[bad]}")
+        raise MeshError(f"non-finite coordinates at point {bad}: {points[bad]}")
     if d == 2 and points.shape[1] == 3:
         z = points[:, 2]
         if np.ptp(z[np.unique(simplices)]) > rtol * max(1.0, np.ptp(points[:, :2])):
-            raise ValueError("triangle mesh is not planar (z varies): surface meshes in 3D "
+            raise MeshError("triangle mesh is not planar (z varies): surface meshes in 3D "
                              "are not supported")
         points = points[:, :2]
     if d == 3 and points.shape[1] == 2:
-        raise ValueError("tetrahedra need 3D points, got 2D coordinates")
+        raise MeshError("tetrahedra need 3D points, got 2D coordinates")
     # drop unreferenced points
     used = np.unique(simplices)
     if len(used) < len(points):
@@ -150,7 +152,7 @@ def validate_mesh(points: np.ndarray, simplices: np.ndarray, orient: bool = Fals
     srt = np.sort(simplices, axis=1)
     rep = np.flatnonzero(np.any(srt[:, 1:] == srt[:, :-1], axis=1))
     if rep.size:
-        raise ValueError(f"degenerate {_NAMES[d]}: {rep.size} element(s) repeat a vertex, "
+        raise MeshError(f"degenerate {_NAMES[d]}: {rep.size} element(s) repeat a vertex, "
                          f"first element {rep[0]} = {simplices[rep[0]].tolist()}")
     # duplicate points
     diameter = float(np.max(np.ptp(points, axis=0))) or 1.0
@@ -159,12 +161,12 @@ def validate_mesh(points: np.ndarray, simplices: np.ndarray, orient: bool = Fals
     pairs = cKDTree(points).query_pairs(r=rtol * diameter, output_type="ndarray")
     if len(pairs):
         i, j = pairs[0]
-        raise ValueError(f"duplicate points: {len(pairs)} pair(s) of mesh vertices coincide, "
+        raise MeshError(f"duplicate points: {len(pairs)} pair(s) of mesh vertices coincide, "
                          f"first vertices {i} and {j} at {points[i].tolist()}")
     # duplicate elements
     uniq, counts = np.unique(srt, axis=0, return_counts=True)
     if np.any(counts > 1):
-        raise ValueError(f"duplicate {_NAMES[d]}: vertices {uniq[counts > 1][0].tolist()} "
+        raise MeshError(f"duplicate {_NAMES[d]}: vertices {uniq[counts > 1][0].tolist()} "
                          "appear in more than one element")
     vol = simplex_volumes(points, simplices)
     edges = points[simplices[:, 1]] - points[simplices[:, 0]]
@@ -172,7 +174,7 @@ def validate_mesh(points: np.ndarray, simplices: np.ndarray, orient: bool = Fals
     tiny = np.abs(vol) <= rtol * h ** d
     if np.any(tiny):
         k = int(np.flatnonzero(tiny)[0])
-        raise ValueError(f"degenerate {_NAMES[d]}: {int(tiny.sum())} element(s) have zero "
+        raise MeshError(f"degenerate {_NAMES[d]}: {int(tiny.sum())} element(s) have zero "
                          f"{'area' if d == 2 else 'volume'} (collinear/coplanar vertices), "
                          f"first element {k} = {simplices[k].tolist()}")
     neg = vol < 0
@@ -183,7 +185,7 @@ def validate_mesh(points: np.ndarray, simplices: np.ndarray, orient: bool = Fals
         elif not np.all(neg):
             minority = neg if neg.sum() <= (~neg).sum() else ~neg
             k = int(np.flatnonzero(minority)[0])
-            raise ValueError(f"inverted {_NAMES[d]}: {int(minority.sum())} of {len(vol)} elements "
+            raise MeshError(f"inverted {_NAMES[d]}: {int(minority.sum())} of {len(vol)} elements "
                              f"have the opposite orientation to the rest (tangled mesh), first "
                              f"element {k} = {simplices[k].tolist()}; pass orient=True if the "
                              "mesh generator does not orient elements")
@@ -192,7 +194,7 @@ def validate_mesh(points: np.ndarray, simplices: np.ndarray, orient: bool = Fals
             simplices[:, :2] = simplices[:, 1::-1]
     facets, counts = _facet_counts(simplices)
     if np.any(counts > 2):
-        raise ValueError(f"non-manifold or overlapping mesh: facet {facets[counts > 2][0].tolist()} "
+        raise MeshError(f"non-manifold or overlapping mesh: facet {facets[counts > 2][0].tolist()} "
                          f"is shared by {int(counts.max())} elements")
     return points, simplices
 
@@ -289,7 +291,7 @@ def edge_weights(points: np.ndarray, simplices: np.ndarray, scheme: str
             np.add.at(volume, simplices[:, a], piece)
             np.add.at(volume, simplices[:, b], piece)
     else:
-        raise ValueError(f"unknown scheme {scheme!r}; use 'p1' or 'voronoi'")
+        raise ConfigError(f"unknown scheme {scheme!r}; use 'p1' or 'voronoi'")
     ends = np.array(local)
     pairs = np.sort(simplices[:, ends].reshape(-1, 2), axis=1)
     uniq, inverse = np.unique(pairs, axis=0, return_inverse=True)
@@ -302,7 +304,7 @@ def _conditions(boundary: Condition | Mapping[str, Condition], tags: list[str]
     if isinstance(boundary, Mapping):
         unknown = set(boundary) - set(tags)
         if unknown:
-            raise ValueError(f"unknown boundary tag(s) {sorted(unknown)}; this mesh has tags {tags}")
+            raise ConfigError(f"unknown boundary tag(s) {sorted(unknown)}; this mesh has tags {tags}")
         ordered = list(boundary) + [t for t in tags if t not in boundary]
         specs = {t: boundary.get(t, 0.0) for t in ordered}
     else:
@@ -310,10 +312,10 @@ def _conditions(boundary: Condition | Mapping[str, Condition], tags: list[str]
     for t, v in specs.items():
         if isinstance(v, str):
             if v != "neumann":
-                raise ValueError(f"boundary {t!r}: unknown condition {v!r} "
+                raise ConfigError(f"boundary {t!r}: unknown condition {v!r} "
                                  "(use a number, a callable or 'neumann')")
-        elif not callable(v) and not np.isfinite(float(v)):
-            raise ValueError(f"boundary {t!r}: Dirichlet value must be finite, got {v!r}")
+        elif not callable(v) and not is_finite_number(v):
+            raise ConfigError(f"boundary {t!r}: Dirichlet value must be finite, got {v!r}")
     return specs
 
 
@@ -356,7 +358,7 @@ def simplex_graph(
         two-point flux and dual volumes) or ``"auto"`` (``"p1"`` for triangles,
         ``"voronoi"`` for tetrahedra). See the module docstring.
     negative
-        ``"raise"`` (default): a negative conductance is a ``ValueError``;
+        ``"raise"`` (default): a negative conductance is a :class:`~evsim.errors.MeshError`;
         ``"clip"``: such edges are dropped.
     decay
         ``lambda >= 0``: every cell gets an edge of conductance ``lambda V_i``
@@ -384,9 +386,13 @@ def simplex_graph(
 
     Raises
     ------
-    ValueError
-        Invalid mesh (see :func:`validate_mesh`), unknown tags or conditions,
-        non-positive volumes, or negative conductances with ``negative="raise"``.
+    MeshError
+        Invalid mesh (see :func:`validate_mesh`), a tag facet outside the mesh,
+        no cell left, non-positive volumes, or negative conductances with
+        ``negative="raise"`` (the message names the vertex, element or edge).
+    ConfigError
+        Bad physical parameters, ``scheme`` or ``negative``, unknown boundary
+        tags or conditions (the message names the parameter or tag).
 
     Examples
     --------
@@ -398,7 +404,7 @@ def simplex_graph(
     """
     check_physics(diffusivity, decay, latency)
     if negative not in ("raise", "clip"):
-        raise ValueError(f"negative must be 'raise' or 'clip', got {negative!r}")
+        raise ConfigError(f"negative must be 'raise' or 'clip', got {negative!r}")
     raw_points = np.asarray(points, dtype=float)
     n_raw = len(raw_points) if raw_points.ndim == 2 else 0
     # remember the original indices so tags can be re-indexed after cleaning
@@ -420,7 +426,7 @@ def simplex_graph(
         for t, facets in tags.items():
             facets = np.asarray(facets, dtype=np.int64).reshape(-1, d)
             if facets.size and (facets.min() < 0 or facets.max() >= n_raw):
-                raise ValueError(f"boundary tag {t!r}: facet vertex index out of range")
+                raise MeshError(f"boundary tag {t!r}: facet vertex index out of range")
             mapped = np.sort(remap[facets], axis=1) if facets.size else facets
             hit = 0
             for f in mapped.tolist():
@@ -461,12 +467,12 @@ def simplex_graph(
         node_of[v] = n_cells
         n_cells += 1
     if n_cells == 0:
-        raise ValueError("empty domain: every mesh vertex is a Dirichlet boundary vertex, "
+        raise MeshError("empty domain: every mesh vertex is a Dirichlet boundary vertex, "
                          "so there is no cell to simulate (refine the mesh)")
     bad_volume = [v for v in range(len(points)) if node_of[v] is not None and volume[v] <= 0]
     if bad_volume:
         v = bad_volume[0]
-        raise ValueError(f"non-positive dual volume {volume[v]:.3g} at vertex {v} "
+        raise MeshError(f"non-positive dual volume {volume[v]:.3g} at vertex {v} "
                          f"{points[v].tolist()} ({len(bad_volume)} vertices) with scheme "
                          f"{scheme!r}: obtuse boundary elements; use scheme='p1'")
     for v in range(len(points)):
@@ -495,7 +501,7 @@ def simplex_graph(
         if negative == "raise":
             k = int(np.argmin(np.where(neg, weight, np.inf)))
             i, j = pairs[k]
-            raise ValueError(
+            raise MeshError(
                 f"negative conductance: {int(neg.sum())} of {int(active.sum())} edges have "
                 f"g < 0 (non-Delaunay mesh or obtuse boundary elements); worst edge between "
                 f"vertices {i} {points[i].tolist()} and {j} {points[j].tolist()}, "
@@ -514,3 +520,35 @@ def simplex_graph(
                    vertex_nodes=node_of, boundary_tags=list(specs),
                    clipped_edges=int(neg.sum()))
     return g
+
+
+def graph_mesh(graph: nx.Graph) -> tuple[np.ndarray, np.ndarray, list]:
+    """The mesh a cell graph was built from, as stored by :func:`simplex_graph`.
+
+    Parameters
+    ----------
+    graph
+        A cell graph from ``voronoi_2d``, ``tetra_box``/``tetra_ball``,
+        ``mesh_graph`` or ``simplex_graph``.
+
+    Returns
+    -------
+    points : ``(P, d)`` float array
+        Mesh vertices.
+    simplices : ``(M, d + 1)`` int array
+        Triangles or tetrahedra.
+    vertex_nodes : list
+        Graph node (cell or reservoir) of each mesh vertex.
+
+    Raises
+    ------
+    GraphError
+        If ``graph.graph`` lacks ``points``, ``simplices`` or ``vertex_nodes``.
+    """
+    info = graph.graph
+    missing = [k for k in ("points", "simplices", "vertex_nodes") if k not in info]
+    if missing:
+        raise GraphError(f"graph carries no mesh (graph.graph has no {missing}): build it with "
+                         "voronoi_2d, tetra_box/ball, mesh_graph or simplex_graph")
+    return (np.asarray(info["points"], dtype=float), np.asarray(info["simplices"]),
+            list(info["vertex_nodes"]))

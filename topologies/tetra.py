@@ -40,6 +40,8 @@ from itertools import permutations, product
 import networkx as nx
 import numpy as np
 
+from evsim.errors import ConfigError
+
 from .grids import SIDES
 from .simplicial import Condition, boundary_facets, simplex_graph, simplex_volumes
 
@@ -101,15 +103,22 @@ def tetrahedralize_box(cells: int | Sequence[int] = 12, lengths: float | Sequenc
     -------
     points : ``(P, 3)``, tets : ``(M, 4)`` positively oriented,
     tags : dict side -> ``(K, 3)`` boundary triangles (sides as in ``grid_3d``).
+
+    Raises
+    ------
+    ConfigError
+        Fewer than one interval per axis, non-positive lengths or ``jitter``
+        outside ``[0, 0.5)``.
     """
     shape = (int(cells),) * 3 if np.isscalar(cells) else tuple(int(c) for c in cells)
     lengths = np.array((lengths,) * 3 if np.isscalar(lengths) else lengths, dtype=float)
     if len(shape) != 3 or min(shape) < 1:
-        raise ValueError(f"need at least one interval per axis, got cells={shape}")
+        raise ConfigError(f"cells must be one or three interval counts, at least one per axis, "
+                          f"got cells={shape}")
     if np.any(~np.isfinite(lengths)) or np.any(lengths <= 0):
-        raise ValueError(f"empty domain: box lengths must be positive, got {lengths.tolist()}")
+        raise ConfigError(f"empty domain: box lengths must be positive, got {lengths.tolist()}")
     if not 0 <= jitter < 0.5:
-        raise ValueError(f"jitter must be in [0, 0.5) (fraction of the spacing), got {jitter}")
+        raise ConfigError(f"jitter must be in [0, 0.5) (fraction of the spacing), got {jitter}")
     h = lengths / np.array(shape)
     grids = np.meshgrid(*(np.arange(n + 1) for n in shape), indexing="ij")
     index = np.stack(grids, axis=-1).reshape(-1, 3)
@@ -148,13 +157,18 @@ def tetrahedralize_ball(cells: int = 2000, radius: float = 1.0, seed: int | None
     Returns
     -------
     points : ``(P, 3)``, tets : ``(M, 4)``, tags : ``{"outer": (K, 3) triangles}``.
+
+    Raises
+    ------
+    ConfigError
+        A non-positive ``radius`` or ``cells < 1``.
     """
     from scipy.spatial import cKDTree
 
     if not radius > 0:
-        raise ValueError(f"empty domain: ball radius must be > 0, got {radius}")
+        raise ConfigError(f"empty domain: ball radius must be > 0, got {radius}")
     if int(cells) < 1:
-        raise ValueError(f"empty domain: need at least 1 cell, got cells={cells}")
+        raise ConfigError(f"empty domain: need at least 1 cell, got cells={cells}")
     # ~ sqrt(2) h^3 / 2 per vertex (bcc-like packing); boundary ~ 4 pi R^2 / (sqrt(3)/2 h^2)
     h = radius * (4 / 3 * np.pi / cells * np.sqrt(2) / 2) ** (1 / 3)
     nb = max(12, int(round(4 * np.pi * radius ** 2 / (np.sqrt(3) / 2 * h ** 2))))

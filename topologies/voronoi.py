@@ -36,6 +36,8 @@ from collections.abc import Callable, Mapping
 import networkx as nx
 import numpy as np
 
+from evsim.errors import ConfigError, MeshError
+
 from .domains import Domain, _contains, get_domain, lloyd_points
 from .simplicial import Condition, simplex_graph
 
@@ -83,17 +85,19 @@ def triangulate(domain: Domain | str = "disk", cells: int = 1000, seed: int | No
 
     Raises
     ------
-    ValueError
-        ``cells < 1``, empty domain, or a triangulation that does not conform
-        to the boundary (holes overlapping, self-intersecting polygon).
+    ConfigError
+        ``cells < 1`` or an unknown domain name.
+    MeshError
+        Empty domain, or a triangulation that does not conform to the
+        boundary (holes overlapping, self-intersecting polygon).
     """
     from scipy.spatial import Delaunay, cKDTree
 
     domain = get_domain(domain)
     if int(cells) < 1:
-        raise ValueError(f"empty domain: need at least 1 cell, got cells={cells}")
+        raise ConfigError(f"empty domain: need at least 1 cell, got cells={cells}")
     if domain.area() <= 0:
-        raise ValueError("empty domain: holes cover the outer boundary (area <= 0)")
+        raise MeshError("empty domain: holes cover the outer boundary (area <= 0)")
     h = spacing_for_cells(domain, int(cells))
     rings, names = [], []
     for ring in domain.rings:
@@ -137,7 +141,7 @@ def triangulate(domain: Domain | str = "disk", cells: int = 1000, seed: int | No
         if not split and not drop:
             break
     else:
-        raise ValueError("could not make the boundary conforming (boundary rings too close "
+        raise MeshError("could not make the boundary conforming (boundary rings too close "
                          "to each other for this resolution); increase cells")
 
     bpts = np.concatenate(rings)
@@ -146,7 +150,7 @@ def triangulate(domain: Domain | str = "disk", cells: int = 1000, seed: int | No
     keep = _contains(rings, points[tri].mean(axis=1))
     tri = tri[keep]
     if len(tri) == 0:
-        raise ValueError("empty domain: no triangle lies inside the domain")
+        raise MeshError("empty domain: no triangle lies inside the domain")
     x = points[tri]
     signed = 0.5 * ((x[:, 1, 0] - x[:, 0, 0]) * (x[:, 2, 1] - x[:, 0, 1])
                     - (x[:, 2, 0] - x[:, 0, 0]) * (x[:, 1, 1] - x[:, 0, 1]))
@@ -154,7 +158,7 @@ def triangulate(domain: Domain | str = "disk", cells: int = 1000, seed: int | No
     poly_area = sum((1 if k == 0 else -1) * _shoelace(r) for k, r in enumerate(rings))
     mesh_area = float(np.abs(signed).sum())
     if not np.isclose(mesh_area, poly_area, rtol=1e-9):
-        raise ValueError(f"triangulation does not conform to the domain: mesh area {mesh_area:.6g} "
+        raise MeshError(f"triangulation does not conform to the domain: mesh area {mesh_area:.6g} "
                          f"!= polygon area {poly_area:.6g} (self-intersecting polygon or holes "
                          "outside/overlapping?)")
     tags: dict[str, list] = {}

@@ -1,4 +1,4 @@
-"""Irregular 2D meshes, 3D tetrahedra, mesh files, FEM cross-check (issue 4)."""
+"""Irregular 2D meshes, 3D tetrahedra, mesh files, FEM cross-check."""
 from __future__ import annotations
 
 import time
