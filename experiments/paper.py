@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from evsim.analysis.figures import savefig
+from evsim.errors import ConfigError
 from evsim.analysis.metrics import rmse, rmse_over_time
 from evsim.teachers.base import SemiDiscreteTeacher, teacher_on_cells
 from evsim.teachers.distill import choose_quota, fit_diffusivity
@@ -156,7 +157,7 @@ def paper_heat1d(out: Path, fast: bool = False, teacher: Any = None, cells: int 
     out.mkdir(parents=True, exist_ok=True)
     pinn = load_teacher(teacher)
     d = _distill_heat1d(pinn, out, cells, target_rmse)
-    base, x, times = d.base, d.base.x, d.times
+    base, x, times = d.base, d.base.x, d.case.times
     exact = base.reference()
 
     fits = {}
@@ -201,7 +202,7 @@ def paper_heat1d(out: Path, fast: bool = False, teacher: Any = None, cells: int 
     ax.legend()
     _save(fig, out, "heat1d_rmse_time.png", figures)
 
-    V = d.graph.nodes[0]["volume"]
+    V = d.case.graph.nodes[0]["volume"]
     mass_ref = V * exact.sum(axis=1)
     fig, ax = plt.subplots(figsize=(6, 4))
     ax.plot(times, res.mass, label="PISNN cell mass")
@@ -372,7 +373,14 @@ def paper_heat2d(out: Path, fast: bool = False, cells: int | None = None,
         ``[0, 0.5]``, a few minutes; seconds with ``fast``). The operator is fitted on ``[0, 0.5]``.
     laplace_quota
         Quota of the laplace2d run (default: the chosen heat2d quota).
+
+    Raises
+    ------
+    ConfigError
+        For another ``teacher``.
     """
+    if teacher not in ("exact", "pinn"):
+        raise ConfigError(f"teacher must be 'exact' or 'pinn', got {teacher!r}")
     t_start = time.perf_counter()
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)

@@ -15,11 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import networkx as nx
 import numpy as np
 
 from evsim.teachers.base import Teacher
-from evsim.teachers.distill import Distillation, OperatorFit, QuotaChoice, distill_graph
+from evsim.teachers.distill import OperatorFit, QuotaChoice, distill_graph
 
 from .case import Case, make_case
 
@@ -124,9 +123,13 @@ class Distilled:
         The problem on the training window at its own diffusivity (the fit's graph; its
         reference is the problem's exact solution).
     case
-        The fitted student: ``base`` rebuilt at the fitted diffusivity, with the chosen quota.
-    distillation
-        The fit and the quota search (:class:`~evsim.teachers.distill.Distillation`).
+        The fitted student: ``base`` rebuilt at the fitted diffusivity, with the chosen quota
+        (``case.graph``, ``case.u0``, ``case.times``: the training-window snapshots).
+    teacher_field
+        ``(T, N)`` teacher field at the cells on ``case.times``.
+    fit, quota
+        :class:`~evsim.teachers.distill.OperatorFit` and
+        :class:`~evsim.teachers.distill.QuotaChoice`.
     config
         Path of the written TOML configuration (or None).
     provenance
@@ -135,49 +138,11 @@ class Distilled:
 
     base: Case
     case: Case
-    distillation: Distillation
+    teacher_field: np.ndarray
+    fit: OperatorFit
+    quota: QuotaChoice
     config: Path | None
     provenance: dict
-
-    @property
-    def problem(self) -> str:
-        """The base problem's name."""
-        return self.case.name
-
-    @property
-    def cells(self) -> int:
-        """The resolution."""
-        return self.case.cells
-
-    @property
-    def graph(self) -> nx.Graph:
-        """The fitted cell graph."""
-        return self.case.graph
-
-    @property
-    def u0(self) -> np.ndarray:
-        """Initial potentials at the cells."""
-        return self.case.u0
-
-    @property
-    def times(self) -> np.ndarray:
-        """Training-window snapshot times."""
-        return self.case.times
-
-    @property
-    def teacher_field(self) -> np.ndarray:
-        """``(T, N)`` teacher field at the cells on :attr:`times`."""
-        return self.distillation.teacher_field
-
-    @property
-    def fit(self) -> OperatorFit:
-        """The conductance-scale fit."""
-        return self.distillation.fit
-
-    @property
-    def quota(self) -> QuotaChoice:
-        """The quota search and its chosen run."""
-        return self.distillation.quota
 
 
 def distill_problem(teacher: Teacher, problem: str = "heat1d", cells: int | None = None,
@@ -228,4 +193,4 @@ def distill_problem(teacher: Teacher, problem: str = "heat1d", cells: int | None
         path = write_config(config, problem=base.name, cells=base.cells, quota=d.quota.quota,
                             t_end=float(t_end if t_end is not None else base.problem.t_end),
                             diffusivity=d.fit.diffusivity, engine=engine, provenance=prov)
-    return Distilled(base, case, d, path, prov)
+    return Distilled(base, case, d.teacher_field, d.fit, d.quota, path, prov)

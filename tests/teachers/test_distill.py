@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from evsim import topologies
-from evsim.teachers.base import AnalyticTeacher, SemiDiscreteTeacher
+from evsim.teachers.base import SemiDiscreteTeacher
 from evsim.teachers.distill import (choose_quota, distill_graph, fit_conductance_scale,
                                     fit_diffusivity, scale_conductances)
 from evsim.teachers.ftcs import FTCSTeacher

@@ -23,6 +23,9 @@ def test_distill_problem_writes_a_config_that_evsim_run_accepts(tmp_path):
                 config=tmp_path / "pisnn.toml", t_end=0.5, teacher_info={"kind": "analytic"})
     assert d.fit.relative_error(0.1) < 1e-3
     assert d.quota.met and d.quota.rmse <= 1e-3
+    assert d.base.diffusivity == 0.1 and d.case.diffusivity == d.fit.diffusivity
+    assert d.case.quota == d.quota.quota and d.case.t_end == 0.5 and len(d.case.times) == 26
+    assert d.teacher_field.shape == (26, 30)
     cfg = load_config(d.config)
     assert cfg["problem"] == "heat1d" and cfg["quota"] == d.quota.quota
     assert cfg["diffusivity"] == d.fit.diffusivity and cfg["cells"] == 30
