@@ -59,8 +59,9 @@ def heat_comparison(fast: bool = False, models: dict[str, SpikingModel] | None =
     exact counts give spikes, synaptic ops, neuron updates and the energy per profile
     (:func:`evsim.analysis.energy.energy_table`). The PINN is costed by its FLOPs
     (:meth:`~evsim.teachers.pinn.PINNTeacher.flops`) as ``flops / 2`` fp32 MACs on ``cmos45``
-    only. The PISNN is :func:`evsim.simulate` on the 100-cell grid (exact diffusivity, quota
-    ``1e-6``; ``fast``: ``1e-5``), its conservation defect is the integer ledger residual.
+    only. The PISNN is the heat1d case (:func:`evsim.workflow.case.make_case`) on the 100-cell
+    grid (exact diffusivity, quota ``1e-6``; ``fast``: ``1e-5``), its conservation defect is
+    the integer ledger residual.
     Mass errors are against ``M(t) = (2/pi) exp(-0.1 pi^2 t)``; conservation defects
     (:func:`_mass_defect`) measure ``M(t) - M(0) + outflow`` of each model itself. QIF inputs are
     clipped to the coding window, so beyond ``t = 0.5`` the QIF-PINN's network sees ``t = 0.5``.
@@ -118,7 +119,7 @@ def heat_comparison(fast: bool = False, models: dict[str, SpikingModel] | None =
                      "spikes": int(res.spikes), "synaptic_ops": int(res.synaptic_ops),
                      "neuron_updates": int(res.neuron_updates), "flops": None, "energy_J": energies,
                      "train_seconds": m.metadata.get("wall_seconds"), "eval_seconds": time.perf_counter() - t0})
-    # PISNN: C-LIF / CFQ on the 100-cell grid, distilled conductance, fixed quota
+    # PISNN: C-LIF / CFQ, the heat1d case on the 100-cell grid at its own diffusivity
     q = quota or (1e-5 if fast else 1e-6)
     case = make_case("heat1d", cells=len(x), t_end=float(times[-1]), quota=q, record=times)
     t0 = time.perf_counter()
