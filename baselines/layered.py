@@ -105,12 +105,12 @@ class LayeredResult:
         return {"spikes": self.spikes / b, "synaptic_ops": self.synaptic_ops / b,
                 "neuron_updates": self.neuron_updates / b}
 
-    def event_counts(self):
-        """The counts as :class:`evsim.analysis.energy.EventCounts` (one spike-out per spike)."""
-        from evsim.analysis.energy import EventCounts
-        return EventCounts(packets=int(self.spikes), synaptic_ops=int(self.synaptic_ops),
-                           neuron_updates=int(self.neuron_updates), spikes_out=int(self.spikes),
-                           neurons=int(self.neurons))
+    def hardware_counts(self) -> dict[str, int]:
+        """The counts as hardware events (one spike-out per spike), keyed as the fields of
+        :class:`evsim.analysis.energy.EventCounts`: ``EventCounts(**result.hardware_counts())``."""
+        return {"packets": int(self.spikes), "synaptic_ops": int(self.synaptic_ops),
+                "neuron_updates": int(self.neuron_updates), "spikes_out": int(self.spikes),
+                "neurons": int(self.neurons)}
 
 
 # --------------------------------------------------------------------------- QIF

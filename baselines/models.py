@@ -28,8 +28,8 @@ torch), which also counts spikes, synaptic operations and neuron updates exactly
 use :mod:`evsim.analysis.energy`. ``evsim experiment baselines`` writes the comparison table
 (PINN, LIF-PINN direct / converted, QIF-PINN, VSN-PINN, PISNN) and figures.
 
-Models are shipped in ``evsim/teachers/data/baselines`` (``.npz`` + ``.json``); retrain with
-``python -m evsim.baselines.models retrain [--only NAME ...]``.
+Models are shipped in ``evsim/baselines/data`` (``.npz`` + ``.json``); retrain with
+``evsim retrain baselines [--only NAME ...] [--out DIR]`` (:func:`retrain`).
 """
 from __future__ import annotations
 
@@ -43,12 +43,16 @@ from typing import Any
 
 import numpy as np
 
+from evsim.errors import ConfigError, ResultFileError
+from evsim.teachers.base import rmse
+from evsim.teachers.pinn import HeatPDE, torch_scope
+
 from .layered import LayeredResult, LIFNetwork, QIFNetwork, VSNNetwork
-from evsim.teachers.pinn import HeatPDE
+from .training import _torch
 
 __all__ = ["DATA_DIR", "PUBLISHED_X2", "HEAT_MODELS", "X2_MODELS", "SpikingModel", "save_model",
-           "load_model", "to_torch", "train_x2", "train_heat", "retrain", "x2_table",
-           "main"]
+           "load_model", "to_torch", "train_x2", "train_heat", "retrain", "x2_table", "heat_grid",
+           "MODEL_NAMES"]
 
 #: Directory of the shipped baseline models.
 DATA_DIR = Path(__file__).resolve().parent / "data"
@@ -64,12 +68,6 @@ HEAT_MODELS = {"heat_lif": "lif", "heat_lifconv": "lif-conv", "heat_qif": "qif",
 X2_MODELS = ("x2_qif", "x2_lif32", "x2_lif64", "x2_lif128", "x2_ann")
 
 HEAT_PDE = HeatPDE(dim=1, alpha=0.1, lengths=(1.0,), t_train=0.5, initial="sine")
-
-
-def _torch():
-    import torch
-    torch.set_num_threads(1)
-    return torch
 
 
 # --------------------------------------------------------------------------- the NumPy model
@@ -187,19 +185,28 @@ def save_model(model: SpikingModel, path: str | Path) -> Path:
 
 
 def load_model(path: str | Path) -> SpikingModel:
-    """Load a model saved by :func:`save_model` (a name in :data:`DATA_DIR` or a path)."""
+    """Load a model saved by :func:`save_model` (a name in :data:`DATA_DIR` or a path).
+
+    Raises
+    ------
+    ResultFileError
+        If the model file is missing or is not a saved model.
+    """
     path = Path(path)
     if not path.with_suffix(".npz").exists() and (DATA_DIR / path.name).with_suffix(".npz").exists():
         path = DATA_DIR / path.name
     path = path.with_suffix("")
     if not path.with_suffix(".npz").exists():
-        raise FileNotFoundError(f"{path}.npz is missing; run `python -m evsim.baselines.models retrain`")
-    with np.load(path.with_suffix(".npz"), allow_pickle=False) as z:
-        cfg = json.loads(str(z["config"]))
-        nc = cfg["network"]
-        n = nc["layers"]
-        w = [np.array(z[f"W{k}"], float) for k in range(n)]
-        b = [np.array(z[f"b{k}"], float) for k in range(n)] if cfg["kind"] != "qif" else None
+        raise ResultFileError(f"{path}.npz is missing; run `evsim retrain baselines`")
+    try:
+        with np.load(path.with_suffix(".npz"), allow_pickle=False) as z:
+            cfg = json.loads(str(z["config"]))
+            nc = cfg["network"]
+            n = nc["layers"]
+            w = [np.array(z[f"W{k}"], float) for k in range(n)]
+            b = [np.array(z[f"b{k}"], float) for k in range(n)] if cfg["kind"] != "qif" else None
+    except (OSError, KeyError, TypeError, ValueError) as err:
+        raise ResultFileError(f"{path}.npz is not a readable baseline model: {err}") from err
     kind = cfg["kind"]
     if kind == "ann":
         net: Any = (w, b)
@@ -278,9 +285,10 @@ def _x2_module(kind: str, steps: int, sizes: Sequence[int] | None, seed: int, ga
                       bias_range=bias_range)
     if kind == "ann":
         return make_ann(list(sizes or [1, 64, 64, 64, 64, 1]), seed=seed, gain=gain, bias_range=bias_range)
-    raise ValueError(f"unknown x2 model kind {kind!r}")
+    raise ConfigError(f"unknown x2 model kind {kind!r}")
 
 
+@torch_scope(threads=1)
 def train_x2(kind: str, steps: int = 32, iters: int = 2000, lr: float | None = None,
              sizes: Sequence[int] | None = None, seed: int = 0, n_train: int = 100,
              gain: float = 1.0, bias_range: float = 0.0,
@@ -293,6 +301,7 @@ def train_x2(kind: str, steps: int = 32, iters: int = 2000, lr: float | None = N
     (evaluated with the event simulator). ``gain``, ``bias_range``: initialisation of LIF / ANN
     layers (:func:`evsim.baselines.training.make_ann`); the shipped ones use 3 and 1 (a ``hardtanh``
     network started in its linear regime stays at the best linear fit of the even target).
+    Trains on one torch thread (restored afterwards, :func:`evsim.teachers.pinn.torch_scope`).
     """
     torch = _torch()
     from .training import train_supervised
@@ -402,7 +411,7 @@ def _heat_module(kind: str, hidden: int, depth: int, steps: int, seed: int):
         return VSNNet(sizes, steps=steps, seed=seed)
     if kind in ("ann", "lif-conv"):
         return make_ann(sizes, seed=seed)
-    raise ValueError(f"unknown heat baseline kind {kind!r}")
+    raise ConfigError(f"unknown heat baseline kind {kind!r}")
 
 
 def _heat_u(module, kind: str):
@@ -418,6 +427,7 @@ def _heat_u(module, kind: str):
     return u
 
 
+@torch_scope(threads=1)
 def train_heat(kind: str, hidden: int = 32, depth: int = 3, steps: int | None = None,
                n_interior: int = 128, neighbours: int = 6, radius: Sequence[float] | None = None,
                adam_iters: int = 3000, lr: float | None = None, resample_every: int = 50,
@@ -430,7 +440,8 @@ def train_heat(kind: str, hidden: int = 32, depth: int = 3, steps: int | None = 
     0.1 for direct LIF, 0.05 otherwise).
     ``"lif-conv"`` trains the ``hardtanh`` ANN with the same loss and converts it with
     calibrated thresholds at ``steps`` (default 64). ``max_seconds`` defaults to the shipped PINN
-    teacher's training wall time (the common budget).
+    teacher's training wall time (the common budget). Trains on one torch thread (restored
+    afterwards, :func:`evsim.teachers.pinn.torch_scope`).
     """
     torch = _torch()
     from evsim.teachers.pinn import SHIPPED, fit, sample_collocation
@@ -485,19 +496,19 @@ def train_heat(kind: str, hidden: int = 32, depth: int = 3, steps: int | None = 
     return model
 
 
-def _heat_grid(n_x: int = 100, n_t: int = 41, t_end: float = 2.0) -> tuple[np.ndarray, np.ndarray]:
+def heat_grid(n_x: int = 100, n_t: int = 41, t_end: float = 2.0) -> tuple[np.ndarray, np.ndarray]:
     """Evaluation grid: the 100 cell centres of heat1d and ``n_t`` uniform times on ``[0, t_end]``."""
     return (np.arange(n_x) + 0.5) / n_x, np.linspace(0.0, t_end, n_t)
 
 
 def _heat_errors(model, n_x: int = 100, n_t: int = 41) -> dict[str, float]:
-    x, t = _heat_grid(n_x, n_t)
+    x, t = heat_grid(n_x, n_t)
     u = model(x[:, None], t)
     ex = HEAT_PDE.exact(x[:, None], t)
     w = t <= HEAT_PDE.t_train + 1e-12
     return {"relative_l2_window": float(np.linalg.norm(u[w] - ex[w]) / np.linalg.norm(ex[w])),
-            "rmse_window": float(np.sqrt(np.mean((u[w] - ex[w]) ** 2))),
-            "rmse_extrapolation": float(np.sqrt(np.mean((u[~w] - ex[~w]) ** 2))),
+            "rmse_window": rmse(u[w], ex[w]),
+            "rmse_extrapolation": rmse(u[~w], ex[~w]),
             "relative_l2_extrapolation": float(np.linalg.norm(u[~w] - ex[~w]) / np.linalg.norm(ex[~w]))}
 
 
@@ -511,48 +522,52 @@ SHIPPED_X2 = {"x2_qif": dict(kind="qif", iters=2000),
               "x2_ann": dict(kind="ann", iters=3000, **_INIT)}
 SHIPPED_HEAT = {"heat_lif": dict(kind="lif"), "heat_lifconv": dict(kind="lif-conv"),
                 "heat_qif": dict(kind="qif"), "heat_vsn": dict(kind="vsn")}
+#: Names of the shipped models, in retraining order.
+MODEL_NAMES = tuple(SHIPPED_X2) + tuple(SHIPPED_HEAT)
 
 
 def retrain(only: Sequence[str] | None = None, out: str | Path | None = None, verbose: bool = True,
             **overrides) -> dict[str, SpikingModel]:
-    """Retrain the shipped models (all, or the names in ``only``) and save them into ``out``
-    (default :data:`DATA_DIR`). ``overrides`` are passed to the trainers."""
+    """Retrain the shipped models and save them (``evsim retrain baselines``).
+
+    Parameters
+    ----------
+    only
+        Model names (default all of :data:`MODEL_NAMES`).
+    out
+        Output directory (default :data:`DATA_DIR`, over the shipped models).
+    verbose
+        Print one line per saved model.
+    overrides
+        Passed to the trainers (:func:`train_x2`, :func:`train_heat`).
+
+    Returns
+    -------
+    dict
+        ``{name: SpikingModel}``.
+
+    Raises
+    ------
+    ConfigError
+        For an unknown model name (before anything is trained).
+    """
     out = Path(out) if out else DATA_DIR
-    names = list(only) if only else list(SHIPPED_X2) + list(SHIPPED_HEAT)
+    names = list(only) if only else list(MODEL_NAMES)
+    unknown = [n for n in names if n not in MODEL_NAMES]
+    if unknown:
+        raise ConfigError(f"unknown model(s) {unknown}; known: {list(MODEL_NAMES)}")
     models = {}
     for name in names:
         t0 = time.perf_counter()
         if name in SHIPPED_X2:
             m = train_x2(verbose=verbose, **{**SHIPPED_X2[name], **overrides})
             msg = f"relative L2 = {100 * m.metadata['relative_l2_test']:.3f} %"
-        elif name in SHIPPED_HEAT:
+        else:
             m = train_heat(verbose=verbose, **{**SHIPPED_HEAT[name], **overrides})
             msg = f"relative L2 on [0, 0.5] = {100 * m.metadata['relative_l2_window']:.3f} %"
-        else:
-            raise ValueError(f"unknown model {name!r}; known: {list(SHIPPED_X2) + list(SHIPPED_HEAT)}")
         m.name = name
         save_model(m, out / name)
         models[name] = m
         if verbose:
             print(f"saved {out / name}.npz: {msg}, {time.perf_counter() - t0:.0f} s", flush=True)
     return models
-
-
-# --------------------------------------------------------------------------- CLI
-def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m evsim.baselines.models retrain [--only NAME ...] [--out DIR]``."""
-    import argparse
-    ap = argparse.ArgumentParser(prog="python -m evsim.baselines.models",
-                                 description="(Re)train the shipped spiking-PINN baselines.")
-    sub = ap.add_subparsers(dest="cmd", required=True)
-    rt = sub.add_parser("retrain", help="retrain and save the shipped models")
-    rt.add_argument("--only", nargs="*", default=None,
-                    help=f"model names (default all): {' '.join(list(SHIPPED_X2) + list(SHIPPED_HEAT))}")
-    rt.add_argument("--out", default=None, help="output directory (default: the shipped models)")
-    args = ap.parse_args(argv)
-    retrain(args.only, args.out)
-    return 0
-
-
-if __name__ == "__main__":  # pragma: no cover
-    raise SystemExit(main())

@@ -53,9 +53,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from types import ModuleType
 from typing import Any
 
 import numpy as np
+
+from evsim.optional import require
 
 __all__ = ["LIFNet", "VSNNet", "QIFNet", "make_ann", "convert_ann", "stochastic_projection",
            "relative_l2", "train_supervised", "spike_functions"]
@@ -63,9 +66,8 @@ __all__ = ["LIFNet", "VSNNet", "QIFNet", "make_ann", "convert_ann", "stochastic_
 _FUNCS: dict[str, Any] = {}
 
 
-def _torch():
-    import torch
-    return torch
+def _torch() -> ModuleType:
+    return require("torch", feature="the spiking-PINN baselines (evsim.baselines)")
 
 
 def spike_functions() -> dict[str, Any]:

@@ -1,10 +1,12 @@
-"""Command line: ``evsim run``, ``evsim experiment``, ``evsim sweep``, ``evsim report``.
+"""Command line: ``evsim run``, ``evsim experiment``, ``evsim sweep``, ``evsim report``, ``evsim retrain``.
 
     evsim run PROBLEM [--cells N] [--quota Q] [--t-end T] [--engine E] [--out DIR]
     evsim run CONFIG.toml [overrides...]
     evsim experiment NAME [--out DIR] [--fast]
     evsim sweep PROBLEM --quotas Q1 Q2 ... [--out DIR]
     evsim report DIR
+    evsim retrain pinn [--out STEM] [--adam N] [--lbfgs N] [--seed N]
+    evsim retrain baselines [--only NAME ...] [--out DIR]
     evsim problems | evsim experiments
 """
 from __future__ import annotations
@@ -13,6 +15,8 @@ import argparse
 import json
 import sys
 from pathlib import Path
+
+from evsim.errors import EvsimError
 
 __all__ = ["main"]
 
@@ -64,6 +68,40 @@ def _report(args) -> int:
     return 0
 
 
+def _retrain_pinn(args) -> int:
+    from evsim.teachers.pinn import retrain_shipped
+
+    retrain_shipped(args.out, adam_iters=args.adam, lbfgs_iters=args.lbfgs, seed=args.seed)
+    return 0
+
+
+def _retrain_baselines(args) -> int:
+    from evsim.baselines.models import retrain
+
+    retrain(args.only, args.out)
+    return 0
+
+
+def _add_retrain(sub) -> None:
+    """``evsim retrain pinn`` and ``evsim retrain baselines``."""
+    from evsim.baselines.models import MODEL_NAMES
+    from evsim.teachers.pinn import SHIPPED_OPTIONS
+
+    retrain = sub.add_parser("retrain", help="retrain the shipped PINN teacher or spiking baselines")
+    models = retrain.add_subparsers(dest="model", required=True)
+    pinn = models.add_parser("pinn", help="retrain and save the heat1d PINN teacher (~2-4 min)")
+    pinn.add_argument("--out", help="path stem (default: the shipped teacher)")
+    pinn.add_argument("--adam", type=int, default=SHIPPED_OPTIONS["adam_iters"], help="Adam steps")
+    pinn.add_argument("--lbfgs", type=int, default=SHIPPED_OPTIONS["lbfgs_iters"], help="L-BFGS steps")
+    pinn.add_argument("--seed", type=int, default=SHIPPED_OPTIONS["seed"])
+    pinn.set_defaults(func=_retrain_pinn)
+    base = models.add_parser("baselines", help="retrain and save the spiking-PINN baselines (~30 min)")
+    base.add_argument("--only", nargs="+", metavar="NAME", choices=MODEL_NAMES,
+                      help=f"model names (default all): {' '.join(MODEL_NAMES)}")
+    base.add_argument("--out", help="output directory (default: the shipped models)")
+    base.set_defaults(func=_retrain_baselines)
+
+
 def _list(args) -> int:
     if args.command == "problems":
         from evsim.workflow.problems import PROBLEMS
@@ -71,9 +109,11 @@ def _list(args) -> int:
         for name, p in PROBLEMS.items():
             print(f"{name:14s} {p.description}")
     else:
-        from evsim.experiments import list_experiments
+        from evsim.experiments import list_experiments, unavailable_experiments
 
-        print("\n".join(list_experiments()))
+        missing = unavailable_experiments()
+        for name in list_experiments():
+            print(f"{name:18s} unavailable: {missing[name]}" if name in missing else name)
     return 0
 
 
@@ -116,6 +156,8 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("dir")
     rep.set_defaults(func=_report)
 
+    _add_retrain(sub)
+
     for name in ("problems", "experiments"):
         sub.add_parser(name, help=f"list the {name}").set_defaults(func=_list)
     return parser
@@ -126,7 +168,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (ValueError, FileNotFoundError) as err:
+    except (EvsimError, ValueError, FileNotFoundError) as err:
         print(f"evsim: error: {err}", file=sys.stderr)
         return 2
 

@@ -4,6 +4,6 @@ spiking baselines, the hardware studies.
 An experiment is a function ``fn(out: pathlib.Path, **options) -> dict`` registered
 with :func:`experiment`; see :mod:`evsim.experiments.registry`.
 """
-from .registry import experiment, get_experiment, list_experiments
+from .registry import experiment, get_experiment, list_experiments, unavailable_experiments
 
-__all__ = ["experiment", "get_experiment", "list_experiments"]
+__all__ = ["experiment", "get_experiment", "list_experiments", "unavailable_experiments"]

@@ -14,8 +14,14 @@ from typing import Any
 
 import numpy as np
 
-from evsim.baselines.models import (HEAT_MODELS, HEAT_PDE, SpikingModel, _heat_grid,
-                                DATA_DIR, load_model, x2_table)
+from evsim.analysis.energy import EventCounts, energy_table, get_profile
+from evsim.analysis.figures import savefig
+from evsim.analysis.metrics import rmse
+from evsim.baselines.models import (DATA_DIR, HEAT_MODELS, HEAT_PDE, SpikingModel, heat_grid,
+                                    load_model, x2_table)
+from evsim.teachers.pinn import load_shipped
+from evsim.workflow.case import make_case
+
 from .registry import experiment
 
 __all__ = ["heat_comparison", "baselines_experiment"]
@@ -30,7 +36,7 @@ def _mass_defect(model, times: np.ndarray, n_x: int = 100) -> tuple[np.ndarray, 
     the boundary outflow. With the ansatz ``u_x(0, t) = pi + 4 (t/T) N(0, t)`` and
     ``u_x(1, t) = -pi - 4 (t/T) N(1, t)`` exactly, so ``F`` needs only ``N`` at the ends;
     ``int F`` by the trapezoidal rule on 401 times per unit time."""
-    x, _ = _heat_grid(n_x)
+    x, _ = heat_grid(n_x)
     u = model(x[:, None], times)
     mass = u.mean(1) * HEAT_PDE.lengths[0]
     tf = np.linspace(0.0, times[-1], int(400 * times[-1]) + 1)
@@ -53,8 +59,9 @@ def heat_comparison(fast: bool = False, models: dict[str, SpikingModel] | None =
     exact counts give spikes, synaptic ops, neuron updates and the energy per profile
     (:func:`evsim.analysis.energy.energy_table`). The PINN is costed by its FLOPs
     (:meth:`~evsim.teachers.pinn.PINNTeacher.flops`) as ``flops / 2`` fp32 MACs on ``cmos45``
-    only. The PISNN is :func:`evsim.simulate` on the 100-cell grid (exact diffusivity, quota
-    ``1e-6``; ``fast``: ``1e-5``), its conservation defect is the integer ledger residual.
+    only. The PISNN is the heat1d case (:func:`evsim.workflow.case.make_case`) on the 100-cell
+    grid (exact diffusivity, quota ``1e-6``; ``fast``: ``1e-5``), its conservation defect is
+    the integer ledger residual.
     Mass errors are against ``M(t) = (2/pi) exp(-0.1 pi^2 t)``; conservation defects
     (:func:`_mass_defect`) measure ``M(t) - M(0) + outflow`` of each model itself. QIF inputs are
     clipped to the coding window, so beyond ``t = 0.5`` the QIF-PINN's network sees ``t = 0.5``.
@@ -62,12 +69,7 @@ def heat_comparison(fast: bool = False, models: dict[str, SpikingModel] | None =
     Returns a dict with ``rows`` (one per model), ``fields`` ``{name: (T, N) u}``, ``x``,
     ``times``, ``mass`` and ``defect`` ``{name: (T,)}``, ``exact``.
     """
-    import evsim
-    from evsim.analysis.energy import energy_table, get_profile
-    from evsim.workflow.problems import get_problem
-    from evsim.topologies import cell_positions
-    from evsim.teachers.pinn import load_shipped
-    x, times = _heat_grid(100, 21 if fast else 41)
+    x, times = heat_grid(100, 21 if fast else 41)
     exact = HEAT_PDE.exact(x[:, None], times)
     win = times <= HEAT_PDE.t_train + 1e-12
     models = models or {n: load_model(n) for n in HEAT_MODELS if (DATA_DIR / f"{n}.npz").exists()}
@@ -83,9 +85,9 @@ def heat_comparison(fast: bool = False, models: dict[str, SpikingModel] | None =
                 "conservation_defect_max_0_2.0": float(de.max())}
 
     def errors(u):
-        return {"rmse_0_0.5": float(np.sqrt(np.mean((u[win] - exact[win]) ** 2))),
+        return {"rmse_0_0.5": rmse(u[win], exact[win]),
                 "relative_l2_0_0.5": float(np.linalg.norm(u[win] - exact[win]) / np.linalg.norm(exact[win])),
-                "rmse_0.5_2.0": float(np.sqrt(np.mean((u[~win] - exact[~win]) ** 2))),
+                "rmse_0.5_2.0": rmse(u[~win], exact[~win]),
                 "relative_l2_0.5_2.0": float(np.linalg.norm(u[~win] - exact[~win]) / np.linalg.norm(exact[~win]))}
 
     # PINN teacher
@@ -109,7 +111,7 @@ def heat_comparison(fast: bool = False, models: dict[str, SpikingModel] | None =
         uu = uu.reshape(len(times), len(x))
         fields[labels.get(name, name)] = uu
         mass[labels.get(name, name)], defect[labels.get(name, name)] = _mass_defect(m, times)
-        counts = res.event_counts()
+        counts = EventCounts(**res.hardware_counts())
         energies = {k: v["total"] for k, v in energy_table(counts, PROFILES).items()}
         rows.append({"model": labels.get(name, name), "layers": "-".join(map(str, m.config.get("sizes", []))),
                      "steps": m.config.get("steps"), **errors(uu),
@@ -117,14 +119,11 @@ def heat_comparison(fast: bool = False, models: dict[str, SpikingModel] | None =
                      "spikes": int(res.spikes), "synaptic_ops": int(res.synaptic_ops),
                      "neuron_updates": int(res.neuron_updates), "flops": None, "energy_J": energies,
                      "train_seconds": m.metadata.get("wall_seconds"), "eval_seconds": time.perf_counter() - t0})
-    # PISNN: C-LIF / CFQ on the 100-cell grid, distilled conductance, fixed quota
-    prob = get_problem("heat1d")
-    graph = prob.build(100, prob.diffusivity)
-    xc = cell_positions(graph)[:, 0]
+    # PISNN: C-LIF / CFQ, the heat1d case on the 100-cell grid at its own diffusivity
     q = quota or (1e-5 if fast else 1e-6)
+    case = make_case("heat1d", cells=len(x), t_end=float(times[-1]), quota=q, record=times)
     t0 = time.perf_counter()
-    res = evsim.simulate(graph, u0=np.sin(np.pi * xc), quota=q, t_end=float(times[-1]), record=times,
-                         progress=False)
+    res = case.simulate(progress=False)
     wall = time.perf_counter() - t0
     fields["PISNN"] = res.potential
     mass["PISNN"] = res.mass
@@ -203,8 +202,6 @@ def baselines_experiment(out: Path, fast: bool = False, quota: float | None = No
 
 
 def _figures(heat: dict, out: Path) -> list[str]:
-    import matplotlib
-    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     x, times, fields = heat["x"], heat["times"], heat["fields"]
     names = []
@@ -218,8 +215,7 @@ def _figures(heat: dict, out: Path) -> list[str]:
         ax.set_xlabel("x")
     axes[0].legend(fontsize=7)
     fig.tight_layout()
-    fig.savefig(out / "heat1d_profiles.png", dpi=110)
-    plt.close(fig)
+    savefig(fig, out / "heat1d_profiles.png")
     names.append("heat1d_profiles.png")
     fig, axes = plt.subplots(1, 2, figsize=(12, 4))
     axes[0].plot(times, heat["mass_exact"], "k-", lw=2, label="exact")
@@ -235,8 +231,7 @@ def _figures(heat: dict, out: Path) -> list[str]:
         ax.set_xlabel("t")
     axes[0].legend(fontsize=7)
     fig.tight_layout()
-    fig.savefig(out / "heat1d_mass.png", dpi=110)
-    plt.close(fig)
+    savefig(fig, out / "heat1d_mass.png")
     names.append("heat1d_mass.png")
     rows = heat["rows"]
     fig, ax = plt.subplots(figsize=(10, 4))
@@ -250,8 +245,7 @@ def _figures(heat: dict, out: Path) -> list[str]:
     ax.set_ylabel("energy over the evaluation grid (J)")
     ax.legend(fontsize=7)
     fig.tight_layout()
-    fig.savefig(out / "heat1d_cost.png", dpi=110)
-    plt.close(fig)
+    savefig(fig, out / "heat1d_cost.png")
     names.append("heat1d_cost.png")
     return names
 

@@ -29,32 +29,30 @@ from typing import Any
 
 import numpy as np
 
-from .registry import experiment
-from evsim.teachers.base import AnalyticTeacher, SemiDiscreteTeacher, teacher_on_cells
-from evsim.teachers.distill import Distilled, distill, fit_diffusivity, rmse, write_config
+from evsim.analysis.figures import savefig
+from evsim.errors import ConfigError
+from evsim.analysis.metrics import rmse, rmse_over_time
+from evsim.teachers.base import SemiDiscreteTeacher, teacher_on_cells
+from evsim.teachers.distill import choose_quota, fit_diffusivity
 from evsim.teachers.ftcs import FTCSTeacher
-from evsim.teachers.pinn import PINNTeacher, load_shipped, mlp_flops
+from evsim.teachers.pinn import HeatPDE, PINNTeacher, load_shipped, mlp_flops, train_pinn
+from evsim.teachers.semidiscrete import steady_state
+from evsim.workflow.case import Case, make_case
+from evsim.workflow.distill import Distilled, distill_problem, write_config
+from evsim.workflow.problems import get_problem
+from evsim.workflow.sweep import pareto_front
+
+from .registry import experiment
 
 __all__ = ["paper_heat1d", "paper_generalize", "paper_heat2d", "pareto_sweep", "load_teacher"]
 
 
 # --------------------------------------------------------------------------- helpers
-def _plt():
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    return plt
-
-
 def _save(fig, out: Path, name: str, figures: list[str]) -> None:
+    """Lay out ``fig``, save it as ``out / name`` and record the name."""
     fig.tight_layout()
-    fig.savefig(out / name, dpi=110)
-    _plt().close(fig)
+    savefig(fig, out / name)
     figures.append(name)
-
-
-def _rmse_t(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    return np.sqrt(np.mean((np.asarray(a) - np.asarray(b)) ** 2, axis=1))
 
 
 def load_teacher(teacher: str | Path | PINNTeacher | None = None) -> PINNTeacher:
@@ -67,23 +65,28 @@ def load_teacher(teacher: str | Path | PINNTeacher | None = None) -> PINNTeacher
     return PINNTeacher.load(teacher)
 
 
-def _simulate(graph, u0, quota, times, engine="compiled", spike_log=False):
-    from evsim import simulate
-    return simulate(graph, u0=u0, quota=float(quota), t_end=float(times[-1]),
-                    record=np.asarray(times, float), engine=engine, spike_log=spike_log,
-                    progress=False)
-
-
-def pareto_sweep(graph, u0, times, quotas, target: np.ndarray,
+def pareto_sweep(case: Case, quotas, target: np.ndarray,
                  others: dict[str, np.ndarray] | None = None) -> list[dict]:
-    """Run the PISNN for every quota; RMSE against ``target`` (and each of ``others``), spikes.
+    """Run ``case`` for every quota; RMSE against ``target`` (and each of ``others``), spikes.
 
-    Returns one dict per quota: ``quota``, ``spikes``, ``rmse``, ``rmse_<name>``,
-    ``ledger_residual``, ``wall_seconds``.
+    Parameters
+    ----------
+    case
+        The PISNN set-up (graph, u0, record times).
+    quotas
+        Packet masses to run.
+    target, others
+        ``(T, N)`` fields at the case's record times.
+
+    Returns
+    -------
+    list of dict
+        One per quota: ``quota``, ``spikes``, ``rmse``, ``rmse_<name>``,
+        ``ledger_residual``, ``wall_seconds``.
     """
     rows = []
     for q in quotas:
-        res = _simulate(graph, u0, q, times)
+        res = case.simulate(float(q), progress=False)
         row = {"quota": float(q), "spikes": int(res.spikes), "rmse": rmse(res.potential, target),
                "ledger_residual": int(res.ledger.residual), "wall_seconds": float(res.wall_seconds)}
         for name, ref in (others or {}).items():
@@ -94,8 +97,6 @@ def pareto_sweep(graph, u0, times, quotas, target: np.ndarray,
 
 def _pareto_front(rows: list[dict], key: str = "rmse") -> list[int]:
     """Non-dominated rows in (``key``, spikes), ordered by spikes (for drawing)."""
-    from evsim.workflow.sweep import pareto_front
-
     return sorted(pareto_front(rows, keys=(key, "spikes")), key=lambda i: rows[i]["spikes"])
 
 
@@ -125,9 +126,9 @@ def _distill_heat1d(pinn: PINNTeacher, out: Path, cells: int, target_rmse: float
             "teacher_layers": "-".join(map(str, pinn.sizes)),
             "teacher_rmse_vs_exact_window": pinn.metadata.get("rmse_vs_exact_train_window", math.nan),
             "teacher_flops_per_point": pinn.flops_per_point()}
-    return distill(pinn, "heat1d", cells=cells, t_train=pinn.pde.t_train, n_times=51,
-                   target_rmse=target_rmse, config=out / "pisnn_heat1d.toml", t_end=2.0,
-                   teacher_info=info)
+    return distill_problem(pinn, "heat1d", cells=cells, t_train=pinn.pde.t_train, n_times=51,
+                           target_rmse=target_rmse, config=out / "pisnn_heat1d.toml", t_end=2.0,
+                           teacher_info=info)
 
 
 # --------------------------------------------------------------------------- Fig. 2
@@ -154,27 +155,21 @@ def paper_heat1d(out: Path, fast: bool = False, teacher: Any = None, cells: int 
     t_start = time.perf_counter()
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    from evsim.workflow.problems import get_problem
-    from evsim.topologies import cell_positions
     pinn = load_teacher(teacher)
     d = _distill_heat1d(pinn, out, cells, target_rmse)
-    prob = get_problem("heat1d")
-    base = prob.build(cells, prob.diffusivity)
-    x = cell_positions(base)
-    u0 = d.u0
-    times = d.times
-    exact = prob.exact(x, times)
+    base, x, times = d.base, d.base.x, d.case.times
+    exact = base.reference()
 
     fits = {}
-    for t in (pinn, SemiDiscreteTeacher(base, u0), prob.teacher(),
-              FTCSTeacher(base, u0)):
-        f = fit_diffusivity(t, base, times)
+    for t in (pinn, SemiDiscreteTeacher(base.graph, base.u0), base.problem.teacher(),
+              FTCSTeacher(base.graph, base.u0)):
+        f = fit_diffusivity(t, base.graph, times)
         fits[t.name] = {"diffusivity": f.diffusivity, "relative_error": f.relative_error(0.1),
                         "relative_residual": f.relative_residual}
-    ftcs = FTCSTeacher(base, u0)
+    ftcs = FTCSTeacher(base.graph, base.u0)
     ftcs(x, times)
 
-    res = _simulate(d.graph, u0, d.quota.quota, times, spike_log=True)   # the chosen run, logged
+    res = d.case.simulate(spike_log=True, progress=False)   # the chosen run, logged
     pisnn = res.potential
     outflow = _boundary_outflow(res, times)
     n_points = pisnn.size
@@ -184,11 +179,11 @@ def paper_heat1d(out: Path, fast: bool = False, teacher: Any = None, cells: int 
     q0 = d.quota.quota
     quotas = list(quotas) if quotas is not None else list(
         q0 * np.array([0.25, 1.0, 4.0] if fast else [0.125, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0]))
-    sweep = pareto_sweep(d.graph, u0, times, quotas, d.teacher_field, {"exact": exact})
+    sweep = pareto_sweep(d.case, quotas, d.teacher_field, {"exact": exact})
     front = _pareto_front(sweep)
 
     # ---- figures
-    plt = _plt()
+    import matplotlib.pyplot as plt
     figures: list[str] = []
     fig, axes = plt.subplots(1, 3, figsize=(15, 4))
     _spacetime(axes[0], d.teacher_field, x[:, 0], times, "PINN teacher u(x, t)")
@@ -198,16 +193,16 @@ def paper_heat1d(out: Path, fast: bool = False, teacher: Any = None, cells: int 
     _save(fig, out, "heat1d_spacetime.png", figures)
 
     fig, ax = plt.subplots(figsize=(6, 4))
-    ax.plot(times, _rmse_t(pisnn, d.teacher_field), label="PISNN vs PINN teacher")
-    ax.plot(times, _rmse_t(pisnn, exact), "--", label="PISNN vs exact")
-    ax.plot(times, _rmse_t(d.teacher_field, exact), ":", label="PINN vs exact")
+    ax.plot(times, rmse_over_time(pisnn, d.teacher_field), label="PISNN vs PINN teacher")
+    ax.plot(times, rmse_over_time(pisnn, exact), "--", label="PISNN vs exact")
+    ax.plot(times, rmse_over_time(d.teacher_field, exact), ":", label="PINN vs exact")
     ax.set_yscale("log")
     ax.set_xlabel("t")
     ax.set_ylabel("RMSE")
     ax.legend()
     _save(fig, out, "heat1d_rmse_time.png", figures)
 
-    V = d.graph.nodes[0]["volume"]
+    V = d.case.graph.nodes[0]["volume"]
     mass_ref = V * exact.sum(axis=1)
     fig, ax = plt.subplots(figsize=(6, 4))
     ax.plot(times, res.mass, label="PISNN cell mass")
@@ -280,26 +275,21 @@ def paper_generalize(out: Path, fast: bool = False, teacher: Any = None, cells: 
     t_start = time.perf_counter()
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    from evsim.workflow.problems import get_problem
-    from evsim.topologies import cell_positions
-    from evsim.teachers.semidiscrete import semidiscrete
+    import matplotlib.pyplot as plt
     pinn = load_teacher(teacher)
     d = _distill_heat1d(pinn, out, cells, target_rmse)
     q, kappa = d.quota.quota, d.fit.diffusivity
     times = np.linspace(0.0, t_end, 41 if fast else 81)
-    plt = _plt()
     figures: list[str] = []
 
     zero_shot: dict[str, dict] = {}
     fig, axes = plt.subplots(2, 4, figsize=(20, 7.5))
     for row, name in enumerate(("heat1d-gauss", "heat1d-step")):
-        prob = get_problem(name)
-        graph = prob.build(cells, kappa)
-        x = cell_positions(graph)
-        u0 = prob.initial(x)
-        res = _simulate(graph, u0, q, times)
-        ref = semidiscrete(prob.build(cells, prob.diffusivity), u0, times)
-        err_t = _rmse_t(res.potential, ref)
+        truth = make_case("heat1d", cells=cells, t_end=t_end, initial=name, record=times)
+        x = truth.x
+        res = truth.with_diffusivity(kappa).simulate(q, progress=False)
+        ref = truth.reference()                # semi-discrete, the true operator
+        err_t = rmse_over_time(res.potential, ref)
         cfg = write_config(out / f"pisnn_{name}.toml", problem="heat1d", cells=cells, quota=q,
                            t_end=t_end, diffusivity=kappa, initial=name,
                            provenance={**d.provenance, "zero_shot_initial": name})
@@ -319,12 +309,12 @@ def paper_generalize(out: Path, fast: bool = False, teacher: Any = None, cells: 
     _save(fig, out, "generalize_zero_shot.png", figures)
 
     # long horizon on heat1d
-    prob = get_problem("heat1d")
-    x = cell_positions(d.graph)
-    res = _simulate(d.graph, d.u0, q, times)
-    exact = prob.exact(x, times)
+    truth = make_case("heat1d", cells=cells, t_end=t_end, record=times)
+    x = truth.x
+    res = truth.with_diffusivity(kappa).simulate(q, progress=False)
+    exact = truth.reference()
     pinn_field = pinn(x, times)
-    e_pisnn, e_pinn = _rmse_t(res.potential, exact), _rmse_t(pinn_field, exact)
+    e_pisnn, e_pinn = rmse_over_time(res.potential, exact), rmse_over_time(pinn_field, exact)
     late = times >= pinn.pde.t_train - 1e-12
     early = ~late | (times == times[late][0])
     long = {"interval": [float(pinn.pde.t_train), float(t_end)],
@@ -383,54 +373,53 @@ def paper_heat2d(out: Path, fast: bool = False, cells: int | None = None,
         ``[0, 0.5]``, a few minutes; seconds with ``fast``). The operator is fitted on ``[0, 0.5]``.
     laplace_quota
         Quota of the laplace2d run (default: the chosen heat2d quota).
+
+    Raises
+    ------
+    ConfigError
+        For another ``teacher``.
     """
+    if teacher not in ("exact", "pinn"):
+        raise ConfigError(f"teacher must be 'exact' or 'pinn', got {teacher!r}")
     t_start = time.perf_counter()
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    from evsim.workflow.problems import get_problem
-    from evsim.topologies import cell_positions
-    from evsim.teachers.distill import choose_quota, fit_conductance_scale
-    from evsim.teachers.semidiscrete import steady_state
     n = int(cells or (16 if fast else 64))
-    prob = get_problem("heat2d")
-    base = prob.build(n, prob.diffusivity)
-    x = cell_positions(base)
-    u0 = prob.initial(x)
+    times = np.linspace(0.0, 0.8, 17)                    # contains the snapshots 0.1, 0.4, 0.8
+    truth = make_case("heat2d", cells=n, t_end=0.8, record=times)
     if teacher == "pinn":
-        from evsim.teachers.pinn import HeatPDE, train_pinn
         tch = train_pinn(HeatPDE(dim=2, alpha=0.1, lengths=(1.0, 1.0), t_train=0.5),
                          hidden=32, depth=3, n_interior=512 if fast else 4096,
                          adam_iters=300 if fast else 3000, lbfgs_iters=100 if fast else 1000)
         tch.save(out / "pinn_heat2d")
         flops_pp = tch.flops_per_point()
     else:
-        tch = prob.teacher()
+        tch = truth.problem.teacher()
         flops_pp = 2 * 3 + mlp_flops([3, 32, 32, 32, 1]) + 3 * 2 + 4 * 2 + 4  # same-size PINN
-    t_fit = np.linspace(0.0, 0.5, 26)
-    fit = fit_conductance_scale(base, teacher_on_cells(tch, base, t_fit), t_fit)
-    graph = prob.build(n, fit.diffusivity)
+    fit = fit_diffusivity(tch, truth.graph, np.linspace(0.0, 0.5, 26))
     # the quota is chosen against the teacher on its window [0, 0.5], then run to 0.8
     t_win = np.linspace(0.0, 0.5, 11)
-    choice = choose_quota(graph, u0, teacher_on_cells(tch, base, t_win), t_win,
-                          target_rmse=target_rmse, rtol=0.3 if fast else 0.15)
+    student = truth.with_diffusivity(fit.diffusivity)
+    choice = choose_quota(student.graph, student.u0, teacher_on_cells(tch, truth.graph, t_win),
+                          t_win, target_rmse=target_rmse, rtol=0.3 if fast else 0.15)
     q = choice.quota
-    times = np.linspace(0.0, 0.8, 17)                    # contains the snapshots 0.1, 0.4, 0.8
-    target = teacher_on_cells(tch, base, times)
-    exact = prob.exact(x, times)
-    res = _simulate(graph, u0, q, times)
+    student = student.with_quota(q)
+    target = teacher_on_cells(tch, truth.graph, times)
+    exact = truth.reference()
+    res = student.simulate(progress=False)
     cfg = write_config(out / "pisnn_heat2d.toml", problem="heat2d", cells=n, quota=q,
                        t_end=0.8, diffusivity=fit.diffusivity,
                        provenance={"teacher": tch.name, "t_train": 0.5, "n_snapshots": 26,
                                    "fitted_diffusivity": fit.diffusivity,
                                    "quota_target": target_rmse, "rmse_vs_teacher": choice.rmse,
                                    "spikes": choice.spikes})
-    sweep = pareto_sweep(graph, u0, times, q * np.array([0.5, 1.0, 2.0] if fast else
-                                                        [0.25, 0.5, 1.0, 2.0, 4.0]),
+    sweep = pareto_sweep(student, q * np.array([0.5, 1.0, 2.0] if fast else
+                                               [0.25, 0.5, 1.0, 2.0, 4.0]),
                          target, {"exact": exact})
     front = _pareto_front(sweep)
     pinn_flops = flops_pp * res.potential.size
 
-    plt = _plt()
+    import matplotlib.pyplot as plt
     figures: list[str] = []
     snaps = [int(np.argmin(np.abs(times - s))) for s in (0.1, 0.4, 0.8)]
     fig, axes = plt.subplots(3, 3, figsize=(12, 11))
@@ -440,7 +429,7 @@ def paper_heat2d(out: Path, fast: bool = False, cells: int | None = None,
         _field_2d(axes[1, c], exact[k], n, f"analytic t = {times[k]:.1f}")
         err = np.abs(res.potential[k] - exact[k])
         _field_2d(axes[2, c], err, n, f"|error| (max {err.max():.1e})", cmap="magma")
-        snap_err[f"{times[k]:.1f}"] = {"rmse": float(np.sqrt(np.mean(err ** 2))),
+        snap_err[f"{times[k]:.1f}"] = {"rmse": rmse(res.potential[k], exact[k]),
                                        "max_abs": float(err.max())}
     _save(fig, out, "heat2d_snapshots.png", figures)
 
@@ -468,16 +457,15 @@ def paper_heat2d(out: Path, fast: bool = False, cells: int | None = None,
     _save(fig, out, "heat2d_pareto.png", figures)
 
     # laplace2d
-    lap = get_problem("laplace2d")
-    lg = lap.build(n, lap.diffusivity)
-    lx = cell_positions(lg)
-    lt = np.linspace(0.0, lap.t_end, 21 if fast else 41)
+    laplace = get_problem("laplace2d")
+    lap = make_case(laplace, cells=n, record=np.linspace(0.0, laplace.t_end, 21 if fast else 41))
+    lt = lap.times
     ql = float(laplace_quota or q)
-    lres = _simulate(lg, lap.initial(lx), ql, lt)
-    steady = lap.steady(lx)
-    discrete = steady_state(lg)
-    e_lap = _rmse_t(lres.potential, steady[None, :])
-    e_disc = _rmse_t(lres.potential, discrete[None, :])
+    lres = lap.simulate(ql, progress=False)
+    steady = lap.steady()
+    discrete = steady_state(lap.graph)
+    e_lap = rmse_over_time(lres.potential, np.broadcast_to(steady, lres.potential.shape))
+    e_disc = rmse_over_time(lres.potential, np.broadcast_to(discrete, lres.potential.shape))
     fig, axes = plt.subplots(1, 3, figsize=(16, 4.3))
     axes[0].semilogy(lt, e_lap, label="vs Laplace sin(pi x) sinh(pi y)/sinh(pi)")
     axes[0].semilogy(lt, e_disc, "--", label="vs discrete steady state")

@@ -3,42 +3,71 @@
 An experiment is a function ``fn(out: pathlib.Path, **options) -> dict`` that
 writes its figures into ``out`` and returns the summary dictionary, which the
 CLI writes to ``out/summary.json``. Modules register experiments with the
-:func:`experiment` decorator; the modules listed in ``_PROVIDERS`` are imported
-on first use so that heavy optional imports stay lazy.
+:func:`experiment` decorator. :data:`PROVIDERS` names the experiments of each
+module of evsim, so that :func:`list_experiments` imports nothing and a module is
+imported only when one of its experiments is asked for; a module that cannot be
+imported for want of an optional package raises
+:class:`~evsim.errors.MissingDependency` naming the extra to install.
 """
 from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
 
-__all__ = ["experiment", "get_experiment", "list_experiments"]
+from evsim.errors import ConfigError, MissingDependency
+from evsim.optional import EXTRAS, require
+
+__all__ = ["PROVIDERS", "experiment", "get_experiment", "list_experiments", "unavailable_experiments"]
 
 _REGISTRY: dict[str, Callable[..., dict]] = {}
-#: Modules that define experiments (imported lazily, on first lookup).
-_PROVIDERS = ("evsim.experiments.paper", "evsim.experiments.baselines", "evsim.experiments.hardware")
+#: Modules that define experiments -> the names they register (imported on first lookup).
+PROVIDERS: dict[str, tuple[str, ...]] = {
+    "evsim.experiments.paper": ("paper-heat1d", "paper-generalize", "paper-heat2d"),
+    "evsim.experiments.baselines": ("baselines",),
+    "evsim.experiments.hardware": ("hardware-heat2d", "energy-comparison"),
+}
 
 
-def experiment(name: str):
+def experiment(name: str) -> Callable[[Callable[..., dict]], Callable[..., dict]]:
     """Register ``fn(out, **options) -> dict`` as experiment ``name``."""
-    def register(fn):
+    def register(fn: Callable[..., dict]) -> Callable[..., dict]:
         _REGISTRY[name] = fn
         return fn
     return register
 
 
-def _load_providers() -> None:
-    for mod in _PROVIDERS:
-        try:
-            importlib.import_module(mod)
-        except ModuleNotFoundError as err:  # provider not installed / optional extra absent
-            if err.name not in (mod, "torch"):
-                raise
+def _provider(name: str) -> str | None:
+    return next((mod for mod, names in PROVIDERS.items() if name in names), None)
+
+
+def _load(module: str) -> None:
+    """Import ``module``; an absent optional package becomes :class:`MissingDependency`."""
+    try:
+        importlib.import_module(module)
+    except ModuleNotFoundError as err:
+        top = (err.name or "").split(".")[0]
+        if top in EXTRAS:
+            require(top, feature=f"the experiments of {module}")   # names the extra
+        raise
 
 
 def list_experiments() -> list[str]:
-    """Names of all registered experiments."""
-    _load_providers()
-    return sorted(_REGISTRY)
+    """Names of all experiments (those of :data:`PROVIDERS` and any registered), sorted.
+
+    Imports no experiment module, so it works without the optional packages.
+    """
+    return sorted({n for names in PROVIDERS.values() for n in names} | set(_REGISTRY))
+
+
+def unavailable_experiments() -> dict[str, str]:
+    """``{name: reason}`` for the experiments whose module needs a missing optional package."""
+    missing = {}
+    for module, names in PROVIDERS.items():
+        try:
+            _load(module)
+        except MissingDependency as err:
+            missing.update(dict.fromkeys(names, str(err)))
+    return missing
 
 
 def get_experiment(name: str) -> Callable[..., dict]:
@@ -46,10 +75,16 @@ def get_experiment(name: str) -> Callable[..., dict]:
 
     Raises
     ------
-    ValueError
+    ConfigError
         If no experiment of that name exists (the message lists the known ones).
+    MissingDependency
+        If its module needs an optional package that is not installed (names the extra).
     """
-    _load_providers()
     if name not in _REGISTRY:
-        raise ValueError(f"unknown experiment {name!r}; known experiments: {sorted(_REGISTRY)}")
+        module = _provider(name)
+        if module is None:
+            raise ConfigError(f"unknown experiment {name!r}; known experiments: {list_experiments()}")
+        _load(module)
+    if name not in _REGISTRY:
+        raise ConfigError(f"{_provider(name)} does not register experiment {name!r}")
     return _REGISTRY[name]

@@ -7,7 +7,10 @@ through this interface, so analytic solutions, the semi-discrete reference, the 
 FTCS solver (:mod:`evsim.teachers.ftcs`), FEM solvers and PINNs
 (:mod:`evsim.teachers.pinn`) are interchangeable.
 
-This module also holds the cell graph seen as a linear ODE (:func:`cell_operator`),
+It also holds the two error measures of a field against a teacher or a reference,
+:func:`rmse` and :func:`rmse_over_time` (public home :mod:`evsim.analysis.metrics`;
+they live here, in the lowest layer that needs them, because distillation scores
+against them), and the cell graph seen as a linear ODE (:func:`cell_operator`),
 
 .. math:: V_i \\dot u_i = -\\sum_j g_{ij} (u_i - u_j) + S_i
           \\quad\\Longleftrightarrow\\quad V \\dot u = -K u + b + S ,
@@ -28,7 +31,7 @@ import numpy as np
 import scipy.sparse as sp
 
 __all__ = ["Teacher", "AnalyticTeacher", "GraphTeacher", "SemiDiscreteTeacher", "CellOperator",
-           "cell_operator", "teacher_on_cells"]
+           "cell_operator", "teacher_on_cells", "rmse", "rmse_over_time"]
 
 
 @runtime_checkable
@@ -53,6 +56,22 @@ def teacher_on_cells(teacher: Teacher, graph: nx.Graph, times) -> np.ndarray:
     from evsim.topologies import cell_positions
     return np.asarray(teacher(cell_positions(graph), np.atleast_1d(np.asarray(times, float))),
                       dtype=float)
+
+
+def rmse_over_time(field: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    """Root-mean-square error over cells at each time: ``(T,)`` from ``(T, N)`` fields."""
+    field, reference = np.atleast_2d(field), np.atleast_2d(reference)
+    if field.shape != reference.shape:
+        raise ValueError(f"shape mismatch: field {field.shape} vs reference {reference.shape}")
+    return np.sqrt(np.mean((field - reference) ** 2, axis=1))
+
+
+def rmse(field: np.ndarray, reference: np.ndarray) -> float:
+    """Root-mean-square error over all cells and times."""
+    field, reference = np.asarray(field), np.asarray(reference)
+    if field.shape != reference.shape:
+        raise ValueError(f"shape mismatch: field {field.shape} vs reference {reference.shape}")
+    return float(np.sqrt(np.mean((field - reference) ** 2)))
 
 
 # --------------------------------------------------------------------------- analytic

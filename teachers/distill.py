@@ -23,27 +23,28 @@ Three steps, each usable alone:
    ``q`` whose RMSE against the teacher meets a target, or for the best RMSE within a
    spike budget.
 
-3. **Write the configuration** (:func:`write_config`): a TOML file that ``evsim run CONFIG.toml``
-   accepts, with a ``[provenance]`` table recording the teacher, the fit and the quota search.
-
-:func:`distill` chains the three for a canonical problem.
+:func:`distill_graph` chains the two on a cell graph and records the provenance (teacher,
+fit, quota search). Inputs are plain data (a graph, or a way to rebuild it at the fitted
+diffusivity, the initial potentials and the snapshot times). The problem-level convenience
+(a canonical problem name, the TOML configuration that ``evsim run CONFIG.toml`` reads) is
+:func:`evsim.workflow.distill.distill_problem`.
 """
 from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import networkx as nx
 import numpy as np
 
-from .base import Teacher, cell_operator, teacher_on_cells
+from evsim.errors import ConfigError
+
+from .base import Teacher, cell_operator, rmse, teacher_on_cells
 
 __all__ = ["OperatorFit", "fit_conductance_scale", "fit_diffusivity", "scale_conductances",
-           "QuotaRun", "QuotaChoice", "choose_quota", "rmse", "write_config", "to_toml",
-           "Distilled", "distill"]
+           "QuotaRun", "QuotaChoice", "choose_quota", "Distillation", "distill_graph"]
 
 
 # --------------------------------------------------------------------------- operator fit
@@ -100,14 +101,14 @@ def fit_conductance_scale(graph: nx.Graph, field: np.ndarray, times: np.ndarray)
     field = np.asarray(field, float)
     times = np.asarray(times, float)
     if field.ndim != 2 or field.shape[0] != len(times) or len(times) < 2:
-        raise ValueError("field must be (T, N) with T = len(times) >= 2")
+        raise ConfigError("field must be (T, N) with T = len(times) >= 2")
     if np.any(np.diff(times) <= 0):
-        raise ValueError("times must be strictly increasing")
+        raise ConfigError("times must be strictly increasing")
     if not np.all(np.isfinite(field)):
-        raise ValueError("teacher field contains non-finite values")
+        raise ConfigError("teacher field contains non-finite values")
     op = cell_operator(graph)
     if field.shape[1] != len(op.volume):
-        raise ValueError(f"field has {field.shape[1]} cells, graph has {len(op.volume)}")
+        raise ConfigError(f"field has {field.shape[1]} cells, graph has {len(op.volume)}")
     V = op.volume
     R = ((-(op.K @ field.T)).T + op.b) / V                      # (T, N), unit scale
     dt = np.diff(times)[:, None]
@@ -115,7 +116,7 @@ def fit_conductance_scale(graph: nx.Graph, field: np.ndarray, times: np.ndarray)
     r = 0.5 * dt * (R[:-1] + R[1:])
     den = float(np.sum(V * r * r))
     if den <= 0:
-        raise ValueError("the teacher field has no diffusive flux: the scale is not identifiable")
+        raise ConfigError("the teacher field has no diffusive flux: the scale is not identifiable")
     s = float(np.sum(V * y * r)) / den
     res = math.sqrt(float(np.sum(V * (y - s * r) ** 2)) / max(float(np.sum(V * y * y)), 1e-300))
     base = float(graph.graph.get("diffusivity", math.nan))
@@ -134,7 +135,7 @@ def scale_conductances(graph: nx.Graph, scale: float) -> nx.Graph:
     ``diffusivity`` too). For a pure diffusion graph this is the graph at diffusivity
     ``scale * kappa``; a decay edge to ground would be scaled as well."""
     if not (np.isfinite(scale) and scale > 0):
-        raise ValueError(f"scale must be positive and finite, got {scale}")
+        raise ConfigError(f"scale must be positive and finite, got {scale}")
     g = graph.copy()
     for _, _, d in g.edges(data=True):
         d["conductance"] = float(d["conductance"]) * scale
@@ -144,11 +145,6 @@ def scale_conductances(graph: nx.Graph, scale: float) -> nx.Graph:
 
 
 # --------------------------------------------------------------------------- quota choice
-def rmse(a: np.ndarray, b: np.ndarray) -> float:
-    """Root-mean-square difference over all entries."""
-    return float(np.sqrt(np.mean((np.asarray(a, float) - np.asarray(b, float)) ** 2)))
-
-
 @dataclass(frozen=True)
 class QuotaRun:
     """One PISNN run of the quota search."""
@@ -241,7 +237,7 @@ def choose_quota(graph: nx.Graph, u0: np.ndarray, target_field: np.ndarray, time
         ``met`` is False when no run satisfied the criterion (the best run is returned).
     """
     if (target_rmse is None) == (spike_budget is None):
-        raise ValueError("give exactly one of target_rmse and spike_budget")
+        raise ConfigError("give exactly one of target_rmse and spike_budget")
     times = np.asarray(times, float)
     target_field = np.asarray(target_field, float)
     u0 = np.asarray(u0, float)
@@ -306,154 +302,88 @@ def choose_quota(graph: nx.Graph, u0: np.ndarray, target_field: np.ndarray, time
                        results[best.quota])
 
 
-# --------------------------------------------------------------------------- TOML config
-def _toml_value(v: Any) -> str:
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, (int, np.integer)):
-        return str(int(v))
-    if isinstance(v, (float, np.floating)):
-        v = float(v)
-        if math.isnan(v):
-            return "nan"
-        if math.isinf(v):
-            return "inf" if v > 0 else "-inf"
-        return repr(v)
-    if isinstance(v, str):
-        return '"' + v.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
-    if isinstance(v, (list, tuple, np.ndarray)):
-        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
-    raise TypeError(f"cannot write {type(v).__name__} to TOML")
-
-
-def to_toml(data: Mapping[str, Any]) -> str:
-    """Serialise a mapping of scalars, strings, lists and (one level of nested) tables to TOML."""
-    lines: list[str] = []
-    tables: list[tuple[str, Mapping]] = []
-    for k, v in data.items():
-        if isinstance(v, Mapping):
-            tables.append((k, v))
-        elif v is not None:
-            lines.append(f"{k} = {_toml_value(v)}")
-    for name, table in tables:
-        lines.append("")
-        lines.append(f"[{name}]")
-        sub = []
-        for k, v in table.items():
-            if isinstance(v, Mapping):
-                sub.append((f"{name}.{k}", v))
-            elif v is not None:
-                lines.append(f"{k} = {_toml_value(v)}")
-        for sname, stable in sub:
-            lines.append("")
-            lines.append(f"[{sname}]")
-            for k, v in stable.items():
-                if isinstance(v, Mapping):
-                    raise TypeError("tables nested more than two levels are not supported")
-                if v is not None:
-                    lines.append(f"{k} = {_toml_value(v)}")
-    return "\n".join(lines) + "\n"
-
-
-def write_config(path: str | Path, *, problem: str, cells: int, quota: float, t_end: float,
-                 diffusivity: float | None = None, engine: str = "compiled",
-                 initial: str | None = None, provenance: Mapping[str, Any] | None = None) -> Path:
-    """Write a PISNN configuration that ``evsim run CONFIG.toml`` accepts.
-
-    Keys: ``problem`` (base problem: graph builder, initial condition, reference),
-    ``cells``, ``quota``, ``t_end``, ``engine``, optional ``diffusivity`` (overrides the
-    problem's: the fitted operator), optional ``initial`` (name of another problem whose
-    initial condition is used), and the free-form ``[provenance]`` table.
-    """
-    data: dict[str, Any] = {"problem": problem, "cells": int(cells), "quota": float(quota),
-                            "t_end": float(t_end), "engine": engine}
-    if diffusivity is not None:
-        data["diffusivity"] = float(diffusivity)
-    if initial is not None:
-        data["initial"] = initial
-    data["provenance"] = dict(provenance or {})
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(to_toml(data))
-    return path
-
-
-# --------------------------------------------------------------------------- the pipeline
+# --------------------------------------------------------------------------- the two steps
 @dataclass
-class Distilled:
-    """A PISNN distilled from a teacher (output of :func:`distill`).
+class Distillation:
+    """A PISNN distilled from a teacher on a cell graph (output of :func:`distill_graph`).
 
     Attributes
     ----------
-    problem, cells
-        Base canonical problem and grid size.
     graph
-        Fitted cell graph (conductances scaled by ``fit.scale``).
+        The fitted cell graph.
     u0
         Initial potentials at the cells.
     times
-        Training-window record times.
+        Training-window snapshot times.
     teacher_field
         ``(T, N)`` teacher field at the cells on ``times``.
     fit, quota
         :class:`OperatorFit` and :class:`QuotaChoice`.
-    config
-        Path of the written TOML configuration (or None).
-    provenance
-        The ``[provenance]`` table written to ``config``.
+    teacher
+        The teacher's name.
     """
 
-    problem: str
-    cells: int
     graph: nx.Graph
     u0: np.ndarray
     times: np.ndarray
     teacher_field: np.ndarray
     fit: OperatorFit
     quota: QuotaChoice
-    config: Path | None
-    provenance: dict
+    teacher: str
+
+    def provenance(self, teacher_info: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """The record of the distillation: teacher, ``teacher_info``, window, fit, quota search."""
+        fit, choice = self.fit, self.quota
+        return {"teacher": self.teacher, **dict(teacher_info or {}),
+                "t_train": float(self.times[-1]), "n_snapshots": int(len(self.times)),
+                "fit_method": "trapezoidal least squares on the cell graph (evsim.teachers.distill)",
+                "fitted_scale": fit.scale, "fitted_diffusivity": fit.diffusivity,
+                "base_diffusivity": fit.base_diffusivity,
+                "fit_relative_residual": fit.relative_residual,
+                "quota_criterion": choice.criterion, "quota_target": choice.target,
+                "rmse_vs_teacher": choice.rmse, "spikes_on_window": choice.spikes,
+                "quota_met": choice.met, "quota_runs": len(choice.runs)}
 
 
-def distill(teacher: Teacher, problem: str = "heat1d", cells: int | None = None,
-            t_train: float = 0.5, n_times: int = 51, target_rmse: float | None = 5e-4,
-            spike_budget: int | None = None, t_end: float | None = None,
-            config: str | Path | None = None, engine: str = "compiled",
-            teacher_info: Mapping[str, Any] | None = None, **search) -> Distilled:
-    """Distill a PISNN for canonical ``problem`` from ``teacher`` on ``[0, t_train]``.
+def distill_graph(teacher: Teacher, graph: nx.Graph, u0: np.ndarray, times: np.ndarray, *,
+                  rebuild: Callable[[float], nx.Graph] | None = None,
+                  target_rmse: float | None = 5e-4, spike_budget: int | None = None,
+                  engine: str = "compiled", **search: Any) -> Distillation:
+    """Fit the conductance scale of ``graph`` to ``teacher`` on ``times``, then choose the quota.
 
-    Fits the conductance scale on ``n_times`` uniform snapshots, chooses the quota
-    (``target_rmse`` or ``spike_budget``, see :func:`choose_quota`; extra keywords go there)
-    and, if ``config`` is given, writes the TOML configuration with ``t_end`` (default the
-    problem's) and a provenance table (teacher name, ``teacher_info``, fit, quota search).
+    Parameters
+    ----------
+    teacher
+        Evaluated at the cell centres of ``graph`` at ``times``.
+    graph
+        Cell graph at its base conductances (``graph.graph["diffusivity"]`` recorded).
+    u0
+        Initial potentials at the cells.
+    times
+        Snapshot times of the fit and of the quota search (``t_end = times[-1]``).
+    rebuild
+        ``rebuild(diffusivity) -> graph`` at the fitted diffusivity (e.g. the problem's graph
+        builder, so that the fitted graph is what a run configuration builds); default
+        :func:`scale_conductances` of ``graph`` by the fitted scale.
+    target_rmse, spike_budget
+        The quota criterion (:func:`choose_quota`); a ``spike_budget`` takes precedence.
+    engine
+        Engine of the quota runs.
+    search
+        Further options of :func:`choose_quota`.
+
+    Returns
+    -------
+    Distillation
     """
-    from evsim.workflow.problems import get_problem
-    prob = get_problem(problem)
-    cells = int(cells or prob.cells)
-    base = prob.build(cells, prob.diffusivity)
-    from evsim.topologies import cell_positions
-    u0 = np.asarray(prob.initial(cell_positions(base)), float)
-    times = np.linspace(0.0, t_train, n_times)
-    field_ = teacher_on_cells(teacher, base, times)
-    fit = fit_conductance_scale(base, field_, times)
-    graph = prob.build(cells, fit.diffusivity)     # what `evsim run CONFIG.toml` builds
+    times = np.asarray(times, float)
+    field_ = teacher_on_cells(teacher, graph, times)
+    fit = fit_conductance_scale(graph, field_, times)
+    fitted = rebuild(fit.diffusivity) if rebuild is not None else scale_conductances(graph, fit.scale)
     if spike_budget is not None:
         target_rmse = None
-    choice = choose_quota(graph, u0, field_, times, target_rmse=target_rmse,
+    u0 = np.asarray(u0, float)
+    choice = choose_quota(fitted, u0, field_, times, target_rmse=target_rmse,
                           spike_budget=spike_budget, engine=engine, **search)
-    prov = {"teacher": getattr(teacher, "name", type(teacher).__name__),
-            **{k: v for k, v in (teacher_info or {}).items()},
-            "t_train": float(t_train), "n_snapshots": int(n_times),
-            "fit_method": "trapezoidal least squares on the cell graph (evsim.teachers.distill)",
-            "fitted_scale": fit.scale, "fitted_diffusivity": fit.diffusivity,
-            "base_diffusivity": fit.base_diffusivity,
-            "fit_relative_residual": fit.relative_residual,
-            "quota_criterion": choice.criterion, "quota_target": choice.target,
-            "rmse_vs_teacher": choice.rmse, "spikes_on_window": choice.spikes,
-            "quota_met": choice.met, "quota_runs": len(choice.runs)}
-    path = None
-    if config is not None:
-        path = write_config(config, problem=problem, cells=cells, quota=choice.quota,
-                            t_end=float(t_end if t_end is not None else prob.t_end),
-                            diffusivity=fit.diffusivity, engine=engine, provenance=prov)
-    return Distilled(problem, cells, graph, u0, times, field_, fit, choice, path, prov)
+    return Distillation(fitted, u0, times, field_, fit, choice,
+                        getattr(teacher, "name", type(teacher).__name__))

@@ -31,26 +31,35 @@ Layout (the reusable pieces, also used by the spiking-PINN baselines):
 - :class:`PINNTeacher`        the trained network as a teacher: NumPy inference (no torch needed),
                               ``save`` / ``load`` (``.npz`` + JSON metadata), FLOP count.
 - :func:`retrain_shipped`     retrains the heat1d teacher shipped in ``evsim/teachers/data``
-                              (``python -m evsim.teachers.pinn retrain``).
+                              (``evsim retrain pinn``).
+- :func:`torch_scope`         torch with a thread count / determinism set for one block only.
 
-torch is imported inside the functions that train, so inference works without it.
+torch is imported inside the functions that train (through :func:`evsim.optional.require`),
+so inference works without it.
 """
 from __future__ import annotations
 
 import json
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import numpy as np
 
+from evsim.errors import ConfigError, ResultFileError
+from evsim.optional import require
+
+from .base import rmse
+
 __all__ = [
     "HeatPDE", "INITIAL_CONDITIONS", "sample_collocation", "heat_residual", "pinn_loss", "fit",
     "mlp_flops", "make_mlp", "train_pinn", "PINNTeacher", "SHIPPED", "load_shipped",
-    "retrain_shipped", "main",
+    "retrain_shipped", "torch_scope",
 ]
 
 #: Directory of the shipped teacher (``evsim/teachers/data``).
@@ -109,11 +118,11 @@ class HeatPDE:
 
     def __post_init__(self):
         if self.dim not in (1, 2, 3) or len(self.lengths) != self.dim:
-            raise ValueError(f"dim must be 1-3 and match lengths, got {self.dim}, {self.lengths}")
+            raise ConfigError(f"dim must be 1-3 and match lengths, got {self.dim}, {self.lengths}")
         if not self.alpha > 0 or not self.t_train > 0:
-            raise ValueError("alpha and t_train must be positive")
+            raise ConfigError("alpha and t_train must be positive")
         if self.initial not in INITIAL_CONDITIONS:
-            raise ValueError(f"unknown initial condition {self.initial!r}; "
+            raise ConfigError(f"unknown initial condition {self.initial!r}; "
                              f"known: {sorted(INITIAL_CONDITIONS)}")
 
     def u0(self, x, xp=np):
@@ -126,7 +135,7 @@ class HeatPDE:
         Returns an array of shape ``(T, N)`` for ``x`` of shape ``(N, dim)`` and ``t`` of shape ``(T,)``.
         """
         if self.initial != "sine":
-            raise ValueError("the exact solution is known for the 'sine' initial condition only")
+            raise ConfigError("the exact solution is known for the 'sine' initial condition only")
         x = np.asarray(x, float).reshape(-1, self.dim)
         rate = self.alpha * math.pi ** 2 * sum(1.0 / L ** 2 for L in self.lengths)
         return np.exp(-rate * np.asarray(t, float))[:, None] * self.u0(x)[None, :]
@@ -144,9 +153,49 @@ class HeatPDE:
 
 
 # --------------------------------------------------------------------------- torch utilities
-def _torch():
-    import torch
-    return torch
+def _torch() -> ModuleType:
+    return require("torch", feature="training PINNs (evsim.teachers.pinn)")
+
+
+@contextmanager
+def torch_scope(threads: int | None = None,
+                deterministic: bool | None = None) -> Iterator[ModuleType]:
+    """torch with a thread count and deterministic algorithms set for one block only.
+
+    Inside the ``with`` block (or the decorated function) ``torch.set_num_threads(threads)``
+    and ``torch.use_deterministic_algorithms(deterministic)`` hold (``None``: unchanged);
+    the previous settings are restored afterwards, also on an exception.
+
+    Parameters
+    ----------
+    threads
+        Intra-op threads of torch.
+    deterministic
+        Whether torch must use deterministic algorithms.
+
+    Yields
+    ------
+    module
+        The ``torch`` module.
+
+    Raises
+    ------
+    MissingDependency
+        If torch is not installed.
+    """
+    torch = _torch()
+    old_threads = torch.get_num_threads()
+    old_deterministic = torch.are_deterministic_algorithms_enabled()
+    old_warn_only = torch.is_deterministic_algorithms_warn_only_enabled()
+    try:
+        if threads is not None:
+            torch.set_num_threads(int(threads))
+        if deterministic is not None:
+            torch.use_deterministic_algorithms(bool(deterministic))
+        yield torch
+    finally:
+        torch.set_num_threads(old_threads)
+        torch.use_deterministic_algorithms(old_deterministic, warn_only=old_warn_only)
 
 
 def sample_collocation(pde: HeatPDE, n_interior: int, n_initial: int = 0, n_boundary: int = 0,
@@ -449,17 +498,28 @@ class PINNTeacher:
 
     @classmethod
     def load(cls, path: str | Path) -> "PINNTeacher":
-        """Load a teacher saved by :meth:`save` (``path`` with or without suffix)."""
+        """Load a teacher saved by :meth:`save` (``path`` with or without suffix).
+
+        Raises
+        ------
+        ResultFileError
+            If the files are missing or are not a saved teacher.
+        """
         path = Path(path).with_suffix("")
-        with np.load(path.with_suffix(".npz"), allow_pickle=False) as z:
-            config = json.loads(str(z["config"]))
-            n = len(config["sizes"]) - 1
-            weights = [np.array(z[f"W{k}"], float) for k in range(n)]
-            biases = [np.array(z[f"b{k}"], float) for k in range(n)]
-        meta_path = path.with_suffix(".json")
-        meta = json.loads(meta_path.read_text()) if meta_path.exists() else {}
-        return cls(HeatPDE.from_dict(config["pde"]), weights, biases, bool(config["hard"]),
-                   int(config["activation_flops"]), meta)
+        try:
+            with np.load(path.with_suffix(".npz"), allow_pickle=False) as z:
+                config = json.loads(str(z["config"]))
+                n = len(config["sizes"]) - 1
+                weights = [np.array(z[f"W{k}"], float) for k in range(n)]
+                biases = [np.array(z[f"b{k}"], float) for k in range(n)]
+            meta_path = path.with_suffix(".json")
+            meta = json.loads(meta_path.read_text()) if meta_path.exists() else {}
+            pde = HeatPDE.from_dict(config["pde"])
+            return cls(pde, weights, biases, bool(config["hard"]), int(config["activation_flops"]),
+                       meta)
+        except (OSError, KeyError, TypeError, ValueError) as err:
+            raise ResultFileError(f"{path.with_suffix('.npz')} is not a readable PINN teacher: "
+                                  f"{err}") from err
 
     # -- torch bridge
     def torch_function(self, model=None):
@@ -521,7 +581,7 @@ def train_pinn(pde: HeatPDE = HeatPDE(), hidden: int = 32, depth: int = 3,
     seed
         Seeds initial weights and collocation points.
     threads
-        ``torch.set_num_threads`` during training (restored afterwards).
+        torch threads during training (restored afterwards, see :func:`torch_scope`).
     max_seconds
         Optional wall-clock limit.
 
@@ -531,11 +591,7 @@ def train_pinn(pde: HeatPDE = HeatPDE(), hidden: int = 32, depth: int = 3,
         With ``metadata`` recording the configuration, the loss history, wall time and,
         for the sine initial condition, the RMSE against the exact solution on a grid.
     """
-    torch = _torch()
-    old_threads = torch.get_num_threads()
-    torch.set_num_threads(threads)
-    torch.use_deterministic_algorithms(True)
-    try:
+    with torch_scope(threads=threads, deterministic=True) as torch:
         torch.manual_seed(seed)
         sizes = [pde.dim + 1] + [hidden] * depth + [1]
         model = make_mlp(sizes, seed=seed)
@@ -557,9 +613,6 @@ def train_pinn(pde: HeatPDE = HeatPDE(), hidden: int = 32, depth: int = 3,
                       lbfgs_iters=lbfgs_iters, log_every=log_every, callback=cb,
                       max_seconds=max_seconds)
         wall = time.perf_counter() - t0
-    finally:
-        torch.set_num_threads(old_threads)
-        torch.use_deterministic_algorithms(False)
     lin = [m for m in model if isinstance(m, torch.nn.Linear)]
     teacher = PINNTeacher(pde, [m.weight.detach().numpy().copy() for m in lin],
                           [m.bias.detach().numpy().copy() for m in lin], hard=hard)
@@ -584,7 +637,7 @@ def _rmse_vs_exact(teacher: PINNTeacher, t0: float, t1: float, n: int = 101, nt:
     axes = [np.linspace(0, L, n) for L in pde.lengths]
     pts = np.stack(np.meshgrid(*axes, indexing="ij"), -1).reshape(-1, pde.dim)
     t = np.linspace(t0, t1, nt)
-    return float(np.sqrt(np.mean((teacher(pts, t) - pde.exact(pts, t)) ** 2)))
+    return rmse(teacher(pts, t), pde.exact(pts, t))
 
 
 # --------------------------------------------------------------------------- shipped teacher
@@ -598,7 +651,7 @@ def load_shipped() -> PINNTeacher:
     ``u_0 = sin(pi x)``, ``u = 0`` at both ends, trained on ``t in [0, 0.5]``)."""
     path = SHIPPED.with_suffix(".npz")
     if not path.exists():
-        raise FileNotFoundError(f"{path} is missing; run `python -m evsim.teachers.pinn retrain`")
+        raise ResultFileError(f"{path} is missing; run `evsim retrain pinn`")
     return PINNTeacher.load(path)
 
 
@@ -622,23 +675,3 @@ def retrain_shipped(out: str | Path | None = None, verbose: bool = True, **optio
               f"RMSE vs exact on [0, 0.5] = {teacher.metadata['rmse_vs_exact_train_window']:.3e}, "
               f"wall {teacher.metadata['wall_seconds']:.0f} s")
     return teacher
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Command line: ``python -m evsim.teachers.pinn retrain [--out STEM] [--adam N] [--lbfgs N]``."""
-    import argparse
-    ap = argparse.ArgumentParser(prog="python -m evsim.teachers.pinn",
-                                 description="(Re)train the shipped heat1d PINN teacher.")
-    sub = ap.add_subparsers(dest="cmd", required=True)
-    rt = sub.add_parser("retrain", help="retrain and save the heat1d teacher")
-    rt.add_argument("--out", default=None, help="path stem (default: the shipped teacher)")
-    rt.add_argument("--adam", type=int, default=SHIPPED_OPTIONS["adam_iters"])
-    rt.add_argument("--lbfgs", type=int, default=SHIPPED_OPTIONS["lbfgs_iters"])
-    rt.add_argument("--seed", type=int, default=SHIPPED_OPTIONS["seed"])
-    args = ap.parse_args(argv)
-    retrain_shipped(args.out, adam_iters=args.adam, lbfgs_iters=args.lbfgs, seed=args.seed)
-    return 0
-
-
-if __name__ == "__main__":  # pragma: no cover
-    raise SystemExit(main())

@@ -1,5 +1,4 @@
 """Spiking-PINN baselines (evsim.baselines): shipped models, event simulation, training, I/O."""
-import math
 
 import numpy as np
 import pytest

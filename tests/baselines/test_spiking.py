@@ -100,6 +100,11 @@ def test_lif_forward_matches_simulator_and_counts():
     assert net.spike_count == res.spikes == int(res.spike_counts.sum()) > 0
     assert res.neuron_updates == 9 * 16 * (10 + 8 + 1)
     assert res.synaptic_ops == 9 * 2 * 10 + res.layer_spikes[0] * 8 + res.layer_spikes[1] * 1
+    counts = res.hardware_counts()
+    assert counts == {"packets": res.spikes, "synaptic_ops": res.synaptic_ops,
+                      "neuron_updates": res.neuron_updates, "spikes_out": res.spikes,
+                      "neurons": res.neurons}
+    assert all(type(v) is int for v in counts.values())
 
 
 def test_if_rate_approximates_hardtanh():

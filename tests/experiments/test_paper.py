@@ -1,4 +1,4 @@
-"""The paper's experiments on fast configurations: every must-show of issue 3 is asserted."""
+"""The paper's experiments on fast configurations: every figure's claim is asserted."""
 import json
 import tomllib
 
@@ -72,3 +72,10 @@ def test_paper_heat2d_fast(tmp_path):
     assert lap["rmse_vs_discrete_steady_final"] < 2e-3
     assert lap["rmse_vs_laplace_final"] < lap["discretization_rmse"] + 2e-3
     assert len(s["figures"]) == 4 and all((tmp_path / f).exists() for f in s["figures"])
+
+
+def test_paper_heat2d_rejects_an_unknown_teacher(tmp_path):
+    from evsim.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="'exact' or 'pinn'"):
+        get_experiment("paper-heat2d")(tmp_path, fast=True, teacher="fem")

@@ -1,17 +1,14 @@
-"""Distillation: operator fit, quota choice, TOML configuration."""
-import math
-import tomllib
+"""Distillation on a cell graph: operator fit, quota choice."""
 from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
 from evsim import topologies
-from evsim.teachers.base import AnalyticTeacher, SemiDiscreteTeacher
-from evsim.teachers.distill import (choose_quota, distill, fit_conductance_scale, fit_diffusivity,
-                                    scale_conductances, to_toml, write_config)
+from evsim.teachers.base import SemiDiscreteTeacher
+from evsim.teachers.distill import (choose_quota, distill_graph, fit_conductance_scale,
+                                    fit_diffusivity, scale_conductances)
 from evsim.teachers.ftcs import FTCSTeacher
-from evsim.workflow.problems import get_problem
 
 T_TRAIN = np.linspace(0.0, 0.5, 51)
 
@@ -129,43 +126,16 @@ def test_choose_quota_with_the_engine_meets_target_on_small_grid():
     assert 0.13 < choice.rmse / (choice.quota / 0.05) < 1.2
 
 
-# ---------------------------------------------------------------- configuration
-def test_to_toml_roundtrip():
-    data = {"problem": "heat1d", "cells": 100, "quota": 1.234e-06, "flag": True,
-            "name": 'a "quoted"\\ path', "xs": [1, 2.5], "provenance": {"teacher": "pinn",
-            "nan": float("nan"), "inner": {"k": 1}}}
-    back = tomllib.loads(to_toml(data))
-    assert back["quota"] == 1.234e-06 and back["name"] == data["name"] and back["xs"] == [1, 2.5]
-    assert back["provenance"]["teacher"] == "pinn" and math.isnan(back["provenance"]["nan"])
-    assert back["provenance"]["inner"] == {"k": 1}
-
-
-def test_distill_writes_a_config_that_evsim_run_accepts(tmp_path):
-    from evsim.workflow.runner import load_config, run_problem
-    teacher = get_problem("heat1d").teacher()
-    d = distill(teacher, "heat1d", cells=30, n_times=26, target_rmse=1e-3,
-                config=tmp_path / "pisnn.toml", t_end=0.5, teacher_info={"kind": "analytic"})
+# ---------------------------------------------------------------- both steps
+def test_distill_graph_fits_and_chooses_the_quota_on_plain_data():
+    g_true, x, u0 = sine_1d(cells=20, kappa=0.1)
+    g_base, _, _ = sine_1d(cells=20, kappa=1.0)
+    times = np.linspace(0, 0.5, 11)
+    d = distill_graph(SemiDiscreteTeacher(g_true, u0), g_base, u0, times, target_rmse=2e-3)
     assert d.fit.relative_error(0.1) < 1e-3
-    assert d.quota.met and d.quota.rmse <= 1e-3
-    cfg = load_config(d.config)
-    assert cfg["problem"] == "heat1d" and cfg["quota"] == d.quota.quota
-    assert cfg["diffusivity"] == d.fit.diffusivity and cfg["cells"] == 30
-    prov = cfg["provenance"]
-    assert prov["teacher"] == "exact:heat1d" and prov["kind"] == "analytic"
-    assert prov["spikes_on_window"] == d.quota.spikes and prov["t_train"] == 0.5
-    cfg["out"] = None
-    result, summary = run_problem(**cfg, plots=False)
-    assert summary["ledger_residual"] == 0 and summary["provenance"] == prov
-    # the run the config describes is the run the distillation scored (same graph, q, u0)
-    assert result.spikes >= d.quota.spikes * 0.99
-
-
-def test_write_config_zero_shot_initial_is_read_by_the_runner(tmp_path):
-    from evsim.workflow.runner import load_config
-    path = write_config(tmp_path / "sub" / "z.toml", problem="heat1d", cells=50, quota=2e-5,
-                        t_end=1.0, diffusivity=0.1003, initial="heat1d-step",
-                        provenance={"teacher": "pinn", "t_train": 0.5})
-    cfg = load_config(path)
-    assert cfg == {"problem": "heat1d", "cells": 50, "quota": 2e-5, "t_end": 1.0,
-                   "engine": "compiled", "diffusivity": 0.1003, "initial": "heat1d-step",
-                   "provenance": {"teacher": "pinn", "t_train": 0.5}}
+    assert d.graph.graph["diffusivity"] == pytest.approx(d.fit.diffusivity, rel=1e-14)
+    assert d.quota.met and d.quota.rmse <= 2e-3 and d.teacher_field.shape == (11, 20)
+    prov = d.provenance({"kind": "semi-discrete"})
+    assert prov["teacher"] == "semidiscrete" and prov["kind"] == "semi-discrete"
+    assert prov["t_train"] == 0.5 and prov["n_snapshots"] == 11
+    assert prov["spikes_on_window"] == d.quota.spikes and prov["fitted_scale"] == d.fit.scale
