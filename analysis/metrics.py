@@ -4,32 +4,20 @@ For a field ``u`` and a reference ``v`` of ``T`` times and ``N`` cells,
 
 .. math:: \\mathrm{RMSE}(t_k) = \\Big(\\frac{1}{N} \\sum_i (u_{ki} - v_{ki})^2\\Big)^{1/2},
           \\qquad \\mathrm{RMSE} = \\Big(\\frac{1}{T N} \\sum_{k, i} (u_{ki} - v_{ki})^2\\Big)^{1/2}.
+
+:func:`rmse` and :func:`rmse_over_time` are implemented once, in
+:mod:`evsim.teachers.base` (the lowest layer that scores a field: distillation
+compares a student's field with its teacher's), and exported here with the other
+metrics.
 """
 from __future__ import annotations
 
 import numpy as np
 
 from evsim.errors import ConfigError
+from evsim.teachers.base import rmse, rmse_over_time
 
 __all__ = ["rmse", "rmse_over_time", "convergence_order", "time_to_tolerance"]
-
-
-def _squared_error(field: np.ndarray, reference: np.ndarray) -> np.ndarray:
-    """``(field - reference)^2`` after checking that the shapes match."""
-    field, reference = np.asarray(field), np.asarray(reference)
-    if field.shape != reference.shape:
-        raise ConfigError(f"shape mismatch: field {field.shape} vs reference {reference.shape}")
-    return (field - reference) ** 2
-
-
-def rmse_over_time(field: np.ndarray, reference: np.ndarray) -> np.ndarray:
-    """Root-mean-square error over cells at each time: ``(T,)`` from ``(T, N)`` fields."""
-    return np.sqrt(np.mean(_squared_error(np.atleast_2d(field), np.atleast_2d(reference)), axis=1))
-
-
-def rmse(field: np.ndarray, reference: np.ndarray) -> float:
-    """Root-mean-square error over all cells and times."""
-    return float(np.sqrt(np.mean(_squared_error(field, reference))))
 
 
 def convergence_order(steps: np.ndarray, errors: np.ndarray) -> float:

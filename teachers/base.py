@@ -30,6 +30,8 @@ import networkx as nx
 import numpy as np
 import scipy.sparse as sp
 
+from evsim.errors import ConfigError
+
 __all__ = ["Teacher", "AnalyticTeacher", "GraphTeacher", "SemiDiscreteTeacher", "CellOperator",
            "cell_operator", "teacher_on_cells", "rmse", "rmse_over_time"]
 
@@ -58,20 +60,28 @@ def teacher_on_cells(teacher: Teacher, graph: nx.Graph, times) -> np.ndarray:
                       dtype=float)
 
 
-def rmse_over_time(field: np.ndarray, reference: np.ndarray) -> np.ndarray:
-    """Root-mean-square error over cells at each time: ``(T,)`` from ``(T, N)`` fields."""
-    field, reference = np.atleast_2d(field), np.atleast_2d(reference)
+def _squared_error(field: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    """``(field - reference)^2`` after checking that the shapes match."""
+    field, reference = np.asarray(field), np.asarray(reference)
     if field.shape != reference.shape:
-        raise ValueError(f"shape mismatch: field {field.shape} vs reference {reference.shape}")
-    return np.sqrt(np.mean((field - reference) ** 2, axis=1))
+        raise ConfigError(f"shape mismatch: field {field.shape} vs reference {reference.shape}")
+    return (field - reference) ** 2
+
+
+def rmse_over_time(field: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    """Root-mean-square error over cells at each time: ``(T,)`` from ``(T, N)`` fields.
+
+    .. math:: \\mathrm{RMSE}(t_k) = \\Big(\\frac{1}{N} \\sum_i (u_{ki} - v_{ki})^2\\Big)^{1/2}
+    """
+    return np.sqrt(np.mean(_squared_error(np.atleast_2d(field), np.atleast_2d(reference)), axis=1))
 
 
 def rmse(field: np.ndarray, reference: np.ndarray) -> float:
-    """Root-mean-square error over all cells and times."""
-    field, reference = np.asarray(field), np.asarray(reference)
-    if field.shape != reference.shape:
-        raise ValueError(f"shape mismatch: field {field.shape} vs reference {reference.shape}")
-    return float(np.sqrt(np.mean((field - reference) ** 2)))
+    """Root-mean-square error over all cells and times.
+
+    .. math:: \\mathrm{RMSE} = \\Big(\\frac{1}{T N} \\sum_{k, i} (u_{ki} - v_{ki})^2\\Big)^{1/2}
+    """
+    return float(np.sqrt(np.mean(_squared_error(field, reference))))
 
 
 # --------------------------------------------------------------------------- analytic
