@@ -8,7 +8,7 @@ Two benchmarks.
 LIF ``1-64-64-64-64-1`` at ``T = 32 / 64 / 128`` steps trained directly (Gaussian surrogate),
 and by ANN-to-SNN conversion (plain and calibrated thresholds). Published relative L2 (%):
 QIF 0.609; LIF 3.118 / 1.803 / 1.451; conversion 22.17 / 20.95 / 22.74, calibrated
-7.68 / 4.98 / 4.58 (authors' repository CSVs, see ``/work/shared/REFERENCES.md``).
+7.68 / 4.98 / 4.58 (the CSVs of the authors' repository, github.com/ruyinw/From-LIF-to-QIF).
 
 **heat1d spiking PINNs**: ``u_t = 0.1 u_xx`` on ``[0, 1]``, ``u_0 = sin(pi x)``, ``u = 0`` at
 both ends, trained on ``t in [0, 0.5]`` with the same hard-constraint ansatz as the PINN teacher
@@ -57,7 +57,7 @@ __all__ = ["DATA_DIR", "PUBLISHED_X2", "HEAT_MODELS", "X2_MODELS", "SpikingModel
 #: Directory of the shipped baseline models.
 DATA_DIR = Path(__file__).resolve().parent / "data"
 
-#: Published relative L2 errors (%) of the x^2 regression (REFERENCES.md; authors' CSVs).
+#: Published relative L2 errors (%) of the x^2 regression (Wan, Karniadakis & Stinis, arXiv 2511.06614; authors' CSVs).
 PUBLISHED_X2 = {"qif": 0.609, "lif32": 3.118, "lif64": 1.803, "lif128": 1.451,
                 "conv32": 22.17, "conv64": 20.95, "conv128": 22.74,
                 "cal32": 7.68, "cal64": 4.98, "cal128": 4.58}

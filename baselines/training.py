@@ -2,7 +2,8 @@
 :mod:`evsim.baselines.layered` for exact event counting.
 
 Three families, following the two spiking-PINN papers the PISNN is compared with
-(equations in ``/work/shared/REFERENCES.md``):
+(NeuroPINNs: Garg & Chakraborty, arXiv 2511.06081; "From LIF to QIF": Wan, Karniadakis &
+Stinis, arXiv 2511.06614, code github.com/ruyinw/From-LIF-to-QIF):
 
 **IF/LIF with ternary spikes** (:class:`LIFNet`; LIF baseline of Wan, Karniadakis & Stinis,
 "From LIF to QIF", arXiv 2511.06614). Per hidden layer ``l`` and step ``k = 1..T``

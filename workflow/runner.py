@@ -78,7 +78,7 @@ def run_problem(problem: str, *, cells: int | None = None, quota: float | None =
     Returns
     -------
     (Result, dict)
-        The result and the summary (keys as in DESIGN.md, plus ``records``: record
+        The result and the summary (keys as in the README, plus ``records``: record
         times reached and planned). A run stopped before ``t_end`` is scored at the
         state where it stopped: ``rmse_final`` compares ``final_potential`` with the
         reference at ``t_final``.

@@ -269,7 +269,7 @@ def test_first_order_convergence_in_quota(heat1d_runs):
     errors = [np.sqrt(np.mean((runs[q].potential - semi) ** 2)) for q in quotas]
     order = convergence_order(quotas, errors)
     assert 0.8 <= order <= 1.2, (order, errors)
-    # DESIGN.md: RMSE ~ 0.4 q / V
+    # first-order CFQ: RMSE ~ sqrt(deg/12) q / V = 0.41 q / V on a 1D grid
     for q, err in zip(quotas, errors):
         assert err == pytest.approx(0.4 * q / 0.01, rel=0.5)
 
