@@ -59,6 +59,7 @@ from typing import Any
 
 import numpy as np
 
+from evsim.errors import ConfigError
 from evsim.optional import require
 
 __all__ = ["LIFNet", "VSNNet", "QIFNet", "make_ann", "convert_ann", "stochastic_projection",
@@ -494,7 +495,7 @@ def stochastic_projection(u_fn: Callable, points, radius: Sequence[float], neigh
     n, D = points.shape
     nq = (D + 1) * (D + 2) // 2
     if neighbours + 1 < nq:
-        raise ValueError(f"need at least {nq - 1} neighbours for a quadratic fit in {D} dims")
+        raise ConfigError(f"neighbours must be at least {nq - 1} for a quadratic fit in {D} dims, got {neighbours}")
     r = torch.as_tensor(list(radius), dtype=points.dtype)
     delta = (2 * torch.rand(neighbours, D, generator=generator, dtype=points.dtype) - 1) * r
     delta = torch.cat([torch.zeros(1, D, dtype=points.dtype), delta], 0)  # (K+1, D)

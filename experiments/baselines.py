@@ -14,8 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from evsim.analysis.energy import EventCounts, energy_table, get_profile
-from evsim.analysis.figures import savefig
+from evsim.analysis.energy import PROFILE_NAMES, EventCounts, energy_table, get_profile
+from evsim.analysis.figures import pyplot, savefig
 from evsim.analysis.metrics import rmse
 from evsim.baselines.models import (DATA_DIR, HEAT_MODELS, HEAT_PDE, SpikingModel, heat_grid,
                                     load_model, x2_table)
@@ -27,7 +27,7 @@ from .registry import experiment
 __all__ = ["heat_comparison", "baselines_experiment"]
 
 # --------------------------------------------------------------------------- the experiment
-PROFILES = ("loihi", "truenorth", "spinnaker", "cmos45")
+PROFILES = PROFILE_NAMES
 
 
 def _mass_defect(model, times: np.ndarray, n_x: int = 100) -> tuple[np.ndarray, np.ndarray]:
@@ -202,7 +202,7 @@ def baselines_experiment(out: Path, fast: bool = False, quota: float | None = No
 
 
 def _figures(heat: dict, out: Path) -> list[str]:
-    import matplotlib.pyplot as plt
+    plt = pyplot()
     x, times, fields = heat["x"], heat["times"], heat["fields"]
     names = []
     fig, axes = plt.subplots(1, 3, figsize=(15, 4))

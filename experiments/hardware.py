@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from evsim.analysis import figures as F
 from evsim.analysis.energy import PROFILE_NAMES, busy_seconds, energy
 from evsim.analysis.mapping import CoreMesh, Mapping, cut_edges, map_cells, traffic, with_noc_timing
 from evsim.analysis.metrics import rmse
@@ -126,8 +127,6 @@ def hardware_heat2d(out: Path, fast: bool = False, quota: float | None = None,
         :data:`~evsim.analysis.energy.PROFILE_NAMES`, ``timing``
         (:func:`timing_study`), ``engines_agree_with_routing`` and ``figures``.
     """
-    from evsim.analysis import figures as F
-
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     prob = get_problem("heat2d")
@@ -183,8 +182,6 @@ def hardware_heat2d(out: Path, fast: bool = False, quota: float | None = None,
 @experiment("energy-comparison")
 def energy_comparison(out: Path, fast: bool = False) -> dict[str, Any]:
     """heat1d: PISNN (Loihi, 45 nm arithmetic) vs FTCS vs PINN at matched accuracy."""
-    from evsim.analysis import figures as F
-
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     c = compare_solvers("heat1d", quota=1e-4 if fast else 1e-5, t_end=0.5 if fast else None)
@@ -192,7 +189,7 @@ def energy_comparison(out: Path, fast: bool = False) -> dict[str, Any]:
     bars["FTCS (cmos45)"] = {"energy": {"flops": c["ftcs"]["energy"]}, "total": c["ftcs"]["energy"]}
     if c["pinn"] is not None:
         bars["PINN (cmos45)"] = {"energy": {"flops": c["pinn"]["energy"]}, "total": c["pinn"]["energy"]}
-    import matplotlib.pyplot as plt
+    plt = F.pyplot()
     fig, ax = plt.subplots(figsize=(6.5, 3.5), layout="constrained")
     ax.barh(list(bars), [b["total"] for b in bars.values()], color="tab:blue")
     ax.set_xscale("log")

@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from evsim.analysis.figures import savefig
+from evsim.analysis.figures import pyplot, savefig
 from evsim.errors import ConfigError
 from evsim.analysis.metrics import rmse, rmse_over_time
 from evsim.teachers.base import SemiDiscreteTeacher, teacher_on_cells
@@ -183,7 +183,7 @@ def paper_heat1d(out: Path, fast: bool = False, teacher: Any = None, cells: int 
     front = _pareto_front(sweep)
 
     # ---- figures
-    import matplotlib.pyplot as plt
+    plt = pyplot()
     figures: list[str] = []
     fig, axes = plt.subplots(1, 3, figsize=(15, 4))
     _spacetime(axes[0], d.teacher_field, x[:, 0], times, "PINN teacher u(x, t)")
@@ -275,7 +275,7 @@ def paper_generalize(out: Path, fast: bool = False, teacher: Any = None, cells: 
     t_start = time.perf_counter()
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    import matplotlib.pyplot as plt
+    plt = pyplot()
     pinn = load_teacher(teacher)
     d = _distill_heat1d(pinn, out, cells, target_rmse)
     q, kappa = d.quota.quota, d.fit.diffusivity
@@ -419,7 +419,7 @@ def paper_heat2d(out: Path, fast: bool = False, cells: int | None = None,
     front = _pareto_front(sweep)
     pinn_flops = flops_pp * res.potential.size
 
-    import matplotlib.pyplot as plt
+    plt = pyplot()
     figures: list[str] = []
     snaps = [int(np.argmin(np.abs(times - s))) for s in (0.1, 0.4, 0.8)]
     fig, axes = plt.subplots(3, 3, figsize=(12, 11))

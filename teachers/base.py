@@ -30,7 +30,7 @@ import networkx as nx
 import numpy as np
 import scipy.sparse as sp
 
-from evsim.errors import ConfigError
+from evsim.errors import ConfigError, GraphError
 
 __all__ = ["Teacher", "AnalyticTeacher", "GraphTeacher", "SemiDiscreteTeacher", "CellOperator",
            "cell_operator", "teacher_on_cells", "rmse", "rmse_over_time"]
@@ -161,7 +161,8 @@ def cell_operator(graph: nx.Graph, conductance_scale: float = 1.0) -> CellOperat
     N = len(cells)
     volume = np.array([float(graph.nodes[n]["volume"]) for n in cells])
     if np.any(volume <= 0):
-        raise ValueError("every cell needs a positive 'volume'")
+        bad = cells[int(np.flatnonzero(volume <= 0)[0])]
+        raise GraphError(f"cell {bad!r} has volume <= 0; every cell needs a positive 'volume'")
     source = np.array([float(graph.nodes[n].get("source", 0.0)) for n in cells])
     diag = np.zeros(N)
     b = np.zeros(N)
@@ -193,7 +194,7 @@ def cell_operator(graph: nx.Graph, conductance_scale: float = 1.0) -> CellOperat
 def _match_cells(points: np.ndarray, cell_pos: np.ndarray) -> np.ndarray | None:
     """Indices of the cells at ``points`` if every point is a cell centre, else ``None``."""
     if points.shape[1] != cell_pos.shape[1]:
-        raise ValueError(f"points have dimension {points.shape[1]}, cells {cell_pos.shape[1]}")
+        raise ConfigError(f"points have dimension {points.shape[1]}, cells {cell_pos.shape[1]}")
     if points.shape == cell_pos.shape and np.allclose(points, cell_pos, rtol=0, atol=1e-12):
         return np.arange(len(cell_pos))
     from scipy.spatial import cKDTree

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from evsim.errors import ConfigError
 from evsim.teachers.base import Teacher
 from evsim.teachers.distill import OperatorFit, QuotaChoice, distill_graph
 
@@ -42,7 +43,7 @@ def _toml_value(v: Any) -> str:
         return '"' + v.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
     if isinstance(v, (list, tuple, np.ndarray)):
         return "[" + ", ".join(_toml_value(x) for x in v) + "]"
-    raise TypeError(f"cannot write {type(v).__name__} to TOML")
+    raise ConfigError(f"cannot write a {type(v).__name__} ({v!r}) to TOML")
 
 
 def _toml_pairs(table: Mapping[str, Any], lines: list[str]) -> list[tuple[str, Mapping]]:
@@ -61,7 +62,7 @@ def to_toml(data: Mapping[str, Any]) -> str:
 
     Raises
     ------
-    TypeError
+    ConfigError
         For a value TOML cannot hold here, or tables nested more than two levels.
     """
     lines: list[str] = []
@@ -70,7 +71,7 @@ def to_toml(data: Mapping[str, Any]) -> str:
         for sname, stable in _toml_pairs(table, lines):
             lines += ["", f"[{name}.{sname}]"]
             if _toml_pairs(stable, lines):
-                raise TypeError("tables nested more than two levels are not supported")
+                raise ConfigError(f"table [{name}.{sname}] holds tables: TOML tables nested more than two levels are not supported")
     return "\n".join(lines) + "\n"
 
 

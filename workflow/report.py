@@ -20,6 +20,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from evsim.analysis import figures as F
+
 __all__ = ["write_report", "render_report"]
 
 _MIME = {".png": "image/png", ".gif": "image/gif", ".svg": "image/svg+xml"}
@@ -123,17 +125,15 @@ def _figures(directory: Path) -> str:
 def _png_uri(fig) -> str:
     import io
 
-    import matplotlib.pyplot as plt
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=100)
-    plt.close(fig)
+    F.pyplot().close(fig)
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
 def _energy_section(path: Path) -> str:
     """Energy breakdown per profile (no core mapping) and per-cell traffic of a saved run."""
     import evsim
-    from evsim.analysis import figures as F
     from evsim.analysis.energy import energy_table
     result = evsim.load(path)
     table = energy_table(result)
