@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from .atomic import atomic_path
+from .errors import ResultFileError
 
 __all__ = ["Ledger", "Result", "load", "FORMAT_VERSION", "STOP_REASONS"]
 
@@ -286,9 +287,9 @@ def _read_npz(path: Path) -> tuple[dict, dict]:
             if key == info.filename or (key != _META_KEY and key not in _LAYOUT):
                 raise _Bad(f"unexpected member {info.filename!r} (not written by Result.save)")
             members[key] = info
+        headers = {k: _npy_header(archive, info, k) for k, info in members.items()}
         if _META_KEY not in members:
             raise _Bad("no __meta__ record (not written by Result.save)")
-        headers = {k: _npy_header(archive, info, k) for k, info in members.items()}
         meta_shape, meta_dtype = headers.pop(_META_KEY)
         if meta_shape != () or meta_dtype.kind != "U":
             raise _Bad(f"__meta__ must be a text scalar, found {meta_dtype} of shape {meta_shape}")
@@ -415,7 +416,8 @@ def _check_ledger(result: Result) -> None:
 
     Each packet leaves its sender's count at firing and joins its receiver's at
     delivery, so per node ``received - sent - n_i`` is the number of packets on
-    their way to it: never negative, and summing to ``in_transit``.
+    their way to it: never negative (their sum is ``in_transit`` when the
+    residual is 0).
     """
     nodes = result.ledger_cells.size + result.ledger_reservoirs.size
     if result.edges.size and (result.edges.min() < 0 or result.edges.max() >= nodes):
@@ -425,14 +427,16 @@ def _check_ledger(result: Result) -> None:
     fired = int(result.edge_spikes.sum(dtype=np.int64))
     if fired != result.firings:
         raise _Bad(f"firings = {result.firings} but the edges fired {fired} packets")
+    if result.arrivals + result.in_transit > result.firings:
+        raise _Bad(f"{result.arrivals} arrivals and {result.in_transit} packets in transit: more "
+                   f"delayed packets than the {result.firings} fired")
     if result.ledger.residual != 0:
         raise _Bad(f"the ledger does not add up (residual {result.ledger.residual})")
     count = np.concatenate([result.ledger_cells, result.ledger_reservoirs]).astype(np.int64)
     on_the_way = result.node_received - result.node_spikes - count
-    if np.any(on_the_way < 0) or int(on_the_way.sum()) != result.in_transit:
-        bad = int(np.flatnonzero(on_the_way < 0)[0]) if np.any(on_the_way < 0) else None
-        where = f" (node {bad})" if bad is not None else ""
-        raise _Bad(f"the ledger does not match the packets fired along the edges{where}")
+    if np.any(on_the_way < 0):
+        raise _Bad("the ledger does not match the packets fired along the edges (node "
+                   f"{int(np.flatnonzero(on_the_way < 0)[0])})")
     if result.spike_log is not None and result.spike_log["time"].size != result.firings:
         raise _Bad(f"the spike log holds {result.spike_log['time'].size} firings, "
                    f"not {result.firings}")
