@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from evsim.analysis.energy import PROFILE_NAMES, energy, event_counts
+from evsim.analysis.energy import PROFILE_NAMES, energy, event_counts, get_profile
 from evsim.analysis.mapping import CoreMesh, map_cells, traffic, with_noc_timing
 from evsim.errors import ConfigError
 from evsim.optional import require
@@ -212,18 +212,30 @@ def run_sweep(problem: str, quotas: float | Sequence[float], out: str | Path | N
         ``pareto_rmse_spikes``, ``wall_seconds``, ``cpu_seconds`` (sum over
         points), ``executor`` and ``files``.
     """
-    quotas = [float(q) for q in np.atleast_1d(quotas)]
-    if not quotas or any(not q > 0 for q in quotas):
-        raise ConfigError(f"quotas must be a non-empty list of positive numbers, got {quotas}")
+    given = quotas
+    try:
+        quotas = [float(q) for q in np.atleast_1d(given)]
+    except (TypeError, ValueError):
+        quotas = []
+    if not quotas or any(not (math.isfinite(q) and q > 0) for q in quotas):
+        raise ConfigError(f"quotas must be a non-empty list of positive finite numbers, "
+                          f"got {given!r}")
     unknown = set(overrides) - set(SWEEPABLE)
     if unknown:
         raise ConfigError(f"unknown sweep parameter(s) {sorted(unknown)}; sweepable: {SWEEPABLE}")
-    get_problem(problem)  # fail early on a bad name
+    if max_workers is not None and (isinstance(max_workers, bool) or not isinstance(max_workers, int)
+                                    or max_workers < 1):
+        raise ConfigError(f"workers must be a positive integer, got {max_workers!r}")
+    get_problem(problem)  # fail early on a bad name, profile or mesh
+    for name in profiles:
+        get_profile(name)
     # a list is swept; so is a tuple, except for mesh, where (W, H) is one mesh
     swept = {k: list(v) for k, v in overrides.items()
              if isinstance(v, list) or (isinstance(v, tuple) and k != "mesh")}
     fixed = {k: v for k, v in overrides.items() if k not in swept}
     names = list(swept)
+    for mesh in swept.get("mesh", [fixed.get("mesh")]):
+        parse_mesh(mesh)
     tasks = []
     for combo in itertools.product(quotas, *(swept[k] for k in names)):
         params = dict(fixed, **dict(zip(names, combo[1:])))
