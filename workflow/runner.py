@@ -58,7 +58,7 @@ _RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "quota": (lambda v: _number(v) and v > 0, "a positive finite number"),
     "t_end": (lambda v: _number(v) and v > 0, "a positive finite number"),
     "diffusivity": (lambda v: _number(v) and v > 0, "a positive finite number"),
-    "engine": (lambda v: v in ENGINES, f"one of {sorted(ENGINES)}"),
+    "engine": (lambda v: isinstance(v, str) and v in ENGINES, f"one of {sorted(ENGINES)}"),
     "initial": (lambda v: isinstance(v, str) and v != "", "a problem name (a string)"),
     "max_events": (lambda v: _integer(v) and v >= 0, "an integer >= 0"),
     "max_wall_seconds": (lambda v: _number(v) and v > 0, "a positive finite number of seconds"),

@@ -42,7 +42,7 @@ from .output import fresh_directory, prepare_directory, write_csv, write_json
 from .problems import get_problem
 from .report import write_report
 
-__all__ = ["run_point", "run_sweep", "pareto_front", "parse_mesh", "add_arguments", "main",
+__all__ = ["run_point", "plan_sweep", "run_sweep", "pareto_front", "parse_mesh", "add_arguments", "main",
            "SWEEPABLE"]
 
 #: Parameters a sweep can vary besides the quota.
@@ -170,6 +170,54 @@ def _resolve_executor(executor: Any, n_tasks: int, max_workers: int | None) -> t
     return executor, False, type(executor).__name__
 
 
+def plan_sweep(problem: str, quotas: float | Sequence[float], max_workers: int | None = None,
+               profiles: Sequence[str] = PROFILE_NAMES,
+               **overrides: Any) -> tuple[list[float], dict, dict, list[tuple[float, dict]]]:
+    """Check a sweep's arguments and list its points, before anything runs.
+
+    Returns
+    -------
+    (quotas, swept, fixed, tasks)
+        The quotas as floats, the swept and the fixed overrides, and one
+        ``(quota, parameters)`` per point in task order.
+
+    Raises
+    ------
+    ConfigError
+        For bad quotas, an unknown parameter, problem, profile or mesh, or a
+        ``max_workers`` below 1. (Bad values of the other parameters fail their
+        points only; see :func:`run_sweep`.)
+    """
+    given = quotas
+    try:
+        quotas = [float(q) for q in np.atleast_1d(given)]
+    except (TypeError, ValueError):
+        quotas = []
+    if not quotas or any(not (math.isfinite(q) and q > 0) for q in quotas):
+        raise ConfigError(f"quotas must be a non-empty list of positive finite numbers, "
+                          f"got {given!r}")
+    unknown = set(overrides) - set(SWEEPABLE)
+    if unknown:
+        raise ConfigError(f"unknown sweep parameter(s) {sorted(unknown)}; sweepable: {SWEEPABLE}")
+    if max_workers is not None and (isinstance(max_workers, bool) or not isinstance(max_workers, int)
+                                    or max_workers < 1):
+        raise ConfigError(f"workers must be a positive integer, got {max_workers!r}")
+    get_problem(problem)  # fail early on a bad name, profile or mesh
+    for name in profiles:
+        get_profile(name)
+    # a list is swept; so is a tuple, except for mesh, where (W, H) is one mesh
+    swept = {k: list(v) for k, v in overrides.items()
+             if isinstance(v, list) or (isinstance(v, tuple) and k != "mesh")}
+    fixed = {k: v for k, v in overrides.items() if k not in swept}
+    for mesh in swept.get("mesh", [fixed.get("mesh")]):
+        parse_mesh(mesh)
+    tasks = []
+    for combo in itertools.product(quotas, *swept.values()):
+        params = dict(fixed, **dict(zip(swept, combo[1:])))
+        tasks.append((combo[0], params))
+    return quotas, swept, fixed, tasks
+
+
 def run_sweep(problem: str, quotas: float | Sequence[float], out: str | Path | None,
               executor: Any = None, max_workers: int | None = None,
               profiles: Sequence[str] = PROFILE_NAMES, plot: bool = True,
@@ -212,34 +260,8 @@ def run_sweep(problem: str, quotas: float | Sequence[float], out: str | Path | N
         ``pareto_rmse_spikes``, ``wall_seconds``, ``cpu_seconds`` (sum over
         points), ``executor`` and ``files``.
     """
-    given = quotas
-    try:
-        quotas = [float(q) for q in np.atleast_1d(given)]
-    except (TypeError, ValueError):
-        quotas = []
-    if not quotas or any(not (math.isfinite(q) and q > 0) for q in quotas):
-        raise ConfigError(f"quotas must be a non-empty list of positive finite numbers, "
-                          f"got {given!r}")
-    unknown = set(overrides) - set(SWEEPABLE)
-    if unknown:
-        raise ConfigError(f"unknown sweep parameter(s) {sorted(unknown)}; sweepable: {SWEEPABLE}")
-    if max_workers is not None and (isinstance(max_workers, bool) or not isinstance(max_workers, int)
-                                    or max_workers < 1):
-        raise ConfigError(f"workers must be a positive integer, got {max_workers!r}")
-    get_problem(problem)  # fail early on a bad name, profile or mesh
-    for name in profiles:
-        get_profile(name)
-    # a list is swept; so is a tuple, except for mesh, where (W, H) is one mesh
-    swept = {k: list(v) for k, v in overrides.items()
-             if isinstance(v, list) or (isinstance(v, tuple) and k != "mesh")}
-    fixed = {k: v for k, v in overrides.items() if k not in swept}
+    quotas, swept, fixed, tasks = plan_sweep(problem, quotas, max_workers, profiles, **overrides)
     names = list(swept)
-    for mesh in swept.get("mesh", [fixed.get("mesh")]):
-        parse_mesh(mesh)
-    tasks = []
-    for combo in itertools.product(quotas, *(swept[k] for k in names)):
-        params = dict(fixed, **dict(zip(names, combo[1:])))
-        tasks.append((combo[0], params))
     out = None if out is None else prepare_directory(out, overwrite)
     ex, owned, label = _resolve_executor(executor, len(tasks), max_workers)
     ekey = f"energy_{profiles[0]}"
@@ -351,7 +373,7 @@ def main(args: argparse.Namespace) -> int:
         overrides["mesh"] = args.mesh
         overrides["mapping"] = args.mapping
     quotas = _quotas_from(args)
-    get_problem(args.problem)
+    plan_sweep(args.problem, quotas, args.workers, tuple(args.profiles), **overrides)
     out = Path(args.out) if args.out else fresh_directory(Path("runs") / f"sweep-{args.problem}")
     client = None
     executor = None
