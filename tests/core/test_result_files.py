@@ -145,31 +145,6 @@ def test_npz_without_metadata(saved):
     refused(saved, "no __meta__")
 
 
-def test_pickled_objects_are_never_loaded(saved):
-    arrays, meta = members(saved)
-    arrays["times"] = np.array([{"evil": 1}, None], dtype=object)
-    rewrite(saved, arrays, meta)
-    refused(saved, "times", "Python objects")
-
-
-def test_missing_array(saved):
-    arrays, meta = members(saved)
-    del arrays["edges"]
-    refused(rewrite(saved, arrays, meta), "missing array(s) ['edges']")
-
-
-def test_inconsistent_shapes(saved):
-    arrays, meta = members(saved)
-    arrays["final_potential"] = arrays["final_potential"][:-1]
-    refused(rewrite(saved, arrays, meta), "final_potential", "does not match")
-
-
-def test_wrong_dtype(saved):
-    arrays, meta = members(saved)
-    arrays["ledger_cells"] = arrays["ledger_cells"].astype(float)
-    refused(rewrite(saved, arrays, meta), "ledger_cells", "expected integer")
-
-
 def test_huge_declared_shape_is_refused_before_allocating(tmp_path):
     buf = io.BytesIO()
     np.lib.format.write_array_header_1_0(
@@ -199,59 +174,46 @@ def test_zip_member_declaring_more_than_deflate_can_produce(saved, tmp_path):
 
 
 # ------------------------------------------------------------------ tampered content
-def test_newer_format_is_refused(saved):
+def shifted(arrays, key, index, delta):
+    arrays[key][index] += delta
+
+
+TAMPERED = [  # (what, mutate(arrays, meta), words of the message)
+    ("pickled objects", lambda a, m: a.update(times=np.array([{"evil": 1}, None], dtype=object)),
+     ["times", "Python objects"]),
+    ("missing array", lambda a, m: a.pop("edges"), ["missing array(s) ['edges']"]),
+    ("inconsistent shapes", lambda a, m: a.update(final_potential=a["final_potential"][:-1]),
+     ["final_potential", "does not match"]),
+    ("wrong dtype", lambda a, m: a.update(ledger_cells=a["ledger_cells"].astype(float)),
+     ["ledger_cells", "expected integer"]),
+    ("newer format", lambda a, m: m.update(format=FORMAT_VERSION + 1), ["newer evsim"]),
+    ("metadata without a key", lambda a, m: m.pop("quota"), ["lacks 'quota'"]),
+    ("quota as text", lambda a, m: m.update(quota="1e-3"), ["'quota'"]),
+    ("negative quota", lambda a, m: m.update(quota=-1.0), ["'quota'"]),
+    ("NaN t_final", lambda a, m: m.update(t_final=float("nan")), ["'t_final'"]),
+    ("fractional firings", lambda a, m: m.update(firings=1.5), ["'firings'"]),
+    ("boolean in_transit", lambda a, m: m.update(in_transit=True), ["'in_transit'"]),
+    ("numeric engine", lambda a, m: m.update(engine=3), ["'engine'"]),
+    ("unknown stop_reason", lambda a, m: m.update(stop_reason="tired"), ["stop_reason 'tired'"]),
+    ("format as text", lambda a, m: m.update(format="1"), ["format version"]),
+    ("metadata as a list", lambda a, m: m.update(metadata=[]), ["'metadata'"]),
+    ("t_final after t_end", lambda a, m: m.update(t_final=99.0), ["after t_end"]),
+    ("nonzero residual", lambda a, m: shifted(a, "ledger_cells", 0, 1), ["does not add up"]),
+    ("ledger that sums to zero but contradicts the edges",
+     lambda a, m: (shifted(a, "ledger_cells", 2, 1), shifted(a, "ledger_cells", 5, -1)),
+     ["does not match the packets"]),
+    ("firings that contradict the edges", lambda a, m: m.update(firings=m["firings"] + 1),
+     ["firings"]),
+    ("edges outside the nodes", lambda a, m: a["edges"].__setitem__((0, 1), 10**6), ["outside"]),
+    ("more arrivals than firings", lambda a, m: m.update(arrivals=m["firings"] + 1), ["delayed"]),
+]
+
+
+@pytest.mark.parametrize("mutate, words", [t[1:] for t in TAMPERED], ids=[t[0] for t in TAMPERED])
+def test_tampered_file_is_refused(saved, mutate, words):
     arrays, meta = members(saved)
-    meta["format"] = FORMAT_VERSION + 1
-    refused(rewrite(saved, arrays, meta), "newer evsim")
-
-
-@pytest.mark.parametrize("key, value, words", [
-    ("quota", "1e-3", "'quota'"),
-    ("quota", -1.0, "'quota'"),
-    ("t_final", float("nan"), "'t_final'"),
-    ("firings", 1.5, "'firings'"),
-    ("in_transit", True, "'in_transit'"),
-    ("engine", 3, "'engine'"),
-    ("stop_reason", "tired", "stop_reason 'tired'"),
-    ("format", "1", "format version"),
-    ("metadata", [], "'metadata'"),
-    ("t_final", 99.0, "after t_end"),
-])
-def test_bad_metadata(saved, key, value, words):
-    arrays, meta = members(saved)
-    meta[key] = value
-    refused(rewrite(saved, arrays, meta), words)
-
-
-def test_metadata_without_a_key(saved):
-    arrays, meta = members(saved)
-    del meta["quota"]
-    refused(rewrite(saved, arrays, meta), "lacks 'quota'")
-
-
-def test_ledger_with_a_nonzero_residual_is_refused(saved):
-    arrays, meta = members(saved)
-    arrays["ledger_cells"][0] += 1
-    refused(rewrite(saved, arrays, meta), "does not add up")
-
-
-def test_ledger_that_sums_to_zero_but_contradicts_the_edges_is_refused(saved):
-    arrays, meta = members(saved)
-    arrays["ledger_cells"][2] += 1
-    arrays["ledger_cells"][5] -= 1
-    refused(rewrite(saved, arrays, meta), "does not match the packets")
-
-
-def test_firings_that_contradict_the_edges_are_refused(saved):
-    arrays, meta = members(saved)
-    meta["firings"] += 1
-    refused(rewrite(saved, arrays, meta), "firings")
-
-
-def test_edges_outside_the_nodes_are_refused(saved):
-    arrays, meta = members(saved)
-    arrays["edges"][0, 1] = 10**6
-    refused(rewrite(saved, arrays, meta), "outside")
+    mutate(arrays, meta)
+    refused(rewrite(saved, arrays, meta), *words)
 
 
 def test_packets_in_transit_are_accounted_per_node(tmp_path):
