@@ -10,7 +10,7 @@ import json
 import math
 import zipfile
 import zlib
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -48,9 +48,6 @@ class Ledger:
                    + self.in_transit)
 
 
-_SCALARS = ("quota", "t_end", "t_final", "engine", "stop_reason", "wall_seconds",
-            "firings", "arrivals", "mass_initial")
-
 #: Saved arrays: dtype kind ("f" float, "iu" integer) and dimensions (names of
 #: :data:`_DIMS`, or a fixed size); ``log_*`` only with a spike log.
 _LAYOUT = {
@@ -65,7 +62,7 @@ _DIMS = {"T": "time", "N": "cell", "E": "edge", 2: "end", "D": "dim", "R": "rese
 _KIND_NAMES = {"f": "floating point", "iu": "integer"}
 _ARRAYS = tuple(k for k in _LAYOUT if not k.startswith("log_"))
 _META_KEY = "__meta__"
-#: Metadata type and bound; JSON keeps ints and floats apart.
+#: Saved metadata: type and bound (JSON keeps ints and floats apart).
 _META = {"quota": (float, ">0"), "t_end": (float, ">=0"), "t_final": (float, ">=0"),
          "engine": (str, None), "stop_reason": (str, None), "wall_seconds": (float, ">=0"),
          "firings": (int, ">=0"), "arrivals": (int, ">=0"), "mass_initial": (float, None),
@@ -194,8 +191,7 @@ class Result:
             The file written.
         """
         path = Path(path)
-        meta = {k: getattr(self, k) for k in _SCALARS}
-        meta.update(format=FORMAT_VERSION, in_transit=int(self.in_transit), metadata=self.metadata)
+        meta = {"format": FORMAT_VERSION, **{k: getattr(self, k) for k in _META}}
         arrays = {k: getattr(self, k) for k in _ARRAYS}
         if self.spike_log is not None:
             arrays.update({f"log_{k}": v for k, v in self.spike_log.items()})
@@ -266,7 +262,7 @@ def load(path: str | Path) -> Result:
 
 def _from_parts(arrays: dict, meta: dict) -> Result:
     log = {k[4:]: v for k, v in arrays.items() if k.startswith("log_")}
-    kwargs = {f.name: meta[f.name] for f in fields(Result) if f.name in meta}
+    kwargs = {k: meta[k] for k in _META}
     kwargs.update({k: arrays[k] for k in _ARRAYS})
     return Result(**kwargs, spike_log=log or None)
 

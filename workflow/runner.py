@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from evsim import __version__
-from evsim.errors import ConfigError
+from evsim.errors import ConfigError, ResultFileError
 from evsim.result import Result
 from evsim.simulate import ENGINES
 
@@ -116,22 +116,23 @@ def load_config(path: str | Path) -> dict[str, Any]:
 
     Raises
     ------
+    ResultFileError
+        If the file is missing, is a directory or is not UTF-8 TOML.
     ConfigError
-        If the file is missing, is a directory, is not UTF-8 TOML, or a key is
-        unknown, missing or of the wrong type (see :func:`check_config`).
+        If a key is unknown, missing or of the wrong type (see :func:`check_config`).
     """
     path = Path(path)
     if path.is_dir():
-        raise ConfigError(f"{path}: is a directory, not a TOML configuration file")
+        raise ResultFileError(f"{path}: is a directory, not a TOML configuration file")
     if not path.exists():
-        raise ConfigError(f"{path}: no such configuration file")
+        raise ResultFileError(f"{path}: no such configuration file")
     try:
         with path.open("rb") as fh:
             config = tomllib.load(fh)
     except tomllib.TOMLDecodeError as err:
-        raise ConfigError(f"{path}: not a valid TOML file ({err})") from None
+        raise ResultFileError(f"{path}: not a valid TOML file ({err})") from None
     except UnicodeDecodeError as err:
-        raise ConfigError(f"{path}: not a UTF-8 text file ({err.reason})") from None
+        raise ResultFileError(f"{path}: not a UTF-8 text file ({err.reason})") from None
     config = check_config(config, str(path))
     if "problem" not in config:
         raise ConfigError(f"{path}: the configuration must name a 'problem'")
