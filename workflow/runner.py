@@ -39,8 +39,10 @@ __all__ = ["run_problem", "load_config", "check_config", "CONFIG_KEYS", "OPTIONA
 CONFIG_KEYS = ("problem", "cells", "quota", "t_end", "engine", "diffusivity", "initial",
                "max_events", "max_wall_seconds", "out", "provenance")
 
-#: Scores (and outputs) a run skips when its time is up or it was interrupted.
-OPTIONAL_SCORES = ("rmse_semidiscrete", "rmse_discretization")
+#: Scores a run skips when its time is up or it was interrupted, by kind of
+#: reference (they need the graph integrated in time; see :meth:`Case.score`).
+OPTIONAL_SCORES = {"exact": ("rmse_semidiscrete", "rmse_discretization"),
+                   "semi-discrete": ("rmse", "rmse_final", "rmse_semidiscrete")}
 
 
 def _number(value: Any) -> bool:
@@ -199,8 +201,8 @@ def run_problem(problem: str, *, cells: int | None = None, quota: float | None =
         Event limit passed to :func:`evsim.simulate`.
     max_wall_seconds
         Wall-clock budget of the whole run: the simulation gets what the set-up
-        left, and the optional scores (:data:`OPTIONAL_SCORES`) and figures are
-        skipped once it is spent.
+        left, and the scores that integrate the graph in time
+        (:data:`OPTIONAL_SCORES`) and the figures are skipped once it is spent.
     out
         Directory for ``summary.json``, ``result.npz`` and figures (None: keep
         everything in memory). One that already holds a run is refused unless
@@ -252,8 +254,7 @@ def run_problem(problem: str, *, cells: int | None = None, quota: float | None =
         elif max_wall_seconds is not None and time.perf_counter() - start >= max_wall_seconds:
             reason = "max_wall_seconds"
         scores = case.score(result, semidiscrete=reason is None)
-        skipped = {k: reason for k in OPTIONAL_SCORES
-                   if reason is not None and case.reference_kind == "exact"}
+        skipped = {k: reason for k in OPTIONAL_SCORES[case.reference_kind] if reason is not None}
         summary = _summary(problem, case, result, scores, engine)
         summary.update(skipped=skipped, config={
             "problem": problem, "cells": case.cells, "quota": case.quota, "t_end": case.t_end,

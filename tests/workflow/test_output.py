@@ -84,11 +84,25 @@ def test_a_second_run_into_the_same_folder_needs_overwrite(tmp_path):
 def test_max_wall_seconds_bounds_the_whole_run(tmp_path):
     result, s = run_problem("heat2d", quota=1e-7, max_wall_seconds=0.3, out=tmp_path)
     assert s["stop_reason"] == "max_wall_seconds" and result.ledger.residual == 0
-    assert s["skipped"] == {**{k: "max_wall_seconds" for k in OPTIONAL_SCORES},
+    assert s["skipped"] == {**{k: "max_wall_seconds" for k in OPTIONAL_SCORES["exact"]},
                             "figures": "max_wall_seconds"}
-    assert not set(OPTIONAL_SCORES) & set(s) and "figures" not in s
+    assert not set(OPTIONAL_SCORES["exact"]) & set(s) and "figures" not in s
     assert json.loads((tmp_path / "summary.json").read_text())["skipped"] == s["skipped"]
     assert s["rmse_final"] > 0 and evsim.load(tmp_path / "result.npz").stop_reason == s["stop_reason"]
+
+
+def test_max_wall_seconds_with_a_semidiscrete_reference_skips_the_integration(monkeypatch):
+    from evsim.workflow import case as case_module
+
+    def never(*args, **kwargs):
+        raise AssertionError("the graph was integrated in time after the budget was spent")
+
+    monkeypatch.setattr(case_module, "semidiscrete", never)
+    result, s = run_problem("laplace2d", quota=1e-6, max_wall_seconds=0.3, plots=False)
+    assert s["reference"] == "semi-discrete" and s["stop_reason"] == "max_wall_seconds"
+    assert s["skipped"] == {k: "max_wall_seconds" for k in OPTIONAL_SCORES["semi-discrete"]}
+    assert s["rmse"] is None and s["rmse_final"] is None and s["rmse_semidiscrete"] is None
+    assert s["rmse_steady"] > 0 and result.ledger.residual == 0      # analytic: still scored
 
 
 def test_max_wall_seconds_left_after_the_run_keeps_the_scores():
