@@ -14,6 +14,7 @@ computed. What was skipped, and why, is listed in the summary's ``skipped``.
 from __future__ import annotations
 
 import math
+import numbers
 import signal
 import sys
 import threading
@@ -46,11 +47,12 @@ OPTIONAL_SCORES = {"exact": ("rmse_semidiscrete", "rmse_discretization"),
 
 
 def _number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    return (isinstance(value, numbers.Real) and not isinstance(value, bool)
+            and math.isfinite(value))
 
 
 def _integer(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
 #: key -> (test, what is expected).

@@ -301,6 +301,21 @@ def test_concurrent_saves_leave_one_complete_file(tmp_path):
     assert sorted(os.listdir(tmp_path)) == ["result.npz"]
 
 
+def test_concurrent_saves_from_processes_leave_one_complete_file(tmp_path):
+    sources = [small_result(quota=q).save(tmp_path / f"source{i}.npz")
+               for i, q in enumerate((1e-3, 3e-3))]
+    target = tmp_path / "out" / "result.npz"
+    target.parent.mkdir()
+    script = ("import sys, evsim\nr = evsim.load(sys.argv[1])\n"
+              "for _ in range(10):\n    r.save(sys.argv[2])\n")
+    procs = [subprocess.Popen([sys.executable, "-c", script, str(src), str(target)])
+             for src in sources]
+    assert [p.wait(timeout=120) for p in procs] == [0, 0]
+    back = evsim.load(target)
+    assert sum(same(back, evsim.load(src)) for src in sources) == 1
+    assert sorted(os.listdir(target.parent)) == ["result.npz"]
+
+
 def test_write_atomic_text_and_bytes(tmp_path):
     assert write_atomic(tmp_path / "a.json", "{}\n").read_text() == "{}\n"
     assert write_atomic(tmp_path / "a.json", b"[]").read_bytes() == b"[]"
