@@ -42,8 +42,8 @@ from .output import fresh_directory, prepare_directory, write_csv, write_json
 from .problems import get_problem
 from .report import write_report
 
-__all__ = ["run_point", "plan_sweep", "run_sweep", "pareto_front", "parse_mesh", "add_arguments", "main",
-           "SWEEPABLE"]
+__all__ = ["run_point", "plan_sweep", "run_sweep", "pareto_front", "parse_mesh", "add_arguments",
+           "main", "SWEEPABLE"]
 
 #: Parameters a sweep can vary besides the quota.
 SWEEPABLE = ("cells", "t_end", "diffusivity", "engine", "mesh", "mapping", "hop_latency",
@@ -199,8 +199,8 @@ def plan_sweep(problem: str, quotas: float | Sequence[float], max_workers: int |
     unknown = set(overrides) - set(SWEEPABLE)
     if unknown:
         raise ConfigError(f"unknown sweep parameter(s) {sorted(unknown)}; sweepable: {SWEEPABLE}")
-    if max_workers is not None and (isinstance(max_workers, bool) or not isinstance(max_workers, int)
-                                    or max_workers < 1):
+    if max_workers is not None and (isinstance(max_workers, bool)
+                                    or not isinstance(max_workers, int) or max_workers < 1):
         raise ConfigError(f"workers must be a positive integer, got {max_workers!r}")
     get_problem(problem)  # fail early on a bad name, profile or mesh
     for name in profiles:
@@ -261,7 +261,6 @@ def run_sweep(problem: str, quotas: float | Sequence[float], out: str | Path | N
         points), ``executor`` and ``files``.
     """
     quotas, swept, fixed, tasks = plan_sweep(problem, quotas, max_workers, profiles, **overrides)
-    names = list(swept)
     out = None if out is None else prepare_directory(out, overwrite)
     ex, owned, label = _resolve_executor(executor, len(tasks), max_workers)
     ekey = f"energy_{profiles[0]}"
@@ -272,14 +271,14 @@ def run_sweep(problem: str, quotas: float | Sequence[float], out: str | Path | N
     def summarize(complete: bool) -> dict[str, Any]:
         points = [r for r in rows if r is not None]
         return {
-            "problem": problem, "quotas": quotas, "swept": {k: swept[k] for k in names},
+            "problem": problem, "quotas": quotas, "swept": swept,
             "fixed": fixed, "complete": complete, "points": points,
             "failed": sorted(failed, key=lambda f: f["index"]),
             "pareto": pareto_front(points, ("rmse", "spikes", ekey)),
             "pareto_rmse_spikes": pareto_front(points, ("rmse", "spikes")),
             "energy_key": ekey, "wall_seconds": time.perf_counter() - t0,
             "cpu_seconds": float(sum(p["wall_seconds"] for p in points)), "executor": label,
-            "files": [] if out is None else ["sweep.json"] + (["sweep.csv"] if points else []),
+            "files": [] if out is None else (["sweep.csv"] if points else []) + ["sweep.json"],
         }
 
     try:

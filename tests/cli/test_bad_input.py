@@ -104,9 +104,11 @@ ROWS = [
     (["sweep", "heat1d", "--quotas", "1e-3", "--workers", "0"], {}, ["workers must be a positive"]),
     (["sweep", "heat1d", "--quotas", "1e-3", "--workers", "-2"], {}, ["workers must be", "-2"]),
     (["sweep", "heat1d", "--quotas", "1e-3", "--mesh", "4by4"], {}, ["mesh must look like '4x4'"]),
-    (["sweep", "heat1d", "--quotas", "1e-3", "--mesh", "0x4"], {}, ["mesh dimensions must be >= 1"]),
+    (["sweep", "heat1d", "--quotas", "1e-3", "--mesh", "0x4"], {},
+     ["mesh dimensions must be >= 1"]),
     (["sweep", "heat1d", "--quotas", "1e-3", "--profiles", "abacus"], {}, ["abacus"]),
-    (["sweep", "heat1d", "--quotas", "1e-3", "--out", "{d}/f"], {"f": "x"}, ["out", "existing file"]),
+    (["sweep", "heat1d", "--quotas", "1e-3", "--out", "{d}/f"], {"f": "x"},
+     ["out", "existing file"]),
     (["sweep", "heat1d", "--quotas", "1e-3", "--out", "{d}/run"], RUN, ["already holds a run"]),
     # ------------------------------------------------------------ evsim report
     (["report", "{d}/nothing"], {}, ["nothing is not a directory"]),

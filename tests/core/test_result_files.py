@@ -52,7 +52,8 @@ def rewrite(path, arrays, meta):
 
 
 def same(a, b):
-    return (np.array_equal(a.potential, b.potential) and np.array_equal(a.ledger_cells, b.ledger_cells)
+    return (np.array_equal(a.potential, b.potential)
+            and np.array_equal(a.ledger_cells, b.ledger_cells)
             and a.quota == b.quota and a.firings == b.firings)
 
 

@@ -1,4 +1,4 @@
-"""Run folders: one per run, no silent overwrite, no stale files; summaries say how they were made."""
+"""Run folders: one per run, no silent overwrite, no stale files; summaries tell how."""
 import json
 import signal
 import sys
@@ -88,7 +88,8 @@ def test_max_wall_seconds_bounds_the_whole_run(tmp_path):
                             "figures": "max_wall_seconds"}
     assert not set(OPTIONAL_SCORES["exact"]) & set(s) and "figures" not in s
     assert json.loads((tmp_path / "summary.json").read_text())["skipped"] == s["skipped"]
-    assert s["rmse_final"] > 0 and evsim.load(tmp_path / "result.npz").stop_reason == s["stop_reason"]
+    assert s["rmse_final"] > 0
+    assert evsim.load(tmp_path / "result.npz").stop_reason == s["stop_reason"]
 
 
 def test_max_wall_seconds_with_a_semidiscrete_reference_skips_the_integration(monkeypatch):

@@ -14,7 +14,8 @@ def test_failing_points_are_listed_and_the_others_kept(tmp_path):
     s = sweep.run_sweep("heat1d", [1e-3, 2e-3], tmp_path, cells=[20, 0], t_end=0.2, plot=False)
     assert s["complete"] and len(s["points"]) == 2 and len(s["failed"]) == 2
     assert [(p["quota"], p["cells"]) for p in s["points"]] == [(1e-3, 20), (2e-3, 20)]
-    assert [(f["index"], f["quota"], f["cells"]) for f in s["failed"]] == [(1, 1e-3, 0), (3, 2e-3, 0)]
+    assert [(f["index"], f["quota"], f["cells"]) for f in s["failed"]] == [(1, 1e-3, 0),
+                                                                          (3, 2e-3, 0)]
     assert all(f["error"] == "ConfigError: cells must be > 0, got 0" for f in s["failed"])
     assert all(p["ledger_residual"] == 0 for p in s["points"])
     on_disk = json.loads((tmp_path / "sweep.json").read_text())
