@@ -1,13 +1,22 @@
 """Command line: ``evsim run``, ``evsim experiment``, ``evsim sweep``, ``evsim report``, ``evsim retrain``.
 
-    evsim run PROBLEM [--cells N] [--quota Q] [--t-end T] [--engine E] [--out DIR]
+    evsim run PROBLEM [--cells N] [--quota Q] [--t-end T] [--engine E] [--out DIR [--overwrite]]
     evsim run CONFIG.toml [overrides...]
     evsim experiment NAME [--out DIR] [--fast]
-    evsim sweep PROBLEM --quotas Q1 Q2 ... [--out DIR]
+    evsim sweep PROBLEM --quotas Q1 Q2 ... [--out DIR [--overwrite]]
     evsim report DIR
     evsim retrain pinn [--out STEM] [--adam N] [--lbfgs N] [--seed N]
     evsim retrain baselines [--only NAME ...] [--out DIR]
     evsim problems | evsim experiments
+
+Without ``--out``, ``evsim run X`` writes to ``runs/X``, or to ``runs/X-2``,
+``runs/X-3``, ... when that already holds a run (the folder is printed on
+stderr); an ``--out`` that holds a run is replaced only with ``--overwrite``.
+
+Exit status: 0 done; 1 a sweep finished but some of its points failed (listed
+in ``sweep.json``); 2 bad input (arguments, configuration, files), reported as
+``evsim: error: ...``; 130 interrupted by SIGINT or SIGTERM (the partial run
+and its summary are written).
 """
 from __future__ import annotations
 
@@ -18,28 +27,43 @@ from pathlib import Path
 
 from evsim.errors import EvsimError
 
-__all__ = ["main"]
+__all__ = ["main", "EXIT_OK", "EXIT_FAILED_POINTS", "EXIT_ERROR", "EXIT_INTERRUPTED"]
+
+EXIT_OK = 0
+EXIT_FAILED_POINTS = 1
+EXIT_ERROR = 2
+EXIT_INTERRUPTED = 130
+
+_RUN_OVERRIDES = ("cells", "quota", "t_end", "engine", "diffusivity", "initial", "max_events",
+                  "max_wall_seconds", "out")
 
 
 def _run(args) -> int:
-    from evsim.workflow.runner import load_config, run_problem
+    from evsim.workflow.output import fresh_directory
+    from evsim.workflow.problems import get_problem
+    from evsim.workflow.runner import check_config, load_config, run_problem
 
     target = args.target
     config: dict = {}
     if target.endswith(".toml"):
         config = load_config(target)
         target = config.pop("problem")
-    overrides = {k: getattr(args, k) for k in ("cells", "quota", "t_end", "engine", "diffusivity",
-                                               "initial", "max_events", "max_wall_seconds", "out")
-                 if getattr(args, k) is not None}
+    overrides = check_config({k: getattr(args, k) for k in _RUN_OVERRIDES}, "command line")
     config.update(overrides)
-    config.setdefault("out", f"runs/{target}")
-    _, summary = run_problem(target, plots=not args.no_plots, **config)
+    get_problem(target)
+    if "out" not in config:
+        config["out"] = fresh_directory(Path("runs") / target)
+    print(f"evsim: writing to {config['out']}", file=sys.stderr, flush=True)
+    _, summary = run_problem(target, plots=not args.no_plots, overwrite=args.overwrite, **config)
     keys = ("problem", "cells", "quota", "spikes", "rmse", "rmse_final", "ledger_residual",
             "wall_seconds", "events_per_second", "stop_reason")
     print(json.dumps({k: summary[k] for k in keys}, indent=2, default=float))
     print(f"wrote {Path(config['out']) / 'summary.json'}", file=sys.stderr)
-    return 0
+    if summary["stop_reason"] == "interrupted" or "signal" in summary:
+        print(f"evsim: interrupted ({summary.get('signal', 'SIGINT')}); the partial run is saved",
+              file=sys.stderr)
+        return EXIT_INTERRUPTED
+    return EXIT_OK
 
 
 def _experiment(args) -> int:
@@ -133,7 +157,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--initial", help="use another problem's initial condition")
     run.add_argument("--max-events", dest="max_events", type=int)
     run.add_argument("--max-wall-seconds", dest="max_wall_seconds", type=float)
-    run.add_argument("--out", help="output directory (default runs/PROBLEM)")
+    run.add_argument("--out", help="output directory (default runs/PROBLEM, or runs/PROBLEM-N "
+                                    "if that holds a run)")
+    run.add_argument("--overwrite", action="store_true",
+                     help="replace the run already in --out (its files are removed first)")
     run.add_argument("--no-plots", action="store_true", help="skip the figures")
     run.set_defaults(func=_run)
 
@@ -164,13 +191,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``evsim`` command."""
+    """Entry point of the ``evsim`` command; returns the exit status (see the module docstring)."""
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (EvsimError, ValueError, FileNotFoundError) as err:
+    except (EvsimError, OSError) as err:
         print(f"evsim: error: {err}", file=sys.stderr)
-        return 2
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("evsim: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":

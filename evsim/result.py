@@ -8,18 +8,26 @@ xarray) needs the ``io`` extra (xarray and netCDF4, imported through
 from __future__ import annotations
 
 import json
+import math
 import zipfile
 import zlib
-from dataclasses import MISSING, dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from .atomic import atomic_path
 from .errors import ResultFileError
 from .optional import require
 
-__all__ = ["Ledger", "Result", "load"]
+__all__ = ["Ledger", "Result", "load", "FORMAT_VERSION", "STOP_REASONS"]
+
+#: Version of the file layout :meth:`Result.save` writes (``"format"`` in the metadata).
+FORMAT_VERSION = 1
+
+#: Why a run stopped (``Result.stop_reason``).
+STOP_REASONS = ("t_end", "max_events", "max_wall_seconds", "interrupted")
 
 
 @dataclass(eq=False)
@@ -42,10 +50,27 @@ class Ledger:
                    + self.in_transit)
 
 
-_SCALARS = ("quota", "t_end", "t_final", "engine", "stop_reason", "wall_seconds",
-            "firings", "arrivals", "mass_initial")
-_ARRAYS = ("times", "potential", "cell_count", "edge_forward", "edge_backward", "edges",
-           "positions", "final_potential", "ledger_cells", "ledger_reservoirs")
+#: Saved arrays: dtype kind ("f" float, "iu" integer) and dimensions (names of
+#: :data:`_DIMS`, or a fixed size); ``log_*`` only with a spike log.
+_LAYOUT = {
+    "times": ("f", ("T",)), "potential": ("f", ("T", "N")), "cell_count": ("iu", ("T",)),
+    "edge_forward": ("iu", ("E",)), "edge_backward": ("iu", ("E",)), "edges": ("iu", ("E", 2)),
+    "positions": ("f", ("N", "D")), "final_potential": ("f", ("N",)),
+    "ledger_cells": ("iu", ("N",)), "ledger_reservoirs": ("iu", ("R",)),
+    "log_time": ("f", ("S",)), "log_edge": ("iu", ("S",)), "log_sign": ("iu", ("S",)),
+}
+_DIMS = {"T": "time", "N": "cell", "E": "edge", 2: "end", "D": "dim", "R": "reservoir",
+         "S": "spike"}
+_KIND_NAMES = {"f": "floating point", "iu": "integer"}
+_ARRAYS = tuple(k for k in _LAYOUT if not k.startswith("log_"))
+_META_KEY = "__meta__"
+#: Saved metadata: type and bound (JSON keeps ints and floats apart).
+_META = {"quota": (float, ">0"), "t_end": (float, ">=0"), "t_final": (float, ">=0"),
+         "engine": (str, None), "stop_reason": (str, None), "wall_seconds": (float, ">=0"),
+         "firings": (int, ">=0"), "arrivals": (int, ">=0"), "mass_initial": (float, None),
+         "in_transit": (int, ">=0"), "metadata": (dict, None)}
+#: zlib's deflate cannot expand data by more than about 1032:1.
+_MAX_DEFLATE_RATIO = 1100
 
 
 @dataclass(eq=False)
@@ -156,17 +181,16 @@ class Result:
 
     # ---------------------------------------------------------------- I/O
     def save(self, path: str | Path) -> Path:
-        """Write the result to ``path`` (``.npz``, or ``.nc`` with the ``io`` extra).
+        """Write the result to ``path`` (``.npz``, or ``.nc`` with xarray), atomically.
 
-        Parameters
-        ----------
-        path
-            Output file; a suffix other than ``.nc`` is replaced by ``.npz``.
+        The file is written beside ``path`` and renamed over it
+        (:func:`evsim.atomic.atomic_path`): an interrupted save leaves the previous
+        file loadable. Any suffix other than ``.nc`` becomes ``.npz``.
 
         Returns
         -------
-        pathlib.Path
-            Where the result was written (the ``.npz`` suffix applied).
+        Path
+            The file written.
 
         Raises
         ------
@@ -174,17 +198,18 @@ class Result:
             ``.nc`` without xarray or netCDF4 installed (extra ``io``).
         """
         path = Path(path)
-        meta = {k: getattr(self, k) for k in _SCALARS}
-        meta.update(in_transit=int(self.in_transit), metadata=self.metadata)
+        meta = {"format": FORMAT_VERSION, **{k: getattr(self, k) for k in _META}}
         arrays = {k: getattr(self, k) for k in _ARRAYS}
         if self.spike_log is not None:
             arrays.update({f"log_{k}": v for k, v in self.spike_log.items()})
-        if path.suffix == ".nc":
-            _save_netcdf(path, arrays, meta)
-        else:
-            if path.suffix != ".npz":
-                path = path.with_suffix(".npz")
-            np.savez_compressed(path, __meta__=np.array(json.dumps(meta, default=_json)), **arrays)
+        if path.suffix != ".nc" and path.suffix != ".npz":
+            path = path.with_suffix(".npz")
+        with atomic_path(path) as tmp:
+            if path.suffix == ".nc":
+                _save_netcdf(tmp, arrays, meta)
+            else:
+                np.savez_compressed(tmp, __meta__=np.array(json.dumps(meta, default=_json)),
+                                    **arrays)
         return path
 
 
@@ -196,13 +221,6 @@ def _json(value):
     return str(value)
 
 
-def _from_parts(arrays: dict, meta: dict) -> Result:
-    log = {k[4:]: v for k, v in arrays.items() if k.startswith("log_")}
-    kwargs = {f.name: meta[f.name] for f in fields(Result) if f.name in meta}
-    kwargs.update({k: arrays[k] for k in _ARRAYS})
-    return Result(**kwargs, spike_log=log or None)
-
-
 def _xarray(feature: str):
     """xarray, after checking that its netCDF-4 backend is installed too (extra ``io``)."""
     require("netCDF4", extra="io", feature=feature)
@@ -212,70 +230,220 @@ def _xarray(feature: str):
 def _save_netcdf(path: Path, arrays: dict, meta: dict) -> None:
     xr = _xarray("writing netCDF results (.nc)")
 
-    dims = {"times": ("time",), "potential": ("time", "cell"), "cell_count": ("time",),
-            "edge_forward": ("edge",), "edge_backward": ("edge",), "edges": ("edge", "end"),
-            "positions": ("cell", "dim"), "final_potential": ("cell",),
-            "ledger_cells": ("cell",), "ledger_reservoirs": ("reservoir",),
-            "log_time": ("spike",), "log_edge": ("spike",), "log_sign": ("spike",)}
-    ds = xr.Dataset({k: (dims[k], v) for k, v in arrays.items()},
+    ds = xr.Dataset({k: ([_DIMS[s] for s in _LAYOUT[k][1]], v) for k, v in arrays.items()},
                     attrs={"evsim": json.dumps(meta, default=_json)})
     ds.to_netcdf(path, engine="netcdf4")
 
 
-#: Result fields a saved file must provide (the rest have defaults).
-_REQUIRED = tuple(f.name for f in fields(Result)
-                  if f.default is MISSING and f.default_factory is MISSING and f.name not in _ARRAYS)
-
-
-def _read_npz(path: Path) -> tuple[dict, Any]:
-    with np.load(path, allow_pickle=False) as data:
-        arrays = {k: data[k] for k in data.files if k != "__meta__"}
-        meta = json.loads(str(data["__meta__"]))
-    return arrays, meta
-
-
-def _read_netcdf(path: Path) -> tuple[dict, Any]:
-    xr = _xarray("reading netCDF results (.nc)")
-    with xr.open_dataset(path, engine="netcdf4") as ds:
-        arrays = {k: ds[k].values for k in ds.data_vars}
-        meta = json.loads(ds.attrs["evsim"])
-    return arrays, meta
+# ------------------------------------------------------------------------ load
+class _Bad(Exception):
+    """What is wrong with a result file (turned into ResultFileError naming the file)."""
 
 
 def load(path: str | Path) -> Result:
-    """Read a :class:`Result` written by :meth:`Result.save`.
+    """Read a :class:`Result` written by :meth:`Result.save`, checking what it reads.
 
-    Parameters
-    ----------
-    path
-        A ``.npz`` file, or a ``.nc`` file (extra ``io``).
-
-    Returns
-    -------
-    Result
-        The saved result (``network`` is not saved: ``None``).
+    Before any array is read, every member's declared shape and dtype are checked
+    against the layout of a result (and, for ``.npz``, against the member's stored
+    size), so a damaged or hostile file cannot make the reader allocate more than
+    the file holds. Nothing is unpickled. After reading, the integer ledger is
+    recomputed from the per-edge packet counts: a file whose ledger does not add
+    up is refused. Files without a format version (older evsim) load when they
+    pass the same checks.
 
     Raises
     ------
     ResultFileError
-        The file does not exist, is not a readable archive (corrupt or
-        truncated), or lacks the metadata or arrays of a result; the message
-        names the file.
-    MissingDependency
-        A ``.nc`` file without xarray or netCDF4 installed (extra ``io``).
+        Naming the file and what is wrong with it: missing, unreadable, not a
+        result file, truncated or corrupted, written by a newer evsim, or
+        inconsistent (shapes, dtypes, metadata or ledger).
     """
     path = Path(path)
-    if not path.is_file():
-        raise ResultFileError(f"result file {str(path)!r} does not exist")
-    read = _read_netcdf if path.suffix == ".nc" else _read_npz
     try:
-        arrays, meta = read(path)
-    except (OSError, EOFError, KeyError, ValueError, zipfile.BadZipFile, zlib.error) as err:
-        raise ResultFileError(f"cannot read result file {str(path)!r} (corrupt, truncated or not "
-                              f"written by Result.save): {type(err).__name__}: {err}") from err
-    if not isinstance(meta, dict):
-        raise ResultFileError(f"result file {str(path)!r}: metadata is not a JSON object")
-    missing = [k for k in _ARRAYS if k not in arrays] + [k for k in _REQUIRED if k not in meta]
+        if not path.is_file():
+            raise _Bad("no such file" if not path.exists() else "not a regular file")
+        arrays, meta = _read_netcdf(path) if path.suffix == ".nc" else _read_npz(path)
+        _check_meta(meta)
+        result = _from_parts(arrays, meta)
+        _check_ledger(result)
+    except _Bad as err:
+        raise ResultFileError(f"{path}: {err}") from None
+    except OSError as err:
+        raise ResultFileError(f"{path}: cannot be read ({err.strerror or err})") from None
+    return result
+
+
+def _from_parts(arrays: dict, meta: dict) -> Result:
+    log = {k[4:]: v for k, v in arrays.items() if k.startswith("log_")}
+    kwargs = {k: meta[k] for k in _META}
+    kwargs.update({k: arrays[k] for k in _ARRAYS})
+    return Result(**kwargs, spike_log=log or None)
+
+
+_HEADER_READERS = {(1, 0): np.lib.format.read_array_header_1_0,
+                   (2, 0): np.lib.format.read_array_header_2_0}
+
+
+def _read_npz(path: Path) -> tuple[dict, dict]:
+    try:
+        archive = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, ValueError, EOFError) as err:
+        raise _Bad(f"not an evsim result file (.npz is a zip archive; {err})") from None
+    with archive:
+        members = {}
+        for info in archive.infolist():
+            key = info.filename.removesuffix(".npy")
+            if key == info.filename or (key != _META_KEY and key not in _LAYOUT):
+                raise _Bad(f"unexpected member {info.filename!r} (not written by Result.save)")
+            members[key] = info
+        headers = {k: _npy_header(archive, info, k) for k, info in members.items()}
+        if _META_KEY not in members:
+            raise _Bad("no __meta__ record (not written by Result.save)")
+        meta_shape, meta_dtype = headers.pop(_META_KEY)
+        if meta_shape != () or meta_dtype.kind != "U":
+            raise _Bad(f"__meta__ must be a text scalar, found {meta_dtype} of shape {meta_shape}")
+        _check_layout(headers)
+        meta = _decode_meta(str(_npy_data(archive, members[_META_KEY], _META_KEY)))
+        arrays = {k: _npy_data(archive, members[k], k) for k in headers}
+    return arrays, meta
+
+
+def _npy_header(archive: zipfile.ZipFile, info: zipfile.ZipInfo,
+                key: str) -> tuple[tuple, np.dtype]:
+    """Shape and dtype of one member, checked against its stored sizes before any data."""
+    if info.file_size > _MAX_DEFLATE_RATIO * info.compress_size + 1024:
+        raise _Bad(f"{key}: declares {info.file_size} bytes stored in {info.compress_size} "
+                   "(more than compression can produce)")
+    try:
+        with archive.open(info) as fh:
+            version = np.lib.format.read_magic(fh)
+            if version not in _HEADER_READERS:
+                raise _Bad(f"{key}: unsupported .npy format version {version}")
+            shape, _, dtype = _HEADER_READERS[version](fh)
+            offset = fh.tell()
+    except (ValueError, EOFError, zipfile.BadZipFile, zlib.error) as err:
+        raise _Bad(f"{key}: unreadable array header ({err})") from None
+    if dtype.hasobject:
+        raise _Bad(f"{key}: holds Python objects (dtype {dtype}); evsim never writes those")
+    nbytes = math.prod(shape) * dtype.itemsize
+    if offset + nbytes != info.file_size:
+        raise _Bad(f"{key}: declares shape {shape} of {dtype} ({nbytes} bytes) but holds "
+                   f"{info.file_size - offset} bytes")
+    return shape, dtype
+
+
+def _npy_data(archive: zipfile.ZipFile, info: zipfile.ZipInfo, key: str) -> np.ndarray:
+    try:
+        with archive.open(info) as fh:
+            data = np.lib.format.read_array(fh, allow_pickle=False)
+            fh.read()  # to the end of the member, where the zip CRC is verified
+    except (ValueError, EOFError, zipfile.BadZipFile, zlib.error) as err:
+        raise _Bad(f"{key}: corrupted data ({err})") from None
+    return data
+
+
+def _read_netcdf(path: Path) -> tuple[dict, dict]:
+    xr = _xarray("reading netCDF results (.nc)")
+    try:
+        with xr.open_dataset(path, engine="netcdf4") as ds:
+            unknown = sorted(set(ds.data_vars) - set(_LAYOUT))
+            if unknown:
+                raise _Bad(f"unexpected variable(s) {unknown} (not written by Result.save)")
+            if "evsim" not in ds.attrs:
+                raise _Bad("no 'evsim' attribute (not written by Result.save)")
+            _check_layout({k: (ds[k].shape, ds[k].dtype) for k in ds.data_vars})
+            arrays = {k: ds[k].values for k in ds.data_vars}
+            meta = _decode_meta(ds.attrs["evsim"])
+    except (ValueError, KeyError, TypeError, RuntimeError) as err:
+        raise _Bad(f"not a readable netCDF result ({err})") from None
+    return arrays, meta
+
+
+def _check_layout(headers: dict[str, tuple[tuple, np.dtype]]) -> None:
+    """Every array present, of its kind, with consistent dimensions (before reading data)."""
+    missing = [k for k in _LAYOUT if k not in headers and not k.startswith("log_")]
+    logged = [k for k in _LAYOUT if k.startswith("log_")]
+    if any(k in headers for k in logged):
+        missing += [k for k in logged if k not in headers]
     if missing:
-        raise ResultFileError(f"result file {str(path)!r} is not an evsim result: it lacks {missing}")
-    return _from_parts(arrays, meta)
+        raise _Bad(f"missing array(s) {missing}")
+    sizes: dict[str | int, int] = {}
+    for key, (shape, dtype) in headers.items():
+        kind, dims = _LAYOUT[key]
+        if dtype.kind not in kind:
+            raise _Bad(f"{key}: dtype {dtype}, expected {_KIND_NAMES[kind]}")
+        if len(shape) != len(dims):
+            raise _Bad(f"{key}: shape {shape}, expected {len(dims)} dimension(s) {dims}")
+        for dim, n in zip(dims, shape):
+            expected = sizes.setdefault(dim, dim if isinstance(dim, int) else n)
+            if n != expected:
+                raise _Bad(f"{key}: shape {shape} does not match the other arrays "
+                           f"(dimension {_DIMS[dim]} = {expected})")
+
+
+def _decode_meta(text: str) -> dict:
+    try:
+        meta = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise _Bad(f"__meta__ is not valid JSON ({err})") from None
+    if not isinstance(meta, dict):
+        raise _Bad(f"__meta__ must be a JSON object, found {type(meta).__name__}")
+    return meta
+
+
+def _check_meta(meta: dict) -> None:
+    version = meta.get("format", FORMAT_VERSION)
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise _Bad(f"format version {version!r} is not a positive integer")
+    if version > FORMAT_VERSION:
+        raise _Bad(f"written in format {version} by a newer evsim; this one reads format "
+                   f"{FORMAT_VERSION} and older")
+    for key, (kind, low) in _META.items():
+        if key not in meta:
+            raise _Bad(f"metadata lacks {key!r}")
+        value = meta[key]
+        if kind is float:
+            ok = (isinstance(value, (int, float)) and not isinstance(value, bool)
+                  and math.isfinite(value))
+        else:
+            ok = isinstance(value, kind) and not isinstance(value, bool)
+        if ok and low is not None:
+            ok = value > 0 if low == ">0" else value >= 0
+        if not ok:
+            bound = "" if low is None else f" {low}"
+            raise _Bad(f"metadata {key!r} = {value!r} is not a {kind.__name__}{bound}")
+    if meta["stop_reason"] not in STOP_REASONS:
+        raise _Bad(f"stop_reason {meta['stop_reason']!r} is not one of {list(STOP_REASONS)}")
+    if meta["t_final"] > meta["t_end"]:
+        raise _Bad(f"t_final = {meta['t_final']!r} is after t_end = {meta['t_end']!r}")
+
+
+def _check_ledger(result: Result) -> None:
+    """The ledger and the packet counts of a read result tell the same story.
+
+    Each packet leaves its sender's count at firing and joins its receiver's at
+    delivery, so per node ``received - sent - n_i`` is the number of packets on
+    their way to it: never negative (their sum is ``in_transit`` when the
+    residual is 0).
+    """
+    nodes = result.ledger_cells.size + result.ledger_reservoirs.size
+    if result.edges.size and (result.edges.min() < 0 or result.edges.max() >= nodes):
+        raise _Bad(f"edges name nodes outside 0..{nodes - 1}")
+    if np.any(result.edge_forward < 0) or np.any(result.edge_backward < 0):
+        raise _Bad("negative packet counts on edges")
+    fired = int(result.edge_spikes.sum(dtype=np.int64))
+    if fired != result.firings:
+        raise _Bad(f"firings = {result.firings} but the edges fired {fired} packets")
+    if result.arrivals + result.in_transit > result.firings:
+        raise _Bad(f"{result.arrivals} arrivals and {result.in_transit} packets in transit: more "
+                   f"delayed packets than the {result.firings} fired")
+    if result.ledger.residual != 0:
+        raise _Bad(f"the ledger does not add up (residual {result.ledger.residual})")
+    count = np.concatenate([result.ledger_cells, result.ledger_reservoirs]).astype(np.int64)
+    on_the_way = result.node_received - result.node_spikes - count
+    if np.any(on_the_way < 0):
+        raise _Bad("the ledger does not match the packets fired along the edges (node "
+                   f"{int(np.flatnonzero(on_the_way < 0)[0])})")
+    if result.spike_log is not None and result.spike_log["time"].size != result.firings:
+        raise _Bad(f"the spike log holds {result.spike_log['time'].size} firings, "
+                   f"not {result.firings}")

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from evsim.analysis import figures as F
+from evsim.atomic import write_atomic
 
 __all__ = ["write_report", "render_report"]
 
@@ -189,9 +190,7 @@ def render_report(directory: str | Path) -> str:
 
 
 def write_report(path: str | Path) -> Path:
-    """Write ``path/report.html`` (self-contained: figures base64-embedded) and return its path."""
+    """Write ``path/report.html`` (self-contained: figures base64-embedded, written
+    atomically) and return its path."""
     d = Path(path)
-    text = render_report(d)
-    out = d / "report.html"
-    out.write_text(text, encoding="utf-8")
-    return out
+    return write_atomic(d / "report.html", render_report(d))

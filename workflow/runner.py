@@ -1,51 +1,182 @@
 """Run a canonical problem end to end: build, simulate, score, summarize, save.
 
 :func:`run_problem` is what ``evsim run`` does, as a function (sweeps and
-experiments call it too). :func:`load_config` reads the TOML form.
+experiments call it too). :func:`load_config` reads the TOML form and
+:func:`check_config` checks every key's type and range, naming the key.
+
+A run can be stopped at any time by SIGINT or SIGTERM: the simulation stops
+where it is (``stop_reason == "interrupted"``), the expensive optional scores
+and the figures are skipped, and the partial result and its summary are still
+written. ``max_wall_seconds`` bounds the whole run, not only the simulation:
+what remains after the simulation decides whether the optional scores are
+computed. What was skipped, and why, is listed in the summary's ``skipped``.
 """
 from __future__ import annotations
 
-import json
+import math
+import numbers
+import signal
+import sys
+import threading
+import time
 import tomllib
+from collections.abc import Callable, Sequence
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
+from evsim import __version__
 from evsim.errors import ConfigError, ResultFileError
 from evsim.result import Result
+from evsim.simulate import ENGINES
 
-from .case import make_case
+from .case import Case, make_case
+from .output import prepare_directory, write_json
+from .problems import get_problem
 
-__all__ = ["run_problem", "load_config", "CONFIG_KEYS"]
+__all__ = ["run_problem", "load_config", "check_config", "CONFIG_KEYS", "OPTIONAL_SCORES"]
 
 #: Keys accepted in a run configuration (TOML) and by :func:`run_problem`.
 CONFIG_KEYS = ("problem", "cells", "quota", "t_end", "engine", "diffusivity", "initial",
                "max_events", "max_wall_seconds", "out", "provenance")
 
+#: Scores a run skips when its time is up or it was interrupted, by kind of
+#: reference (they need the graph integrated in time; see :meth:`Case.score`).
+OPTIONAL_SCORES = {"exact": ("rmse_semidiscrete", "rmse_discretization"),
+                   "semi-discrete": ("rmse", "rmse_final", "rmse_semidiscrete")}
+
+
+def _number(value: Any) -> bool:
+    return (isinstance(value, numbers.Real) and not isinstance(value, bool)
+            and math.isfinite(value))
+
+
+def _integer(value: Any) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+#: key -> (test, what is expected).
+_RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "problem": (lambda v: isinstance(v, str) and v != "", "a problem name (a string)"),
+    "cells": (lambda v: _integer(v) and v > 0, "a positive integer"),
+    "quota": (lambda v: _number(v) and v > 0, "a positive finite number"),
+    "t_end": (lambda v: _number(v) and v > 0, "a positive finite number"),
+    "diffusivity": (lambda v: _number(v) and v > 0, "a positive finite number"),
+    "engine": (lambda v: isinstance(v, str) and v in ENGINES, f"one of {sorted(ENGINES)}"),
+    "initial": (lambda v: isinstance(v, str) and v != "", "a problem name (a string)"),
+    "max_events": (lambda v: _integer(v) and v >= 0, "an integer >= 0"),
+    "max_wall_seconds": (lambda v: _number(v) and v > 0, "a positive finite number of seconds"),
+    "out": (lambda v: isinstance(v, (str, Path)) and str(v) != "", "a folder name (a string)"),
+    "provenance": (lambda v: isinstance(v, dict), "a table"),
+}
+
+
+def check_config(config: dict[str, Any], source: str = "configuration") -> dict[str, Any]:
+    """Check every key of a run configuration; return it with numbers as floats.
+
+    Parameters
+    ----------
+    config
+        Keys of :data:`CONFIG_KEYS`; a value of None counts as absent.
+    source
+        Where the configuration comes from (a file name, ``"command line"``),
+        the start of every error message.
+
+    Raises
+    ------
+    ConfigError
+        For an unknown key, a value of the wrong type or out of range, or an
+        ``initial`` that names no problem; the message names the key.
+    """
+    unknown = set(config) - set(CONFIG_KEYS)
+    if unknown:
+        raise ConfigError(f"{source}: unknown configuration key(s) {sorted(unknown)}; "
+                          f"allowed: {list(CONFIG_KEYS)}")
+    checked = {}
+    for key, value in config.items():
+        if value is None:
+            continue
+        test, expected = _RULES[key]
+        if not test(value):
+            raise ConfigError(f"{source}: {key} must be {expected}, got {value!r}")
+        checked[key] = float(value) if key in ("quota", "t_end", "diffusivity",
+                                               "max_wall_seconds") else value
+    if "initial" in checked:
+        try:
+            get_problem(checked["initial"])
+        except ConfigError as err:
+            raise ConfigError(f"{source}: initial: {err}") from None
+    return checked
+
 
 def load_config(path: str | Path) -> dict[str, Any]:
-    """Read a run configuration from a TOML file.
+    """Read and check a run configuration from a TOML file.
 
     Keys: ``problem`` (required), ``cells``, ``quota``, ``t_end``, ``engine``,
     ``diffusivity`` (overrides the problem's operator, e.g. a fitted one),
     ``initial`` (name of another problem whose initial condition to use),
     ``max_events``, ``max_wall_seconds``, ``out``, and a free ``[provenance]``
     table copied into ``summary.json``.
+
+    Raises
+    ------
+    ResultFileError
+        If the file is missing, is a directory or is not UTF-8 TOML.
+    ConfigError
+        If a key is unknown, missing or of the wrong type (see :func:`check_config`).
     """
     path = Path(path)
+    if path.is_dir():
+        raise ResultFileError(f"{path}: is a directory, not a TOML configuration file")
+    if not path.exists():
+        raise ResultFileError(f"{path}: no such configuration file")
     try:
         with path.open("rb") as fh:
             config = tomllib.load(fh)
     except tomllib.TOMLDecodeError as err:
         raise ResultFileError(f"{path}: not a valid TOML file ({err})") from None
-    unknown = set(config) - set(CONFIG_KEYS)
-    if unknown:
-        raise ConfigError(f"{path}: unknown configuration key(s) {sorted(unknown)}; "
-                          f"allowed: {list(CONFIG_KEYS)}")
+    except UnicodeDecodeError as err:
+        raise ResultFileError(f"{path}: not a UTF-8 text file ({err.reason})") from None
+    config = check_config(config, str(path))
     if "problem" not in config:
         raise ConfigError(f"{path}: the configuration must name a 'problem'")
     return config
+
+
+class _StopSignals:
+    """SIGINT and SIGTERM as KeyboardInterrupt while armed; recorded once disarmed.
+
+    While armed (set-up and simulation) a signal raises KeyboardInterrupt, which
+    the simulation loop turns into a partial result. Once disarmed (scoring and
+    writing) the first signal is only recorded so the files are completed; a
+    second one raises. The previous handlers are restored on exit. Outside the
+    main thread (where Python cannot install handlers) nothing is installed.
+    """
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+    def __init__(self) -> None:
+        self.armed = True
+        self.received: str | None = None
+        self._late = 0
+        self._previous: dict[int, Any] = {}
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        self.received = signal.Signals(signum).name
+        if not self.armed:
+            self._late += 1
+        if self.armed or self._late > 1:
+            raise KeyboardInterrupt
+
+    def __enter__(self) -> "_StopSignals":
+        if threading.current_thread() is threading.main_thread():
+            for sig in self.SIGNALS:
+                self._previous[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, signal.SIG_DFL if handler is None else handler)
 
 
 def run_problem(problem: str, *, cells: int | None = None, quota: float | None = None,
@@ -53,7 +184,8 @@ def run_problem(problem: str, *, cells: int | None = None, quota: float | None =
                 diffusivity: float | None = None, initial: str | None = None,
                 max_events: int | None = None, max_wall_seconds: float | None = None,
                 out: str | Path | None = None, provenance: dict | None = None,
-                plots: bool = True, progress: bool | None = None) -> tuple[Result, dict]:
+                plots: bool = True, progress: bool | None = None, overwrite: bool = False,
+                command: Sequence[str] | None = None) -> tuple[Result, dict]:
     """Simulate a canonical problem and score it against its reference.
 
     Parameters
@@ -67,27 +199,89 @@ def run_problem(problem: str, *, cells: int | None = None, quota: float | None =
     initial
         Use the initial condition of this other problem (zero-shot runs); the
         reference is then the semi-discrete solution.
-    max_events, max_wall_seconds
-        Limits passed to :func:`evsim.simulate`.
+    max_events
+        Event limit passed to :func:`evsim.simulate`.
+    max_wall_seconds
+        Wall-clock budget of the whole run: the simulation gets what the set-up
+        left, and the scores that integrate the graph in time
+        (:data:`OPTIONAL_SCORES`) and the figures are skipped once it is spent.
     out
         Directory for ``summary.json``, ``result.npz`` and figures (None: keep
-        everything in memory).
+        everything in memory). One that already holds a run is refused unless
+        ``overwrite``, which removes the previous run's files first.
     provenance
         Free-form dictionary copied into the summary (e.g. distillation source).
+    plots, progress
+        Write figures; show a progress bar (None: when on a terminal).
+    command
+        The command line recorded in the summary (default ``sys.argv``).
 
     Returns
     -------
     (Result, dict)
-        The result and the summary (keys as in the README, plus ``records``: record
-        times reached and planned). A run stopped before ``t_end`` is scored at the
-        state where it stopped: ``rmse_final`` compares ``final_potential`` with the
-        reference at ``t_final``.
+        The result and the summary (keys as in the README, plus ``records``:
+        record times reached and planned; ``config``: every resolved parameter;
+        ``skipped``: optional outputs not produced and why (``"max_wall_seconds"``
+        or ``"interrupted"``); ``signal``: the signal received, if any;
+        ``command``, ``evsim_version`` and ``created``). A run stopped before
+        ``t_end`` is scored at the state where it stopped: ``rmse_final``
+        compares ``final_potential`` with the reference at ``t_final``.
+
+    Raises
+    ------
+    ConfigError
+        For a bad parameter (naming it) or an ``out`` that is a file or holds
+        a run (without ``overwrite``).
+    KeyboardInterrupt
+        If interrupted before the simulation started (nothing is written).
     """
-    case = make_case(problem, cells=cells, diffusivity=diffusivity, t_end=t_end, quota=quota,
-                     initial=initial)
-    result = case.simulate(engine=engine, max_events=max_events,
-                           max_wall_seconds=max_wall_seconds, progress=progress)
-    scores = case.score(result)
+    start = time.perf_counter()
+    check_config({"problem": problem, "cells": cells, "quota": quota, "t_end": t_end,
+                  "engine": engine, "diffusivity": diffusivity, "initial": initial,
+                  "max_events": max_events, "max_wall_seconds": max_wall_seconds, "out": out,
+                  "provenance": provenance}, "run_problem")
+    with _StopSignals() as stop:
+        case = make_case(problem, cells=cells, diffusivity=diffusivity, t_end=t_end,
+                         quota=quota, initial=initial)
+        out = None if out is None else prepare_directory(out, overwrite)
+        budget = None
+        if max_wall_seconds is not None:
+            budget = max(max_wall_seconds - (time.perf_counter() - start), 1e-9)
+        result = case.simulate(engine=engine, max_events=max_events, max_wall_seconds=budget,
+                               progress=progress)
+        stop.armed = False
+        reason = None
+        if stop.received is not None or result.stop_reason == "interrupted":
+            reason = "interrupted"
+        elif max_wall_seconds is not None and time.perf_counter() - start >= max_wall_seconds:
+            reason = "max_wall_seconds"
+        scores = case.score(result, semidiscrete=reason is None)
+        skipped = {k: reason for k in OPTIONAL_SCORES[case.reference_kind] if reason is not None}
+        summary = _summary(problem, case, result, scores, engine)
+        summary.update(skipped=skipped, config={
+            "problem": problem, "cells": case.cells, "quota": case.quota, "t_end": case.t_end,
+            "diffusivity": case.diffusivity, "engine": engine, "initial": initial,
+            "max_events": max_events, "max_wall_seconds": max_wall_seconds,
+            "out": None if out is None else str(out), "plots": plots},
+            command=list(sys.argv if command is None else command), evsim_version=__version__,
+            created=datetime.now(timezone.utc).isoformat(timespec="seconds"))
+        if initial is not None:
+            summary["initial"] = initial
+        if provenance:
+            summary["provenance"] = provenance
+        if stop.received is not None:
+            summary["signal"] = stop.received
+        if out is not None:
+            result.save(out / "result.npz")
+            if plots and reason is None:
+                summary["figures"] = _figures(case, result, out, problem)
+            elif plots:
+                skipped["figures"] = reason
+            write_json(out / "summary.json", summary)
+    return result, summary
+
+
+def _summary(problem: str, case: Case, result: Result, scores: dict, engine: str) -> dict:
     summary: dict[str, Any] = {
         "problem": problem, "cells": result.network.cells, "edges": result.network.size,
         "quota": case.quota, "t_end": case.t_end, "engine": engine, "spikes": result.spikes,
@@ -99,24 +293,17 @@ def run_problem(problem: str, *, cells: int | None = None, quota: float | None =
         "events_per_second": result.events_per_second, "stop_reason": result.stop_reason,
         "t_final": result.t_final, "diffusivity": case.diffusivity,
     }
-    if initial is not None:
-        summary["initial"] = initial
     summary.update({k: v for k, v in scores.items() if k not in summary})
-    if provenance:
-        summary["provenance"] = provenance
-    if out is not None:
-        out = Path(out)
-        out.mkdir(parents=True, exist_ok=True)
-        result.save(out / "result.npz")
-        if plots:
-            from evsim.analysis.plots import plot_run
+    return summary
 
-            ref = case.reference(result.times)
-            figures = plot_run(result, ref, case.graph, out, title=problem)
-            if "simplices" in case.graph.graph:  # irregular mesh: fields and spikes on the mesh itself
-                from evsim.analysis.meshplot import plot_mesh_result
 
-                figures += plot_mesh_result(case.graph, result, out, ref)
-            summary["figures"] = [p.name for p in figures]
-        (out / "summary.json").write_text(json.dumps(summary, indent=2, default=float) + "\n")
-    return result, summary
+def _figures(case: Case, result: Result, out: Path, title: str) -> list[str]:
+    from evsim.analysis.plots import plot_run
+
+    ref = case.reference(result.times)
+    figures = plot_run(result, ref, case.graph, out, title=title)
+    if "simplices" in case.graph.graph:  # irregular mesh: fields and spikes on the mesh itself
+        from evsim.analysis.meshplot import plot_mesh_result
+
+        figures += plot_mesh_result(case.graph, result, out, ref)
+    return [p.name for p in figures]

@@ -20,30 +20,30 @@ with objectives ``(RMSE, spikes, energy)`` (energy on the first profile).
 from __future__ import annotations
 
 import argparse
-import csv
 import itertools
-import json
 import math
 import os
+import sys
 import time
 from collections.abc import Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from evsim.analysis.energy import PROFILE_NAMES, energy, event_counts
+from evsim.analysis.energy import PROFILE_NAMES, energy, event_counts, get_profile
 from evsim.analysis.mapping import CoreMesh, map_cells, traffic, with_noc_timing
 from evsim.errors import ConfigError
 from evsim.optional import require
 
 from .case import make_case
+from .output import fresh_directory, prepare_directory, write_csv, write_json
 from .problems import get_problem
 from .report import write_report
 
-__all__ = ["run_point", "run_sweep", "pareto_front", "parse_mesh", "add_arguments", "main",
-           "SWEEPABLE"]
+__all__ = ["run_point", "plan_sweep", "run_sweep", "pareto_front", "parse_mesh", "add_arguments",
+           "main", "SWEEPABLE"]
 
 #: Parameters a sweep can vary besides the quota.
 SWEEPABLE = ("cells", "t_end", "diffusivity", "engine", "mesh", "mapping", "hop_latency",
@@ -170,11 +170,65 @@ def _resolve_executor(executor: Any, n_tasks: int, max_workers: int | None) -> t
     return executor, False, type(executor).__name__
 
 
+def plan_sweep(problem: str, quotas: float | Sequence[float], max_workers: int | None = None,
+               profiles: Sequence[str] = PROFILE_NAMES,
+               **overrides: Any) -> tuple[list[float], dict, dict, list[tuple[float, dict]]]:
+    """Check a sweep's arguments and list its points, before anything runs.
+
+    Returns
+    -------
+    (quotas, swept, fixed, tasks)
+        The quotas as floats, the swept and the fixed overrides, and one
+        ``(quota, parameters)`` per point in task order.
+
+    Raises
+    ------
+    ConfigError
+        For bad quotas, an unknown parameter, problem, profile or mesh, or a
+        ``max_workers`` below 1. (Bad values of the other parameters fail their
+        points only; see :func:`run_sweep`.)
+    """
+    given = quotas
+    try:
+        quotas = [float(q) for q in np.atleast_1d(given)]
+    except (TypeError, ValueError):
+        quotas = []
+    if not quotas or any(not (math.isfinite(q) and q > 0) for q in quotas):
+        raise ConfigError(f"quotas must be a non-empty list of positive finite numbers, "
+                          f"got {given!r}")
+    unknown = set(overrides) - set(SWEEPABLE)
+    if unknown:
+        raise ConfigError(f"unknown sweep parameter(s) {sorted(unknown)}; sweepable: {SWEEPABLE}")
+    if max_workers is not None and (isinstance(max_workers, bool)
+                                    or not isinstance(max_workers, int) or max_workers < 1):
+        raise ConfigError(f"workers must be a positive integer, got {max_workers!r}")
+    get_problem(problem)  # fail early on a bad name, profile or mesh
+    for name in profiles:
+        get_profile(name)
+    # a list is swept; so is a tuple, except for mesh, where (W, H) is one mesh
+    swept = {k: list(v) for k, v in overrides.items()
+             if isinstance(v, list) or (isinstance(v, tuple) and k != "mesh")}
+    fixed = {k: v for k, v in overrides.items() if k not in swept}
+    for mesh in swept.get("mesh", [fixed.get("mesh")]):
+        parse_mesh(mesh)
+    tasks = []
+    for combo in itertools.product(quotas, *swept.values()):
+        params = dict(fixed, **dict(zip(swept, combo[1:])))
+        tasks.append((combo[0], params))
+    return quotas, swept, fixed, tasks
+
+
 def run_sweep(problem: str, quotas: float | Sequence[float], out: str | Path | None,
               executor: Any = None, max_workers: int | None = None,
               profiles: Sequence[str] = PROFILE_NAMES, plot: bool = True,
-              **overrides: Any) -> dict[str, Any]:
+              overwrite: bool = False, **overrides: Any) -> dict[str, Any]:
     """Sweep ``quotas`` (and every list-valued override) of ``problem`` in parallel.
+
+    A point that fails (a bad override, a crashed worker) does not stop the
+    sweep: it is listed in ``failed`` with its parameters and error, and every
+    other point is kept. ``sweep.json`` and ``sweep.csv`` are rewritten
+    (atomically) as each point finishes, so a sweep killed half-way leaves its
+    finished points on disk (``complete`` is false until the last one).
 
     Parameters
     ----------
@@ -184,7 +238,8 @@ def run_sweep(problem: str, quotas: float | Sequence[float], out: str | Path | N
         Quotas to run (at least one).
     out
         Directory for ``sweep.json``, ``sweep.csv`` and ``pareto.png`` (None:
-        nothing written).
+        nothing written). One that already holds a run or sweep is refused
+        unless ``overwrite`` (see :func:`evsim.workflow.output.prepare_directory`).
     executor
         A :class:`concurrent.futures.Executor`, a ``dask.distributed.Client``
         or None (a process pool of ``max_workers`` workers, default
@@ -198,60 +253,66 @@ def run_sweep(problem: str, quotas: float | Sequence[float], out: str | Path | N
     Returns
     -------
     dict
-        ``problem``, ``points`` (rows of :func:`run_point`, in task order),
-        ``pareto`` (indices, objectives RMSE/spikes/energy),
+        ``problem``, ``points`` (rows of :func:`run_point` of the points that
+        finished, in task order), ``failed`` (``index`` in task order,
+        ``quota``, the point's parameters and ``error``), ``complete``,
+        ``pareto`` (indices into ``points``, objectives RMSE/spikes/energy),
         ``pareto_rmse_spikes``, ``wall_seconds``, ``cpu_seconds`` (sum over
         points), ``executor`` and ``files``.
     """
-    quotas = [float(q) for q in np.atleast_1d(quotas)]
-    if not quotas or any(not q > 0 for q in quotas):
-        raise ConfigError(f"quotas must be a non-empty list of positive numbers, got {quotas}")
-    unknown = set(overrides) - set(SWEEPABLE)
-    if unknown:
-        raise ConfigError(f"unknown sweep parameter(s) {sorted(unknown)}; sweepable: {SWEEPABLE}")
-    get_problem(problem)  # fail early on a bad name
-    # a list is swept; so is a tuple, except for mesh, where (W, H) is one mesh
-    swept = {k: list(v) for k, v in overrides.items()
-             if isinstance(v, list) or (isinstance(v, tuple) and k != "mesh")}
-    fixed = {k: v for k, v in overrides.items() if k not in swept}
-    names = list(swept)
-    tasks = []
-    for combo in itertools.product(quotas, *(swept[k] for k in names)):
-        params = dict(fixed, **dict(zip(names, combo[1:])))
-        tasks.append((combo[0], params))
+    quotas, swept, fixed, tasks = plan_sweep(problem, quotas, max_workers, profiles, **overrides)
+    out = None if out is None else prepare_directory(out, overwrite)
     ex, owned, label = _resolve_executor(executor, len(tasks), max_workers)
+    ekey = f"energy_{profiles[0]}"
+    rows: list[dict | None] = [None] * len(tasks)
+    failed: list[dict[str, Any]] = []
     t0 = time.perf_counter()
+
+    def summarize(complete: bool) -> dict[str, Any]:
+        points = [r for r in rows if r is not None]
+        return {
+            "problem": problem, "quotas": quotas, "swept": swept,
+            "fixed": fixed, "complete": complete, "points": points,
+            "failed": sorted(failed, key=lambda f: f["index"]),
+            "pareto": pareto_front(points, ("rmse", "spikes", ekey)),
+            "pareto_rmse_spikes": pareto_front(points, ("rmse", "spikes")),
+            "energy_key": ekey, "wall_seconds": time.perf_counter() - t0,
+            "cpu_seconds": float(sum(p["wall_seconds"] for p in points)), "executor": label,
+            "files": [] if out is None else (["sweep.csv"] if points else []) + ["sweep.json"],
+        }
+
     try:
-        futures = [ex.submit(run_point, problem, q, profiles=tuple(profiles), **p) for q, p in tasks]
-        points = [f.result() for f in futures]
+        futures = {ex.submit(run_point, problem, q, profiles=tuple(profiles), **p): i
+                   for i, (q, p) in enumerate(tasks)}
+        for future in as_completed(futures):
+            i = futures[future]
+            try:
+                rows[i] = future.result()
+            except Exception as err:  # any failure of one point is recorded, not fatal
+                q, params = tasks[i]
+                failed.append({"index": i, "quota": q, **params,
+                               "error": f"{type(err).__name__}: {err}"})
+            if out is not None and len(futures) > 1:
+                _write_sweep(out, summarize(complete=False))
     finally:
         if owned:
             ex.shutdown(wait=True)
-    wall = time.perf_counter() - t0
-    ekey = f"energy_{profiles[0]}"
-    summary: dict[str, Any] = {
-        "problem": problem, "quotas": quotas, "swept": {k: swept[k] for k in names}, "fixed": fixed,
-        "points": points, "pareto": pareto_front(points, ("rmse", "spikes", ekey)),
-        "pareto_rmse_spikes": pareto_front(points, ("rmse", "spikes")),
-        "energy_key": ekey, "wall_seconds": wall,
-        "cpu_seconds": float(sum(p["wall_seconds"] for p in points)), "executor": label,
-        "files": [],
-    }
+    summary = summarize(complete=True)
     if out is not None:
-        out = Path(out)
-        out.mkdir(parents=True, exist_ok=True)
-        if plot:
+        if plot and summary["points"]:
             from evsim.analysis.figures import pareto_plot, savefig
-            savefig(pareto_plot(points, summary["pareto_rmse_spikes"], energy_key=ekey), out / "pareto.png")
-            summary["files"].append("pareto.png")
-        cols = list(points[0])
-        with open(out / "sweep.csv", "w", newline="") as fh:
-            w = csv.DictWriter(fh, fieldnames=cols)
-            w.writeheader()
-            w.writerows(points)
-        summary["files"] += ["sweep.csv", "sweep.json"]
-        (out / "sweep.json").write_text(json.dumps(summary, indent=2, default=float) + "\n")
+            savefig(pareto_plot(summary["points"], summary["pareto_rmse_spikes"], energy_key=ekey),
+                    out / "pareto.png")
+            summary["files"].insert(0, "pareto.png")
+        _write_sweep(out, summary)
     return summary
+
+
+def _write_sweep(out: Path, summary: dict[str, Any]) -> None:
+    """``sweep.csv`` (finished points) and ``sweep.json``, each written atomically."""
+    if summary["points"]:
+        write_csv(out / "sweep.csv", summary["points"])
+    write_json(out / "sweep.json", summary)
 
 
 # ------------------------------------------------------------------------- CLI
@@ -275,7 +336,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--workers", type=int, help="process-pool workers (default min(2, cpus))")
     parser.add_argument("--dask", metavar="ADDRESS",
                         help="run on a dask.distributed scheduler ('local' starts a LocalCluster)")
-    parser.add_argument("--out", help="output directory (default runs/sweep-PROBLEM)")
+    parser.add_argument("--out", help="output directory (default runs/sweep-PROBLEM, or "
+                                       "runs/sweep-PROBLEM-N if that holds a sweep)")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace the sweep or run already in --out")
     parser.add_argument("--report", action="store_true", help="also write report.html")
 
 
@@ -293,7 +357,11 @@ def _quotas_from(args: argparse.Namespace) -> list[float]:
 
 
 def main(args: argparse.Namespace) -> int:
-    """Run ``evsim sweep`` from parsed arguments; prints the summary path."""
+    """Run ``evsim sweep`` from parsed arguments; prints the summary path.
+
+    Returns 0, or 1 if some points failed (each is printed on stderr and
+    listed in ``sweep.json``; the finished points are kept).
+    """
     overrides: dict[str, Any] = {}
     for key in ("cells", "t_end", "diffusivity", "hop_latency", "bandwidth"):
         v = getattr(args, key, None)
@@ -303,7 +371,9 @@ def main(args: argparse.Namespace) -> int:
     if args.mesh:
         overrides["mesh"] = args.mesh
         overrides["mapping"] = args.mapping
-    out = Path(args.out or f"runs/sweep-{args.problem}")
+    quotas = _quotas_from(args)
+    plan_sweep(args.problem, quotas, args.workers, tuple(args.profiles), **overrides)
+    out = Path(args.out) if args.out else fresh_directory(Path("runs") / f"sweep-{args.problem}")
     client = None
     executor = None
     if args.dask:
@@ -311,8 +381,9 @@ def main(args: argparse.Namespace) -> int:
         client = distributed.Client() if args.dask == "local" else distributed.Client(args.dask)
         executor = client
     try:
-        summary = run_sweep(args.problem, _quotas_from(args), out, executor=executor,
-                            max_workers=args.workers, profiles=tuple(args.profiles), **overrides)
+        summary = run_sweep(args.problem, quotas, out, executor=executor,
+                            max_workers=args.workers, profiles=tuple(args.profiles),
+                            overwrite=args.overwrite, **overrides)
     finally:
         if client is not None:
             client.close()
@@ -320,4 +391,7 @@ def main(args: argparse.Namespace) -> int:
         write_report(out)
     print(f"{len(summary['points'])} points in {summary['wall_seconds']:.2f} s "
           f"({summary['executor']}); Pareto: {summary['pareto']}; wrote {out / 'sweep.json'}")
-    return 0
+    for f in summary["failed"]:
+        params = {k: v for k, v in f.items() if k not in ("index", "error")}
+        print(f"evsim: point {f['index']} {params} failed: {f['error']}", file=sys.stderr)
+    return 1 if summary["failed"] else 0

@@ -196,15 +196,14 @@ def saved(tmp_path_factory):
 def test_load_of_a_missing_file_names_it(tmp_path):
     path = tmp_path / "missing.npz"
     raises_exactly(ResultFileError, lambda: evsim.load(path),
-                   rf"result file '{re.escape(str(path))}' does not exist")
+                   rf"{re.escape(str(path))}: no such file")
 
 
 def test_load_of_a_corrupt_file_names_it(tmp_path):
     path = tmp_path / "corrupt.npz"
     path.write_bytes(b"not a zip archive at all")
-    err = raises_exactly(ResultFileError, lambda: evsim.load(path),
-                         rf"cannot read result file '{re.escape(str(path))}'")
-    assert err.__cause__ is not None
+    raises_exactly(ResultFileError, lambda: evsim.load(path),
+                   rf"{re.escape(str(path))}: not an evsim result file .*not a zip file")
 
 
 @pytest.mark.parametrize("keep", [0.3, 0.6, 0.95])
@@ -212,8 +211,7 @@ def test_load_of_a_truncated_file_names_it(tmp_path, saved, keep):
     data = saved[1].read_bytes()
     path = tmp_path / "truncated.npz"
     path.write_bytes(data[: int(keep * len(data))])
-    raises_exactly(ResultFileError, lambda: evsim.load(path),
-                   rf"cannot read result file '{re.escape(str(path))}'")
+    raises_exactly(ResultFileError, lambda: evsim.load(path), rf"^{re.escape(str(path))}: ")
 
 
 @pytest.mark.parametrize("content", [b"CDF\x01 truncated", b"\x89HDF\r\n\x1a\n"])
@@ -223,7 +221,7 @@ def test_load_of_a_corrupt_netcdf_file_names_it(tmp_path, content):
     path = tmp_path / "corrupt.nc"
     path.write_bytes(content)
     raises_exactly(ResultFileError, lambda: evsim.load(path),
-                   rf"cannot read result file '{re.escape(str(path))}'")
+                   rf"{re.escape(str(path))}: cannot be read")
 
 
 def test_load_of_a_netcdf_file_without_evsim_metadata_names_it(tmp_path):
@@ -231,22 +229,22 @@ def test_load_of_a_netcdf_file_without_evsim_metadata_names_it(tmp_path):
     pytest.importorskip("netCDF4")
     path = tmp_path / "foreign.nc"
     xr.Dataset({"x": ("i", np.arange(3))}).to_netcdf(path, engine="netcdf4")
-    raises_exactly(ResultFileError, lambda: evsim.load(path), r"foreign\.nc.*KeyError.*'evsim'")
+    raises_exactly(ResultFileError, lambda: evsim.load(path), r"foreign\.nc: unexpected variable\(s\) \['x'\]")
 
 
 def test_load_of_an_npz_that_is_not_a_result_names_what_is_missing(tmp_path, saved):
     path = tmp_path / "other.npz"
     np.savez(path, x=np.arange(3))
-    raises_exactly(ResultFileError, lambda: evsim.load(path), r"other\.npz.*KeyError.*__meta__")
+    raises_exactly(ResultFileError, lambda: evsim.load(path), r"other\.npz: unexpected member 'x\.npy'")
     with np.load(saved[1]) as data:
         parts = {k: data[k] for k in data.files if k != "potential"}
     path = tmp_path / "partial.npz"
     np.savez(path, **parts)
     raises_exactly(ResultFileError, lambda: evsim.load(path),
-                   r"partial\.npz' is not an evsim result: it lacks \['potential'\]")
+                   r"partial\.npz: missing array\(s\) \['potential'\]")
     path = tmp_path / "list.npz"
     np.savez(path, __meta__=np.array("[1, 2]"))
-    raises_exactly(ResultFileError, lambda: evsim.load(path), "metadata is not a JSON object")
+    raises_exactly(ResultFileError, lambda: evsim.load(path), r"list\.npz: missing array\(s\)")
 
 
 def test_a_good_file_still_loads(saved):

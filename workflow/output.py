@@ -1,0 +1,120 @@
+"""Output folders of runs and sweeps, and the JSON and CSV files written into them.
+
+Every run or sweep gets a folder of its own: :func:`fresh_directory` picks
+``runs/NAME``, else ``runs/NAME-2``, ``runs/NAME-3``, ...; an explicit folder
+that already holds a run is replaced only on request (:func:`prepare_directory`
+with ``overwrite=True``, which first removes the previous run's files so no
+stale figure or report survives beside the new summary). Files are written
+atomically (:func:`evsim.atomic.atomic_path`): a killed run leaves each file
+either complete or as it was.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from evsim.atomic import TEMP_MARKER, write_atomic
+from evsim.errors import ConfigError
+
+__all__ = ["RUN_FILES", "holds_run", "fresh_directory", "prepare_directory", "clear_run",
+           "write_json", "write_csv"]
+
+#: Files evsim writes into a run or sweep folder, besides the figures its summary lists.
+RUN_FILES = ("summary.json", "result.npz", "result.nc", "sweep.json", "sweep.csv",
+             "report.html", "pareto.png")
+
+#: Summary files and their keys that list further files of the run.
+_LISTS = {"summary.json": ("figures", "files"), "sweep.json": ("files",)}
+
+
+def holds_run(directory: str | Path) -> bool:
+    """Whether ``directory`` holds any of :data:`RUN_FILES`."""
+    d = Path(directory)
+    return d.is_dir() and any((d / name).exists() for name in RUN_FILES)
+
+
+def fresh_directory(base: str | Path) -> Path:
+    """Create and return the first free folder of ``base``, ``base-2``, ``base-3``, ...
+
+    A folder is free if it does not exist or is an empty directory.
+    """
+    base = Path(base)
+    for n in range(1, 100_000):
+        candidate = base if n == 1 else base.with_name(f"{base.name}-{n}")
+        try:
+            candidate.mkdir(parents=True)
+            return candidate
+        except FileExistsError:
+            if candidate.is_dir() and not any(candidate.iterdir()):
+                return candidate
+    raise ConfigError(f"no free output folder {base}-N; choose one with --out")
+
+
+def prepare_directory(out: str | Path, overwrite: bool = False) -> Path:
+    """Make ``out`` ready to receive a run: created, or emptied of a previous run.
+
+    Raises
+    ------
+    ConfigError
+        If ``out`` is an existing file, or already holds a run and ``overwrite``
+        is false.
+    """
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"out {str(out)!r} is an existing file, not a directory")
+    if holds_run(out):
+        if not overwrite:
+            raise ConfigError(f"out {str(out)!r} already holds a run; pass --overwrite to "
+                              "replace it, or choose another folder")
+        clear_run(out)
+    out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
+def _listed(directory: Path) -> set[str]:
+    names: set[str] = set()
+    for summary, keys in _LISTS.items():
+        try:
+            data = json.loads((directory / summary).read_text())
+        except (OSError, ValueError):
+            continue
+        if isinstance(data, dict):
+            for key in keys:
+                names.update(n for n in data.get(key) or () if isinstance(n, str))
+    return names
+
+
+def clear_run(directory: str | Path) -> list[str]:
+    """Remove a previous run's files from ``directory``; return their names.
+
+    Removed: :data:`RUN_FILES`, the files its summaries list, and temporary
+    files of interrupted writes. Anything else (e.g. a configuration) stays.
+    """
+    d = Path(directory)
+    names = set(RUN_FILES) | _listed(d)
+    names.update(p.name for p in d.glob(f".*{TEMP_MARKER}*"))
+    removed = []
+    for name in sorted(names):
+        path = d / Path(name).name
+        if path.is_file():
+            path.unlink()
+            removed.append(path.name)
+    return removed
+
+
+def write_json(path: str | Path, data: Any) -> Path:
+    """Write ``data`` as indented JSON (numpy numbers as floats), atomically."""
+    return write_atomic(path, json.dumps(data, indent=2, default=float) + "\n")
+
+
+def write_csv(path: str | Path, rows: Sequence[dict], columns: Sequence[str] | None = None) -> Path:
+    """Write ``rows`` as CSV with a header (default columns: the first row's keys), atomically."""
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=list(columns or rows[0]), lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return write_atomic(path, buf.getvalue())
