@@ -291,14 +291,13 @@ def _run(st, max_events, prefetch):
             # every other edge of a changed cell integrates up to t under the old potentials
             _advance_pairs(edge, potential, drive, pairs, s_lo, s_hi, t, ncell)
             _advance_pairs(edge, potential, drive, pairs, r_lo, r_hi, t, ncell)
+            # the packet leaves the sender's ledger for the receiver's, or for transit
             if deliver:
                 node[_u(sender)].count, node[_u(receiver)].count = _transfer(
                     node[_u(sender)].count, node[_u(receiver)].count)
                 _update_potential(node, potential, receiver, quota, ncell)
             else:
                 node[_u(sender)].count, pool[1] = _transfer(node[_u(sender)].count, pool[1])
-            _update_potential(node, potential, sender, quota, ncell)
-            if not deliver:
                 ta = t
                 if use_routes:
                     k = _route(e, sg)
@@ -316,6 +315,7 @@ def _run(st, max_events, prefetch):
                 else:
                     pk_next[fifo_tail[e]] = p
                 fifo_tail[e] = p
+            _update_potential(node, potential, sender, quota, ncell)
             # then every touched edge is rescheduled under the new potentials, the
             # fired edge first (the tree's order is total, so the order of updates
             # never changes the next event)
