@@ -25,9 +25,14 @@ edge record: every touched edge is first integrated under the old potentials,
 then the packet moves, then every touched edge is rescheduled under the new
 ones.
 
+The kernel takes the whole state as one argument, a
+:class:`~evsim.state.StateTuple` (numba passes a named tuple of arrays as their
+fields, so this costs nothing over separate arguments), and returns an
+:class:`~evsim.engine.Status` code.
+
 Events are processed in exactly the order of the SimPy reference engine, with
-the same floating-point operations, so both produce bit-identical spike
-sequences.
+the same floating-point operations (the firing step too is :mod:`evsim.rule`'s),
+so both produce bit-identical spike sequences.
 """
 from __future__ import annotations
 
@@ -55,11 +60,12 @@ _advance = _jit(rule.advance)
 _fire_delay = _jit(rule.fire_delay)
 _fire = _jit(rule.fire)
 _ends = _jit(rule.ends)
-_transfer = _jit(rule.transfer)
+_deposit_count = _jit(rule.deposit)
 _route = _jit(rule.route)
 _route_delay = _jit(rule.route_delay)
 _stencil_row = _jit(stencil_row)
 
+_SEND, _RECEIVE = rule.SEND, rule.RECEIVE
 #: The kernel's return codes (numba compiles module-level ints as constants).
 _DONE, _LIMIT, _GROW_POOL, _GROW_LOG = (int(s) for s in (Status.DONE, Status.LIMIT,
                                                           Status.GROW_POOL, Status.GROW_LOG))
@@ -204,10 +210,12 @@ def _reschedule_pairs(edge, potential, drive, pairs, lo, hi, t, quota, ncell, q)
 
 
 @_jit
-def _update_potential(node, potential, c, quota, ncell):
-    """A cell's potential from its ledger, ``u = (b + q n) / V`` (a reservoir's is fixed)."""
+def _deposit(node, potential, c, packets, quota, ncell):
+    """Deposit ``packets`` (``rule.SEND`` or ``rule.RECEIVE``) in the ledger of node
+    ``c``; a cell's potential follows, ``u = (b + q n) / V`` (a reservoir's is fixed)."""
+    n = node[_u(c)]
+    n.count = _deposit_count(n.count, packets)
     if c < ncell:
-        n = node[_u(c)]
         potential[_u(c)] = _potential(n.base, n.count, quota, n.volume)
 
 
@@ -292,12 +300,10 @@ def _run(st, max_events, prefetch):
             _advance_pairs(edge, potential, drive, pairs, s_lo, s_hi, t, ncell)
             _advance_pairs(edge, potential, drive, pairs, r_lo, r_hi, t, ncell)
             # the packet leaves the sender's ledger for the receiver's, or for transit
+            _deposit(node, potential, sender, _SEND, quota, ncell)
             if deliver:
-                node[_u(sender)].count, node[_u(receiver)].count = _transfer(
-                    node[_u(sender)].count, node[_u(receiver)].count)
-                _update_potential(node, potential, receiver, quota, ncell)
+                _deposit(node, potential, receiver, _RECEIVE, quota, ncell)
             else:
-                node[_u(sender)].count, pool[1] = _transfer(node[_u(sender)].count, pool[1])
                 ta = t
                 if use_routes:
                     k = _route(e, sg)
@@ -315,7 +321,7 @@ def _run(st, max_events, prefetch):
                 else:
                     pk_next[fifo_tail[e]] = p
                 fifo_tail[e] = p
-            _update_potential(node, potential, sender, quota, ncell)
+                pool[1] = _deposit_count(pool[1], _RECEIVE)
             # then every touched edge is rescheduled under the new potentials, the
             # fired edge first (the tree's order is total, so the order of updates
             # never changes the next event)
@@ -347,12 +353,12 @@ def _run(st, max_events, prefetch):
                 _schedule(q, s, pk_time[nxt])
             pk_next[p] = pool[0]
             pool[0] = p
+            pool[1] = _deposit_count(pool[1], _SEND)
             cursor[2] += 1
             lo = inc_ptr[receiver] if receiver < ncell else 0
             hi = inc_ptr[receiver + 1] if receiver < ncell else 0
             _advance_pairs(edge, potential, drive, incident, lo, hi, t, ncell)
-            pool[1], node[receiver].count = _transfer(pool[1], node[receiver].count)
-            _update_potential(node, potential, receiver, quota, ncell)
+            _deposit(node, potential, receiver, _RECEIVE, quota, ncell)
             _reschedule_pairs(edge, potential, drive, incident, lo, hi, t, quota, ncell, q)
         clock[0] = t
         done += 1

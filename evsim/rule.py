@@ -20,9 +20,10 @@ At ``t*`` the edge fires (:func:`fire`): the packet's sign ``s = sign(J_ij)``
 (:func:`ends`), ``a_ij -= s q``, and one packet of mass ``q`` leaves the
 sender's ledger, ``n_sender -= 1``. It joins the receiver at once,
 ``n_receiver += 1``, or, on an edge with latency or a network-on-chip route,
-the packets in transit ``n_T`` until it arrives (:func:`route_delay`,
-:func:`route`); each step moves one packet between two integer counts
-(:func:`transfer`), so ``sum_i n_i + n_T`` never changes and the mass
+the packets in transit, ``n_T += 1``, until it arrives (:func:`route_delay`,
+:func:`route`): ``n_T -= 1``, ``n_receiver += 1``. Every change is one packet
+between two integer counts (:func:`deposit` of ``SEND`` and of ``RECEIVE``),
+so ``sum_i n_i + n_T`` never changes and the mass
 ``sum_i b_i + q (sum_i n_i + n_T)`` is conserved exactly. Every edge incident
 to a cell whose mass changed is then advanced to the event time, its flux
 recomputed and its next firing rescheduled.
@@ -36,8 +37,12 @@ from __future__ import annotations
 
 import math
 
-__all__ = ["potential", "flux", "advance", "fire_delay", "fire", "ends", "transfer", "route",
-           "route_delay"]
+__all__ = ["potential", "flux", "advance", "fire_delay", "fire", "ends", "deposit", "route",
+           "route_delay", "SEND", "RECEIVE"]
+
+#: Ledger change of the count a packet leaves (the sender's at a firing, the packets in
+#: transit at an arrival) and of the count it joins (the receiver's, or transit's).
+SEND, RECEIVE = -1, 1
 
 
 def potential(base: float, count: int, quota: float, volume: float) -> float:
@@ -94,14 +99,16 @@ def ends(sign: int, src: int, dst: int) -> tuple[int, int]:
     return (src, dst) if sign > 0 else (dst, src)
 
 
-def transfer(giver: int, taker: int) -> tuple[int, int]:
-    """Move one packet between two ledger counts: ``(giver - 1, taker + 1)``.
+def deposit(count: int, packets: int) -> int:
+    """A ledger count after ``packets`` packets joined it: ``n + packets``.
 
-    A firing moves a packet from the sender to the receiver, or to the packets
-    in transit; an arrival from transit to the receiver. Integer counts, so the
-    total ``sum_i n_i + n_T`` is exactly invariant.
+    Each packet is deposited twice, ``SEND`` (``-1``) where it leaves and
+    ``RECEIVE`` (``+1``) where it goes: a firing from the sender to the
+    receiver or to the packets in transit, an arrival from transit to the
+    receiver. Integer counts, so the total ``sum_i n_i + n_T`` is exactly
+    invariant.
     """
-    return giver - 1, taker + 1
+    return count + packets
 
 
 def route(edge: int, sign: int) -> int:

@@ -176,10 +176,11 @@ class SimPyEngine:
         if self.log_on:
             self.log.append((t, e, sign))
         deliver = not self.transit[e]
+        count[sender] = rule.deposit(count[sender], rule.SEND)
         if deliver:
-            count[sender], count[receiver] = rule.transfer(count[sender], count[receiver])
+            count[receiver] = rule.deposit(count[receiver], rule.RECEIVE)
         else:
-            count[sender], self.in_transit = rule.transfer(count[sender], self.in_transit)
+            self.in_transit = rule.deposit(self.in_transit, rule.RECEIVE)
             arrival = t
             if self.state.use_routes:
                 k = rule.route(e, sign)
@@ -203,7 +204,8 @@ class SimPyEngine:
         _, sign = queue.popleft()
         receiver = rule.ends(sign, self.src[e], self.dst[e])[1]
         self._schedule(self.E + e, queue[0][0] if queue else math.inf)
-        self.in_transit, self.count[receiver] = rule.transfer(self.in_transit, self.count[receiver])
+        self.in_transit = rule.deposit(self.in_transit, rule.SEND)
+        self.count[receiver] = rule.deposit(self.count[receiver], rule.RECEIVE)
         self.arrivals += 1
         if receiver < self.state.ncell:
             self._set_potential(receiver)

@@ -58,7 +58,11 @@ NODE_DTYPE = np.dtype([("base", np.float64), ("volume", np.float64), ("count", n
 
 @dataclass(eq=False)
 class EngineState:
-    """Arrays describing the network (read-only) and its evolving state."""
+    """Arrays describing the network (read-only) and its evolving state.
+
+    The one list of the state's fields: :class:`StateTuple`, what the compiled
+    kernel takes, is derived from it.
+    """
 
     edge: np.ndarray           #: (E,) EDGE_DTYPE records
     drive: np.ndarray          #: (E,) constant drive d_ij (nonzero only on source edges)

@@ -100,10 +100,13 @@ def test_firing_rule_plain_and_compiled_agree(acc, rate):
     assert rule.route(5, sign) == kernel._route(5, sign) == (10 if sign > 0 else 11)
 
 
-def test_transfer_moves_one_packet_and_conserves_the_total():
+def test_deposits_of_a_packet_conserve_the_total():
     from evsim import kernel
-    assert rule.transfer(4, -2) == kernel._transfer(4, -2) == (3, -1)
-    giver, taker = 0, 0
-    for _ in range(5):
-        giver, taker = rule.transfer(giver, taker)
-    assert (giver, taker) == (-5, 5)
+    assert (rule.SEND, rule.RECEIVE) == (-1, 1)
+    assert rule.deposit(4, rule.SEND) == kernel._deposit_count(4, rule.SEND) == 3
+    assert rule.deposit(-2, rule.RECEIVE) == kernel._deposit_count(-2, rule.RECEIVE) == -1
+    sender = transit = receiver = 0
+    for _ in range(5):   # fire onto a delayed edge, then arrive
+        sender, transit = rule.deposit(sender, rule.SEND), rule.deposit(transit, rule.RECEIVE)
+        transit, receiver = rule.deposit(transit, rule.SEND), rule.deposit(receiver, rule.RECEIVE)
+    assert (sender, transit, receiver) == (-5, 0, 5)
