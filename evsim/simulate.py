@@ -8,7 +8,7 @@ import networkx as nx
 import numpy as np
 from tqdm.auto import tqdm
 
-from .engine import EngineRegistry, Status
+from .engine import Engine, EngineRegistry, Status
 from .errors import ConfigError
 from .network import Network, compile_network
 from .result import Result
@@ -103,8 +103,9 @@ def simulate(
         Sorted times in ``[0, t_end]`` at which to record the potentials (after
         every event at that time); default ``[0, t_end]``.
     engine
-        ``"compiled"`` (numba kernel, default) or ``"simpy"`` (reference).
-        Both produce the same spike sequence, bit for bit.
+        A name in :data:`ENGINES`: ``"compiled"`` (numba kernel, default) or
+        ``"simpy"`` (reference). Both produce the same spike sequence, bit for
+        bit (the protocol an engine honours: :class:`evsim.engine.Engine`).
     max_events
         Stop after this many events (firings plus delayed arrivals).
     max_wall_seconds
@@ -128,6 +129,11 @@ def simulate(
     Result
         Records, spike counts and the integer ledger. A run stopped by a limit
         or Ctrl-C returns what it has, with ``stop_reason`` saying why.
+
+    Raises
+    ------
+    ConfigError
+        A bad argument (a ``ValueError``); the message names it.
     """
     network = graph if isinstance(graph, Network) else compile_network(graph)
     quota = _positive(quota, "quota")
@@ -147,7 +153,7 @@ def simulate(
 
     engine_class = ENGINES[engine]
     state = initial_state(network, u0, quota, t_end, times, routing, spike_log)
-    runner = engine_class(state, processes) if processes else engine_class(state)
+    runner: Engine = engine_class(state, processes) if processes else engine_class(state)
 
     budget = np.inf if max_events is None else int(max_events)
     stop_reason = "t_end"

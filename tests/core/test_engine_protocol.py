@@ -12,7 +12,6 @@ from evsim.engine import Engine, Status
 from evsim.network import compile_network
 from evsim.state import EngineState, StateTuple, initial_state
 
-
 RUN = dict(quota=1e-3, t_end=0.3, record=np.linspace(0, 0.3, 4), spike_log=True)
 
 

@@ -7,8 +7,14 @@ import pytest
 import simpy
 
 from evsim import EvsimError
-from evsim.simpy_adapter import (SUPPORTED, BornEvent, Environment, SimPyVersionError,
-                                 check_version, stop)
+from evsim.simpy_adapter import (
+    SUPPORTED,
+    BornEvent,
+    Environment,
+    SimPyVersionError,
+    check_version,
+    stop,
+)
 from evsim.simpy_engine import USER_PRIORITIES
 
 
