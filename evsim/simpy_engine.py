@@ -3,7 +3,7 @@
 Readable by design and the place to extend evsim with custom SimPy processes
 (sensors, probes, hardware models): ``simulate(..., engine="simpy",
 processes=[f])`` starts ``env.process(f(engine))`` for each ``f``; the process
-sees :attr:`SimPyEngine.env` (an ordinary :class:`simpy.Environment`, with
+sees :attr:`SimPyEngine.env` (a :class:`simpy.Environment`, with
 ``env.now``), the live :attr:`SimPyEngine.potential` and
 :attr:`SimPyEngine.count` lists (cells first) and the counters
 :attr:`SimPyEngine.firings` / :attr:`SimPyEngine.arrivals`. Processes observe;
@@ -33,6 +33,7 @@ from heapq import heapify, heappop, heappush
 import numpy as np
 
 from . import rule
+from .rule import RECEIVE, SEND, advance, deposit, ends, fire
 from .engine import Status
 from .simpy_adapter import BornEvent, Environment, stop
 from .state import EngineState
@@ -165,9 +166,9 @@ class SimPyEngine:
     def _fire(self, e: int, t: float) -> None:
         ncell, count = self.ncell, self.count
         j = self.rate[e]
-        sign, self.acc[e] = rule.fire(rule.advance(self.acc[e], j, t - self.tlast[e]), j, self.quota)
+        sign, self.acc[e] = fire(advance(self.acc[e], j, t - self.tlast[e]), j, self.quota)
         self.tlast[e] = t
-        sender, receiver = rule.ends(sign, self.src[e], self.dst[e])
+        sender, receiver = ends(sign, self.src[e], self.dst[e])
         if sign > 0:
             self.forward[e] += 1
         else:
@@ -176,11 +177,11 @@ class SimPyEngine:
         if self.log_on:
             self.log.append((t, e, sign))
         deliver = not self.transit[e]
-        count[sender] = rule.deposit(count[sender], rule.SEND)
+        count[sender] = deposit(count[sender], SEND)
         if deliver:
-            count[receiver] = rule.deposit(count[receiver], rule.RECEIVE)
+            count[receiver] = deposit(count[receiver], RECEIVE)
         else:
-            self.in_transit = rule.deposit(self.in_transit, rule.RECEIVE)
+            self.in_transit = deposit(self.in_transit, RECEIVE)
             arrival = t
             if self.state.use_routes:
                 k = rule.route(e, sign)
