@@ -212,7 +212,10 @@ def _reschedule_pairs(edge, potential, drive, pairs, lo, hi, t, quota, ncell, q)
 @_jit
 def _deposit(node, potential, c, packets, quota, ncell):
     """Deposit ``packets`` (``rule.SEND`` or ``rule.RECEIVE``) in the ledger of node
-    ``c``; a cell's potential follows, ``u = (b + q n) / V`` (a reservoir's is fixed)."""
+    ``c``; a cell's potential follows, ``u = (b + q n) / V`` (a reservoir's is fixed).
+
+    One node per call, each count stored with its potential: moving a packet's two
+    counts in one step (both loaded, then both stored) ran ~15 % slower on heat1d."""
     n = node[_u(c)]
     n.count = _deposit_count(n.count, packets)
     if c < ncell:
