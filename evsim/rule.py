@@ -15,21 +15,34 @@ constant between events that touch ``i`` or ``j``, so the accumulator reaches
 
 .. math:: t^* = t + \\frac{\\pm q - a_{ij}}{J_{ij}} .
 
-At ``t*`` the edge fires: one packet of mass ``q`` leaves the sender,
-``a_ij -= ±q``, and the packet arrives at the receiver after the edge latency
-(plus any network-on-chip queueing, :func:`route_delay`). Every edge incident to
-a cell whose mass changed is then advanced to the event time, its flux
+At ``t*`` the edge fires (:func:`fire`): the packet's sign ``s = sign(J_ij)``
+(``+1`` forward, from ``i`` to ``j``; ``-1`` backward) says which end sends
+(:func:`ends`), ``a_ij -= s q``, and one packet of mass ``q`` leaves the
+sender's ledger, ``n_sender -= 1``. It joins the receiver at once,
+``n_receiver += 1``, or, on an edge with latency or a network-on-chip route,
+the packets in transit, ``n_T += 1``, until it arrives (:func:`route_delay`,
+:func:`route`): ``n_T -= 1``, ``n_receiver += 1``. Every change is one packet
+between two integer counts (:func:`deposit` of ``SEND`` and of ``RECEIVE``),
+so ``sum_i n_i + n_T`` never changes and the mass
+``sum_i b_i + q (sum_i n_i + n_T)`` is conserved exactly. Every edge incident
+to a cell whose mass changed is then advanced to the event time, its flux
 recomputed and its next firing rescheduled.
 
 These functions are plain Python; :mod:`evsim.kernel` compiles the very same
-functions with numba, so both engines perform identical floating-point
-operations and produce bit-identical spike sequences.
+functions with numba and the SimPy engine calls them as they are, so both
+engines perform identical floating-point operations and produce bit-identical
+spike sequences.
 """
 from __future__ import annotations
 
 import math
 
-__all__ = ["potential", "flux", "advance", "fire_delay", "route_delay"]
+__all__ = ["potential", "flux", "advance", "fire_delay", "fire", "ends", "deposit", "route",
+           "route_delay", "SEND", "RECEIVE"]
+
+#: Ledger change of the count a packet leaves (the sender's at a firing, the packets in
+#: transit at an arrival) and of the count it joins (the receiver's, or transit's).
+SEND, RECEIVE = -1, 1
 
 
 def potential(base: float, count: int, quota: float, volume: float) -> float:
@@ -60,6 +73,48 @@ def fire_delay(accumulator: float, rate: float, quota: float) -> float:
     else:
         return math.inf
     return delay if delay > 0.0 else 0.0
+
+
+def fire(accumulator: float, rate: float, quota: float) -> tuple[int, float]:
+    """An edge firing: the packet's sign and the accumulator after the packet left.
+
+    ``accumulator`` is the accumulator advanced to the firing time (``|a| = q`` up
+    to rounding) under the flux ``J``; the sign is ``s = +1`` for ``J > 0``
+    (forward) and ``-1`` otherwise, and the packet takes ``s q`` away.
+
+    Returns
+    -------
+    sign : int
+        ``+1`` (the packet travels from the edge's source to its destination)
+        or ``-1`` (the other way).
+    accumulator : float
+        ``a - s q``.
+    """
+    sign = 1 if rate > 0.0 else -1
+    return sign, accumulator - sign * quota
+
+
+def ends(sign: int, src: int, dst: int) -> tuple[int, int]:
+    """``(sender, receiver)`` of a packet of sign ``sign`` on the edge ``src -> dst``."""
+    return (src, dst) if sign > 0 else (dst, src)
+
+
+def deposit(count: int, packets: int) -> int:
+    """A ledger count after ``packets`` packets joined it: ``n + packets``.
+
+    Each packet is deposited twice, ``SEND`` (``-1``) where it leaves and
+    ``RECEIVE`` (``+1``) where it goes: a firing from the sender to the
+    receiver or to the packets in transit, an arrival from transit to the
+    receiver. Integer counts, so the total ``sum_i n_i + n_T`` is exactly
+    invariant.
+    """
+    return count + packets
+
+
+def route(edge: int, sign: int) -> int:
+    """Index of the network-on-chip route of a packet of sign ``sign`` on ``edge``:
+    ``2 edge`` forward, ``2 edge + 1`` backward (see :class:`evsim.Routing`)."""
+    return 2 * edge + (0 if sign > 0 else 1)
 
 
 def route_delay(t: float, lo: int, hi: int, links, service, free) -> float:

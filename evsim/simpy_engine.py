@@ -3,7 +3,7 @@
 Readable by design and the place to extend evsim with custom SimPy processes
 (sensors, probes, hardware models): ``simulate(..., engine="simpy",
 processes=[f])`` starts ``env.process(f(engine))`` for each ``f``; the process
-sees :attr:`SimPyEngine.env` (an ordinary :class:`simpy.Environment`, with
+sees :attr:`SimPyEngine.env` (a :class:`simpy.Environment`, with
 ``env.now``), the live :attr:`SimPyEngine.potential` and
 :attr:`SimPyEngine.count` lists (cells first) and the counters
 :attr:`SimPyEngine.firings` / :attr:`SimPyEngine.arrivals`. Processes observe;
@@ -20,19 +20,23 @@ time. The engine keeps the due time of every slot in a plain ``heapq`` of
 and hands SimPy one packet event at a time, the earliest, re-armed after each;
 so SimPy's queue holds no stale events. Events are scheduled at absolute times
 (not ``now + delay``) so that the times are bit-identical to the compiled
-engine's.
+engine's; that and the other uses of SimPy's internals go through
+:mod:`evsim.simpy_adapter`, which checks the installed SimPy version.
 """
 from __future__ import annotations
 
 import math
 from collections import deque
+from collections.abc import Callable, Iterable
 from heapq import heapify, heappop, heappush
 
 import numpy as np
-import simpy
 
 from . import rule
-from .state import DONE, LIMIT, EngineState
+from .rule import RECEIVE, SEND, advance, deposit, ends, fire
+from .engine import Status
+from .simpy_adapter import BornEvent, Environment, stop
+from .state import EngineState
 
 __all__ = ["SimPyEngine", "USER_PRIORITIES"]
 
@@ -40,18 +44,8 @@ __all__ = ["SimPyEngine", "USER_PRIORITIES"]
 USER_PRIORITIES = 2
 
 
-class _Environment(simpy.Environment):
-    """A SimPy environment that can schedule an event at an absolute time."""
-
-    def schedule_at(self, event: simpy.Event, time: float, priority: int) -> None:
-        heappush(self._queue, (time, priority, next(self._eid), event))
-
-
-class _SlotEvent(simpy.Event):
+class _SlotEvent(BornEvent):
     """A triggered SimPy event standing for one scheduling of an event slot."""
-
-    _value = None   # triggered and successful from birth
-    _ok = True
 
     def __init__(self, env, callback, slot: int, time: float):
         self.env = env
@@ -61,13 +55,22 @@ class _SlotEvent(simpy.Event):
 
 
 class SimPyEngine:
-    """Advance an :class:`~evsim.state.EngineState` with SimPy."""
+    """Advance an :class:`~evsim.state.EngineState` with SimPy (an :class:`~evsim.engine.Engine`).
+
+    Parameters
+    ----------
+    state
+        The state to advance, from :func:`~evsim.state.initial_state`.
+    processes
+        Generator functions ``f(engine)``, each started as a SimPy process.
+    """
 
     name = "simpy"
+    chunk = 1 << 14
 
-    def __init__(self, state: EngineState, processes=()):
+    def __init__(self, state: EngineState, processes: Iterable[Callable] = ()):
         st = self.state = state
-        self.env = _Environment()
+        self.env = Environment()
         E = self.E = st.edges
         # plain Python lists: the fastest scalar access CPython offers
         self.src, self.dst = st.src.tolist(), st.dst.tolist()
@@ -158,38 +161,36 @@ class SimPyEngine:
         self.clock = t
         self._arm()
         if self.firings + self.arrivals >= self.stop_after:
-            raise simpy.core.StopSimulation(LIMIT)
+            stop(Status.LIMIT)
 
     def _fire(self, e: int, t: float) -> None:
-        quota, ncell, count = self.quota, self.ncell, self.count
+        ncell, count = self.ncell, self.count
         j = self.rate[e]
-        a = rule.advance(self.acc[e], j, t - self.tlast[e])
-        if j > 0.0:
-            sign, sender, receiver = 1, self.src[e], self.dst[e]
+        sign, self.acc[e] = fire(advance(self.acc[e], j, t - self.tlast[e]), j, self.quota)
+        self.tlast[e] = t
+        sender, receiver = ends(sign, self.src[e], self.dst[e])
+        if sign > 0:
             self.forward[e] += 1
         else:
-            sign, sender, receiver = -1, self.dst[e], self.src[e]
             self.backward[e] += 1
-        self.acc[e] = a - sign * quota
-        self.tlast[e] = t
-        count[sender] -= 1
         self.firings += 1
         if self.log_on:
             self.log.append((t, e, sign))
         deliver = not self.transit[e]
+        count[sender] = deposit(count[sender], SEND)
         if deliver:
-            count[receiver] += 1
+            count[receiver] = deposit(count[receiver], RECEIVE)
         else:
+            self.in_transit = deposit(self.in_transit, RECEIVE)
             arrival = t
             if self.state.use_routes:
-                k = 2 * e + (0 if sign > 0 else 1)
+                k = rule.route(e, sign)
                 arrival = rule.route_delay(t, self.route_ptr[k], self.route_ptr[k + 1],
                                            self.route_links, self.route_service, self.link_free)
             arrival = arrival + self.latency[e]
             if not self.in_flight[e]:
                 self._schedule(self.E + e, arrival)
             self.in_flight[e].append((arrival, sign))
-            self.in_transit += 1
         if sender < ncell:
             self._set_potential(sender)
         if deliver:
@@ -202,10 +203,10 @@ class SimPyEngine:
     def _arrive(self, e: int, t: float) -> None:
         queue = self.in_flight[e]
         _, sign = queue.popleft()
-        receiver = self.dst[e] if sign > 0 else self.src[e]
+        receiver = rule.ends(sign, self.src[e], self.dst[e])[1]
         self._schedule(self.E + e, queue[0][0] if queue else math.inf)
-        self.in_transit -= 1
-        self.count[receiver] += 1
+        self.in_transit = rule.deposit(self.in_transit, rule.SEND)
+        self.count[receiver] = rule.deposit(self.count[receiver], rule.RECEIVE)
         self.arrivals += 1
         if receiver < self.state.ncell:
             self._set_potential(receiver)
@@ -221,24 +222,24 @@ class SimPyEngine:
     def _next_is_passive(self) -> bool:
         """Whether the next queued SimPy event is a record or a user process's
         event (neither counts as a simulation event)."""
-        _, priority, _, ev = self.env._queue[0]
+        _, priority, ev = self.env.peek_entry()
         if priority < USER_PRIORITIES:
             return True
         if priority >= USER_PRIORITIES + 2 * self.E:
             return ev is not self.end
         return False
 
-    def run(self, max_events: int) -> int:
-        """Process at most ``max_events`` events; return ``DONE`` or ``LIMIT``."""
+    def run(self, max_events: int) -> Status:
+        """Process at most ``max_events`` events; return ``Status.DONE`` or ``Status.LIMIT``."""
         self.stop_after = self.firings + self.arrivals + max_events
         try:
-            if max_events > 0 and self.env.run(until=self.end) != LIMIT:
+            if max_events > 0 and self.env.run(until=self.end) != Status.LIMIT:
                 self.clock = self.state.t_end
-                return DONE
+                return Status.DONE
             # like the kernel: take the records (and drop stale events) due before the next event
             while self._next_is_passive():
                 self.env.step()
-            return LIMIT
+            return Status.LIMIT
         finally:
             self._sync()
 

@@ -1,7 +1,6 @@
 """``evsim.simulate``: the one entry point that runs a PISNN on a cell graph."""
 from __future__ import annotations
 
-import importlib
 import time
 from collections.abc import Callable
 
@@ -9,22 +8,24 @@ import networkx as nx
 import numpy as np
 from tqdm.auto import tqdm
 
+from .engine import Engine, EngineRegistry, Status
+from .errors import ConfigError
 from .network import Network, compile_network
 from .result import Result
 from .routing import Routing
-from .state import DONE, initial_state
+from .state import initial_state
 
 __all__ = ["simulate", "ENGINES"]
 
-#: Engine name -> (module, class, events per chunk between progress/limit checks).
-ENGINES = {"compiled": ("evsim.kernel", "CompiledEngine", 1 << 19),
-           "simpy": ("evsim.simpy_engine", "SimPyEngine", 1 << 14)}
+#: Engine name -> engine class (an :class:`evsim.engine.Engine`), imported when first used.
+ENGINES = EngineRegistry({"compiled": "evsim.kernel:CompiledEngine",
+                          "simpy": "evsim.simpy_engine:SimPyEngine"})
 
 
 def _positive(value, name: str) -> float:
     x = float(value)
     if not np.isfinite(x) or x <= 0:
-        raise ValueError(f"{name} must be a positive finite number, got {value!r}")
+        raise ConfigError(f"{name} must be a positive finite number, got {value!r}")
     return x
 
 
@@ -32,15 +33,15 @@ def _initial_field(network: Network, u0) -> np.ndarray:
     if u0 is None:
         if np.isnan(network.initial_potential).any():
             k = int(np.flatnonzero(np.isnan(network.initial_potential))[0])
-            raise ValueError(f"u0 not given and cell {network.nodes[k]!r} has no 'potential' attribute")
+            raise ConfigError(f"u0 not given and cell {network.nodes[k]!r} has no 'potential' attribute")
         return network.initial_potential.copy()
     if callable(u0):
         u0 = u0(network.positions)
     u0 = np.asarray(u0, dtype=float)
     if u0.shape != (network.cells,):
-        raise ValueError(f"u0 must have one value per cell, shape ({network.cells},), got {u0.shape}")
+        raise ConfigError(f"u0 must have one value per cell, shape ({network.cells},), got {u0.shape}")
     if not np.all(np.isfinite(u0)):
-        raise ValueError(f"u0 contains NaN or infinite values (first at cell index "
+        raise ConfigError(f"u0 contains NaN or infinite values (first at cell index "
                          f"{int(np.flatnonzero(~np.isfinite(u0))[0])})")
     return u0
 
@@ -50,13 +51,13 @@ def _record_times(record, t_end: float) -> np.ndarray:
         return np.array([0.0, t_end])
     times = np.atleast_1d(np.asarray(record, dtype=float))
     if times.ndim != 1 or times.size == 0:
-        raise ValueError("record must be a non-empty 1D sequence of times")
+        raise ConfigError("record must be a non-empty 1D sequence of times")
     if not np.all(np.isfinite(times)):
-        raise ValueError("record times must be finite")
+        raise ConfigError("record times must be finite")
     if np.any(np.diff(times) < 0):
-        raise ValueError("record times must be sorted in increasing order")
+        raise ConfigError("record times must be sorted in increasing order")
     if times[0] < 0 or times[-1] > t_end * (1 + 1e-12):
-        raise ValueError(f"record times must lie in [0, t_end={t_end}], got [{times[0]}, {times[-1]}]")
+        raise ConfigError(f"record times must lie in [0, t_end={t_end}], got [{times[0]}, {times[-1]}]")
     return np.minimum(times, t_end)
 
 
@@ -102,8 +103,9 @@ def simulate(
         Sorted times in ``[0, t_end]`` at which to record the potentials (after
         every event at that time); default ``[0, t_end]``.
     engine
-        ``"compiled"`` (numba kernel, default) or ``"simpy"`` (reference).
-        Both produce the same spike sequence, bit for bit.
+        A name in :data:`ENGINES`: ``"compiled"`` (numba kernel, default) or
+        ``"simpy"`` (reference). Both produce the same spike sequence, bit for
+        bit (the protocol an engine honours: :class:`evsim.engine.Engine`).
     max_events
         Stop after this many events (firings plus delayed arrivals).
     max_wall_seconds
@@ -127,27 +129,31 @@ def simulate(
     Result
         Records, spike counts and the integer ledger. A run stopped by a limit
         or Ctrl-C returns what it has, with ``stop_reason`` saying why.
+
+    Raises
+    ------
+    ConfigError
+        A bad argument (a ``ValueError``); the message names it.
     """
     network = graph if isinstance(graph, Network) else compile_network(graph)
     quota = _positive(quota, "quota")
     t_end = float(t_end)
     if not np.isfinite(t_end) or t_end < 0:
-        raise ValueError(f"t_end must be a finite number >= 0, got {t_end!r}")
+        raise ConfigError(f"t_end must be a finite number >= 0, got {t_end!r}")
     if engine not in ENGINES:
-        raise ValueError(f"unknown engine {engine!r}; choose one of {sorted(ENGINES)}")
+        raise ConfigError(f"unknown engine {engine!r}; choose one of {sorted(ENGINES)}")
     if processes and engine != "simpy":
-        raise ValueError("custom processes need engine='simpy' (the compiled kernel has no SimPy environment)")
+        raise ConfigError("custom processes need engine='simpy' (the compiled kernel has no SimPy environment)")
     if max_events is not None and int(max_events) < 0:
-        raise ValueError(f"max_events must be >= 0, got {max_events!r}")
+        raise ConfigError(f"max_events must be >= 0, got {max_events!r}")
     if max_wall_seconds is not None:
         max_wall_seconds = _positive(max_wall_seconds, "max_wall_seconds")
     u0 = _initial_field(network, u0)
     times = _record_times(record, t_end)
 
-    module, cls, chunk = ENGINES[engine]
+    engine_class = ENGINES[engine]
     state = initial_state(network, u0, quota, t_end, times, routing, spike_log)
-    engine_class = getattr(importlib.import_module(module), cls)
-    runner = engine_class(state, processes) if processes else engine_class(state)
+    runner: Engine = engine_class(state, processes) if processes else engine_class(state)
 
     budget = np.inf if max_events is None else int(max_events)
     stop_reason = "t_end"
@@ -158,9 +164,9 @@ def simulate(
     try:
         while True:
             done = int(state.cursor[1] + state.cursor[2])
-            status = runner.run(int(min(chunk, budget - done)))
+            status = runner.run(int(min(engine_class.chunk, budget - done)))
             bar.update(float(state.clock[0]) - bar.n)
-            if status == DONE:
+            if status == Status.DONE:
                 break
             if state.cursor[1] + state.cursor[2] >= budget:
                 stop_reason = "max_events"

@@ -27,19 +27,18 @@ every event with time ``<= t_r``.
 from __future__ import annotations
 
 import mmap
-from dataclasses import dataclass
+from collections import namedtuple
+from dataclasses import dataclass, fields
 
 import numpy as np
 
 from . import rule
+from .errors import ConfigError
 from .network import Network
 from .routing import Routing
 
-__all__ = ["EngineState", "initial_state", "event_stencil", "stencil_row", "winner_tree",
-           "DONE", "LIMIT", "GROW_POOL", "GROW_LOG"]
-
-#: Engine status codes returned by one chunk of work.
-DONE, LIMIT, GROW_POOL, GROW_LOG = 0, 1, 2, 3
+__all__ = ["EngineState", "StateTuple", "initial_state", "event_stencil", "stencil_row",
+           "winner_tree"]
 
 _EMPTY_I = np.zeros(0, dtype=np.int64)
 _HUGE = 2 << 20  #: huge page size (bytes)
@@ -59,7 +58,11 @@ NODE_DTYPE = np.dtype([("base", np.float64), ("volume", np.float64), ("count", n
 
 @dataclass(eq=False)
 class EngineState:
-    """Arrays describing the network (read-only) and its evolving state."""
+    """Arrays describing the network (read-only) and its evolving state.
+
+    The one list of the state's fields: :class:`StateTuple`, what the compiled
+    kernel takes, is derived from it.
+    """
 
     edge: np.ndarray           #: (E,) EDGE_DTYPE records
     drive: np.ndarray          #: (E,) constant drive d_ij (nonzero only on source edges)
@@ -103,6 +106,10 @@ class EngineState:
     def edges(self) -> int:
         return self.edge.size
 
+    def as_tuple(self) -> StateTuple:
+        """The fields as a :class:`StateTuple` (what the compiled kernel takes)."""
+        return StateTuple(*(getattr(self, name) for name in StateTuple._fields))
+
     def stencil_row(self, e: int) -> np.ndarray:
         """Row of edge ``e`` in the event stencil (:func:`stencil_row`)."""
         return stencil_row(self.stencil, self.stencil_over, self.stencil_ptr, e)
@@ -145,6 +152,13 @@ class EngineState:
         self.log_time = np.concatenate([self.log_time, np.zeros(extra)])
         self.log_edge = np.concatenate([self.log_edge, np.zeros(extra, dtype=np.int64)])
         self.log_sign = np.concatenate([self.log_sign, np.zeros(extra, dtype=np.int8)])
+
+
+#: Every field of :class:`EngineState`, in order, as one named tuple: numba compiles a
+#: tuple of arrays and scalars as one argument, at no cost over separate ones. Built
+#: anew by :meth:`EngineState.as_tuple` for each kernel call (growing the packet pool
+#: or the spike log replaces arrays).
+StateTuple = namedtuple("StateTuple", [f.name for f in fields(EngineState)])
 
 
 def _paged(a: np.ndarray) -> np.ndarray:
@@ -279,7 +293,7 @@ def initial_state(network: Network, u0: np.ndarray, quota: float, t_end: float,
 
     use_routes = routing is not None
     if use_routes and routing.edges != E:
-        raise ValueError(f"routing covers {routing.edges} edges, the network has {E}")
+        raise ConfigError(f"routing covers {routing.edges} edges, the network has {E}")
     transit = (network.latency > 0) | use_routes
     nslots = 2 * E if transit.any() else E
     queue = _paged(winner_tree(np.concatenate([first, np.full(nslots - E, np.inf)])))
