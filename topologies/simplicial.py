@@ -101,7 +101,7 @@ def unit_scale(points: np.ndarray) -> float:
     ``s = 1`` when the extent of ``points`` (largest coordinate range) is in
     ``[2^-64, 2^64]``, where squared lengths, volumes and circumcentre systems
     of any element stay far inside the float64 range; otherwise ``s`` is the
-    power of two that brings the extent into ``(1/2, 1]``. Dividing by a power
+    power of two that brings the extent into ``[1, 2)``. Dividing by a power
     of two is exact, so results scale back exactly by powers of ``s``.
 
     Raises
@@ -117,7 +117,7 @@ def unit_scale(points: np.ndarray) -> float:
                         f"{float(np.max(np.abs(points))):.3g}); rescale the mesh")
     if extent == 0.0 or 2.0 ** -64 <= extent <= 2.0 ** 64:
         return 1.0
-    return float(np.ldexp(1.0, int(np.frexp(extent)[1])))
+    return float(np.ldexp(1.0, int(np.frexp(extent)[1]) - 1))
 
 
 def validate_mesh(points: np.ndarray, simplices: np.ndarray, orient: bool = False,
