@@ -188,7 +188,8 @@ def mesh_graph(
     scheme, negative, orient, decay, latency
         See :func:`~evsim.topologies.simplicial.simplex_graph`.
     source_density
-        Constant source density ``f`` (cells get ``source = f V_i``).
+        Constant source density ``f`` (cells get ``source = f V_i``; a hidden
+        reservoir, see :func:`~evsim.topologies.grids.grid`).
     file_format
         meshio format name.
 

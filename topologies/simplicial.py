@@ -470,7 +470,9 @@ def simplex_graph(
         to a ``"ground"`` reservoir at potential 0.
     source
         Constant source density ``f`` (number or ``callable(pos)``); each cell
-        gets ``source = f V_i``.
+        gets ``source = f V_i``, fed by a hidden reservoir whose packets and
+        mass count in ``spikes`` and ``boundary_mass`` (see
+        :func:`~evsim.topologies.grids.grid`).
     latency
         Packet latency ``tau >= 0`` on every edge.
     orient
