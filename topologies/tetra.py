@@ -28,7 +28,11 @@ structured Kuhn (Freudenthal) subdivision, whose graph is exactly the 7-point
 finite-volume stencil (diagonal edges get ``g = 0`` and are dropped).
 
 The generated domains are convex, so the mesh is the convex hull of the points;
-boundary vertices lie on the boundary (box faces, or the sphere). Box faces are
+boundary vertices lie on the boundary (box faces, or the sphere). Flat
+tetrahedra that Qhull emits for cospherical points are dropped without opening
+the boundary: the boundary facets are exactly the faces of the convex hull
+(checked; a :class:`~evsim.errors.MeshError` otherwise), so every facet of a
+box face carries that face's tag and an insulated face stays insulated. Box faces are
 tagged ``left/right`` (x), ``bottom/top`` (y), ``front/back`` (z) as in
 :func:`~evsim.topologies.grids.grid_3d`; the ball surface is ``"outer"``.
 """
@@ -217,13 +221,12 @@ class _Tetrahedra:
 
 def _box_tags(points: np.ndarray, tets: np.ndarray, lengths: np.ndarray) -> dict[str, np.ndarray]:
     facets = boundary_facets(tets)
-    centre = points[facets].mean(axis=1)
     tags: dict[str, np.ndarray] = {}
     tol = 1e-9 * lengths.max()
     for a in range(3):
         for side, value in zip(SIDES[a], (0.0, lengths[a])):
             on = np.all(np.abs(points[facets][:, :, a] - value) <= tol, axis=1)
-            tags[side] = facets[on & ~np.isnan(centre[:, a])]
+            tags[side] = facets[on]
     return tags
 
 
@@ -247,6 +250,9 @@ def tetrahedralize_box(cells: int | Sequence[int] = 12, lengths: float | Sequenc
     ConfigError
         Fewer than one interval per axis, non-positive lengths or ``jitter``
         outside ``[0, 0.5)``.
+    MeshError
+        If the tetrahedralization is not watertight (its boundary is not the
+        box; see the module docstring), which the generator prevents.
     """
     shape = (int(cells),) * 3 if np.isscalar(cells) else tuple(int(c) for c in cells)
     lengths = np.array((lengths,) * 3 if np.isscalar(lengths) else lengths, dtype=float)
@@ -300,6 +306,8 @@ def tetrahedralize_ball(cells: int = 2000, radius: float = 1.0, seed: int | None
     ------
     ConfigError
         A non-positive ``radius`` or ``cells < 1``.
+    MeshError
+        If the tetrahedralization is not watertight (see the module docstring).
     """
     from scipy.spatial import cKDTree
 
