@@ -390,11 +390,11 @@ def edge_weights(points: np.ndarray, simplices: np.ndarray, scheme: str
         volume_scaled = volume * np.float64(s) ** d
     for what, unit, scaled in (("conductance", weight, weight_scaled),
                                ("volume", volume, volume_scaled)):
-        lost = ~np.isfinite(scaled) | ((unit != 0) & (np.abs(scaled) < np.finfo(float).tiny))
-        if np.any(lost):
-            k = int(np.flatnonzero(lost)[0])
-            raise MeshError(f"coordinates out of range: {int(lost.sum())} {what}(s) "
-                            f"{'overflow' if not np.isfinite(scaled[k]) else 'underflow'} float64 "
+        lost = np.flatnonzero(~np.isfinite(scaled)
+                              | ((unit != 0) & (np.abs(scaled) < np.finfo(float).tiny)))
+        if len(lost):
+            problem = "underflow" if np.isfinite(scaled[lost[0]]) else "overflow"
+            raise MeshError(f"coordinates out of range: {len(lost)} {what}(s) {problem} float64 "
                             f"for a mesh of extent about {s:.3g} in {d}D ({what} ~ extent^"
                             f"{d - 2 if what == 'conductance' else d}); rescale the coordinates")
     return uniq, weight_scaled, volume_scaled
