@@ -213,9 +213,9 @@ def validate_mesh(points: np.ndarray, simplices: np.ndarray, orient: bool = Fals
     tiny = np.abs(vol) <= rtol * longest ** d
     if np.any(tiny):
         k = int(np.flatnonzero(tiny)[0])
-        raise MeshError(f"degenerate {_NAMES[d]}: {int(tiny.sum())} element(s) have (nearly) zero "
-                         f"{'area' if d == 2 else 'volume'} (collinear/coplanar vertices, "
-                         f"|volume| <= {rtol:g} * longest edge^{d}), first element {k} = "
+        raise MeshError(f"degenerate {_NAMES[d]}: {int(tiny.sum())} element(s) have zero "
+                         f"{'area' if d == 2 else 'volume'} (collinear/coplanar vertices, or a "
+                         f"sliver: |volume| <= {rtol:g} * longest edge^{d}), first element {k} = "
                          f"{simplices[k].tolist()} at {points[simplices[k]].tolist()}")
     neg = vol < 0
     if np.any(neg):
@@ -545,15 +545,15 @@ def simplex_graph(
                     hit += 1
             tag_names.append(str(t))
     untagged = int(np.sum(facet_tag == DEFAULT_TAG))
+    if untagged or not tag_names:
+        tag_names.append(DEFAULT_TAG)
+    specs = _conditions(boundary, tag_names)
     if untagged and isinstance(boundary, Mapping) and DEFAULT_TAG not in boundary:
         k = int(np.flatnonzero(facet_tag == DEFAULT_TAG)[0])
         raise MeshError(f"{untagged} of {len(bfacets)} boundary facets belong to no tag (tag "
                         f"{DEFAULT_TAG!r}), first facet {bfacets[k].tolist()} at "
                         f"{points[bfacets[k]].tolist()}; tag them in the mesh or give them a "
                         f"condition explicitly, e.g. boundary={{..., {DEFAULT_TAG!r}: 'neumann'}}")
-    if untagged or not tag_names:
-        tag_names.append(DEFAULT_TAG)
-    specs = _conditions(boundary, tag_names)
 
     # condition of each vertex: Dirichlet (first in mapping order) over Neumann
     vertex_tag: dict[int, str] = {}
