@@ -83,7 +83,8 @@ def _delaunay(points: np.ndarray, rtol: float = 1e-9) -> np.ndarray:
     whose vertices are all on the hull) by pulling one of its vertices over its
     boundary, with the quadrilateral split as on the other side. Every
     triangulation of a cospherical cell has the same Voronoi dual, so the
-    conductances and volumes are unchanged.
+    conductances and volumes are unchanged (to round-off; edges between
+    Dirichlet vertices only are not in the graph at all).
 
     Raises
     ------
