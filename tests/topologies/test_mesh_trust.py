@@ -32,6 +32,16 @@ def test_jittered_box_boundary_is_exactly_the_six_faces(cells, seed):
     assert volume == pytest.approx(1.0, rel=1e-12)
 
 
+def test_ball_boundary_is_the_convex_hull():
+    from scipy.spatial import ConvexHull
+
+    points, tets, tags = T.tetrahedralize_ball(cells=400, seed=2)
+    x = points[boundary_facets(tets)]
+    area = 0.5 * np.linalg.norm(np.cross(x[:, 1] - x[:, 0], x[:, 2] - x[:, 0]), axis=1).sum()
+    assert area == pytest.approx(ConvexHull(points).area, rel=1e-12)
+    assert len(tags["outer"]) == len(x)
+
+
 @pytest.mark.parametrize("cells", [4, 6, 9])
 @pytest.mark.parametrize("seed", [0, 1, 3])
 def test_jittered_box_with_insulated_sides_reaches_the_linear_steady_state(cells, seed):
@@ -75,7 +85,7 @@ def test_untagged_boundary_facets_are_an_error_naming_the_tag_and_count():
 
 
 # ----------------------------------------------------------------------------- slivers
-SLIVER_3D = (np.array([[0, 0, 0], [1, 0, 0], [0, 1, 0], [0.5, 0.5, 1e-11]], float),
+SLIVER_3D = (np.array([[0, 0, 0], [1, 0, 0], [0, 1, 0], [0.5, 0.5, 1e-9]], float),
              np.array([[0, 1, 2, 3]]))
 SLIVER_2D = (np.array([[0, 0], [1, 0], [0.5, 1e-12], [0.5, -1.0]], float),
              np.array([[0, 1, 2], [0, 3, 1]]))
