@@ -126,7 +126,7 @@ def fem_heat(points: np.ndarray, simplices: np.ndarray, u0: np.ndarray, times: S
         if span > 0:
             steps = int(np.ceil(span / dt - 1e-9))
             h = span / steps
-            key = round(h, 15)
+            key = round(h / dt, 9)          # relative: steps of any time scale share factors
             if key not in cache:
                 cache[key] = (splu((Mff + 0.5 * h * Kff).tocsc()), (Mff - 0.5 * h * Kff).tocsr())
             lu, rhs = cache[key]

@@ -150,6 +150,19 @@ def grid(
     source
         Constant source density ``f`` (number or ``callable(pos)``); each cell
         gets ``source = f V_i`` (mass per unit time).
+
+        A source is a hidden reservoir: :func:`evsim.compile_network` adds one
+        internal reservoir node ``"__source__"`` (after the graph's own
+        reservoirs) with a zero-conductance edge to every cell that has a
+        ``source``, and the engine delivers ``S_i`` on that edge as packets of
+        mass ``q``. So the source's packets are counted in
+        ``Result.spikes``, ``edge_spikes`` and ``node_spikes`` (as sent by
+        ``"__source__"``), and the mass it injects is in the reservoir ledger:
+        ``Result.boundary_mass`` is the net mass into *all* reservoirs,
+        Dirichlet, ground and source, so with sources it includes ``-sum_i S_i
+        t`` (e.g. an insulated grid with ``source=1`` run to ``t = 1`` has
+        ``boundary_mass = -1``). Subtract the source edges' packets to count
+        only the exchange between cells and boundaries.
     latency
         Packet latency ``tau >= 0`` on every edge.
 

@@ -179,15 +179,17 @@ def mesh_graph(
         A condition for the whole boundary, or a mapping tag name ->
         condition. Tags are the file's boundary physical groups (names from
         gmsh ``$PhysicalNames`` or ``tag_names``, else the integer id as a
-        string); untagged boundary facets form the tag ``"boundary"``; missing
-        tags are Dirichlet 0. Numbers and ``callable(pos)`` are Dirichlet
-        values, ``"neumann"`` is zero flux.
+        string); missing tags are Dirichlet 0. Untagged boundary facets form
+        the tag ``"boundary"``, which a mapping must name (no default: a
+        :class:`~evsim.errors.MeshError` gives their count). Numbers and
+        ``callable(pos)`` are Dirichlet values, ``"neumann"`` is zero flux.
     tag_names
         Names for integer tags (see :func:`read_mesh`).
     scheme, negative, orient, decay, latency
         See :func:`~evsim.topologies.simplicial.simplex_graph`.
     source_density
-        Constant source density ``f`` (cells get ``source = f V_i``).
+        Constant source density ``f`` (cells get ``source = f V_i``; a hidden
+        reservoir, see :func:`~evsim.topologies.grids.grid`).
     file_format
         meshio format name.
 

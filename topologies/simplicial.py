@@ -52,6 +52,15 @@ e.g. a gmsh physical group): a number or ``callable(pos)`` is a Dirichlet value
 (one reservoir per boundary vertex, ``potential = value(vertex position)``), and
 ``"neumann"`` is zero flux (no edge). A vertex on several tags takes Dirichlet
 over Neumann, and among Dirichlet tags the first in the ``boundary`` mapping.
+Boundary facets that no tag lists (tag ``"boundary"``) take the single
+condition when ``boundary`` is one condition; a ``boundary`` mapping must name
+them, so an incompletely tagged mesh is an error rather than silently Dirichlet 0.
+
+Tolerances are relative to the mesh (its extent, or the element's longest
+edge), and meshes of extreme size are computed on coordinates divided by a
+power of two (:func:`unit_scale`): a mesh scaled by ``c`` gives volumes
+``c^d V`` and conductances ``c^(d-2) g`` to round-off, or a
+:class:`~evsim.errors.MeshError` when these leave the float64 range.
 """
 from __future__ import annotations
 
@@ -67,7 +76,7 @@ from evsim.errors import ConfigError, GraphError, MeshError
 from .grids import check_physics, is_finite_number
 
 __all__ = ["simplex_graph", "validate_mesh", "boundary_facets", "simplex_volumes",
-           "edge_weights", "graph_mesh", "DEFAULT_TAG", "Condition"]
+           "edge_weights", "graph_mesh", "unit_scale", "DEFAULT_TAG", "Condition"]
 
 #: Boundary condition of one tag: Dirichlet number, ``callable(pos)``, or ``"neumann"``.
 Condition = Union[float, str, Callable[[np.ndarray], float]]
@@ -84,6 +93,31 @@ def simplex_volumes(points: np.ndarray, simplices: np.ndarray) -> np.ndarray:
     d = x.shape[2]
     jac = x[:, 1:, :] - x[:, :1, :]
     return np.linalg.det(jac) / (2.0 if d == 2 else 6.0)
+
+
+def unit_scale(points: np.ndarray) -> float:
+    """A power of two ``s`` such that ``points / s`` has an extent safe for float64 geometry.
+
+    ``s = 1`` when the extent of ``points`` (largest coordinate range) is in
+    ``[2^-64, 2^64]``, where squared lengths, volumes and circumcentre systems
+    of any element stay far inside the float64 range; otherwise ``s`` is the
+    power of two that brings the extent into ``[1, 2)``. Dividing by a power
+    of two is exact, so results scale back exactly by powers of ``s``.
+
+    Raises
+    ------
+    MeshError
+        If the extent of the coordinates overflows (coordinates near the
+        largest float).
+    """
+    with np.errstate(over="ignore", invalid="ignore"):
+        extent = float(np.max(np.ptp(points, axis=0)))
+    if not np.isfinite(extent):
+        raise MeshError(f"coordinates too large: the mesh extent overflows float64 (points up to "
+                        f"{float(np.max(np.abs(points))):.3g}); rescale the mesh")
+    if extent == 0.0 or 2.0 ** -64 <= extent <= 2.0 ** 64:
+        return 1.0
+    return float(np.ldexp(1.0, int(np.frexp(extent)[1]) - 1))
 
 
 def validate_mesh(points: np.ndarray, simplices: np.ndarray, orient: bool = False,
@@ -104,15 +138,18 @@ def validate_mesh(points: np.ndarray, simplices: np.ndarray, orient: bool = Fals
         orientation (for generators that do not orient elements); if false, a
         mesh mixing both orientations is rejected as *inverted*.
     rtol
-        Relative tolerance for coincident points (``rtol * diameter``) and
-        degenerate simplices (``|volume| <= rtol * h^d``).
+        Relative tolerance for coincident points (closer than ``rtol`` times
+        the extent of the mesh) and degenerate simplices (``|volume| <= rtol
+        l^d`` with ``l`` the longest edge of the simplex). Both tests are
+        scale-invariant: a mesh scaled by any factor passes or fails alike.
 
     Raises
     ------
     MeshError
-        Empty mesh, bad shapes or indices, non-finite coordinates, duplicate
-        points, degenerate (zero-volume) or inverted simplices, facets shared
-        by more than two simplices (overlapping or non-manifold mesh).
+        Empty mesh, bad shapes or indices, non-finite or overflowing
+        coordinates, duplicate points, degenerate (zero-volume or sliver) or
+        inverted simplices, facets shared by more than two simplices
+        (overlapping or non-manifold mesh).
     """
     points = np.asarray(points, dtype=float)
     simplices = np.asarray(simplices)
@@ -136,7 +173,7 @@ def validate_mesh(points: np.ndarray, simplices: np.ndarray, orient: bool = Fals
         raise MeshError(f"non-finite coordinates at point {bad}: {points[bad]}")
     if d == 2 and points.shape[1] == 3:
         z = points[:, 2]
-        if np.ptp(z[np.unique(simplices)]) > rtol * max(1.0, np.ptp(points[:, :2])):
+        if np.ptp(z[np.unique(simplices)]) > rtol * np.max(np.ptp(points[:, :2], axis=0)):
             raise MeshError("triangle mesh is not planar (z varies): surface meshes in 3D "
                              "are not supported")
         points = points[:, :2]
@@ -154,11 +191,12 @@ def validate_mesh(points: np.ndarray, simplices: np.ndarray, orient: bool = Fals
     if rep.size:
         raise MeshError(f"degenerate {_NAMES[d]}: {rep.size} element(s) repeat a vertex, "
                          f"first element {rep[0]} = {simplices[rep[0]].tolist()}")
-    # duplicate points
-    diameter = float(np.max(np.ptp(points, axis=0))) or 1.0
+    # duplicate points (closer than rtol * extent), on coordinates of a safe scale
     from scipy.spatial import cKDTree
 
-    pairs = cKDTree(points).query_pairs(r=rtol * diameter, output_type="ndarray")
+    unit = points / unit_scale(points)
+    r = rtol * (float(np.max(np.ptp(unit, axis=0))) or 1.0)
+    pairs = cKDTree(unit).query_pairs(r=r, output_type="ndarray")
     if len(pairs):
         i, j = pairs[0]
         raise MeshError(f"duplicate points: {len(pairs)} pair(s) of mesh vertices coincide, "
@@ -168,15 +206,17 @@ def validate_mesh(points: np.ndarray, simplices: np.ndarray, orient: bool = Fals
     if np.any(counts > 1):
         raise MeshError(f"duplicate {_NAMES[d]}: vertices {uniq[counts > 1][0].tolist()} "
                          "appear in more than one element")
-    vol = simplex_volumes(points, simplices)
-    edges = points[simplices[:, 1]] - points[simplices[:, 0]]
-    h = float(np.median(np.linalg.norm(edges, axis=1)))
-    tiny = np.abs(vol) <= rtol * h ** d
+    vol = simplex_volumes(unit, simplices)
+    x = unit[simplices]
+    longest = np.max([np.linalg.norm(x[:, a] - x[:, b], axis=1)
+                      for a, b in combinations(range(d + 1), 2)], axis=0)
+    tiny = np.abs(vol) <= rtol * longest ** d
     if np.any(tiny):
         k = int(np.flatnonzero(tiny)[0])
         raise MeshError(f"degenerate {_NAMES[d]}: {int(tiny.sum())} element(s) have zero "
-                         f"{'area' if d == 2 else 'volume'} (collinear/coplanar vertices), "
-                         f"first element {k} = {simplices[k].tolist()}")
+                         f"{'area' if d == 2 else 'volume'} (collinear/coplanar vertices, or a "
+                         f"sliver: |volume| <= {rtol:g} * longest edge^{d}), first element {k} = "
+                         f"{simplices[k].tolist()} at {points[simplices[k]].tolist()}")
     neg = vol < 0
     if np.any(neg):
         if orient:
@@ -220,13 +260,45 @@ def boundary_facets(simplices: np.ndarray) -> np.ndarray:
     return facets[counts == 1]
 
 
-def _circumcentres(x: np.ndarray) -> np.ndarray:
-    """Circumcentres of simplices ``x`` of shape ``(M, k + 1, d)`` (``k`` = simplex dim)."""
+def _solve(matrices: np.ndarray, rhs: np.ndarray, simplices: np.ndarray) -> np.ndarray:
+    """Per-element ``np.linalg.solve(matrices, rhs)`` (``(M, k, k)``, ``(M, k, r)``).
+
+    Raises
+    ------
+    MeshError
+        If the system of some element is singular or its solution not finite
+        (a degenerate element, a sliver); names the first such element of
+        ``simplices`` (``(M, d + 1)``) and the count.
+    """
+    try:
+        out = np.linalg.solve(matrices, rhs)
+    except np.linalg.LinAlgError:
+        out = np.full(rhs.shape, np.nan)
+        for m in range(len(matrices)):
+            try:
+                out[m] = np.linalg.solve(matrices[m], rhs[m])
+            except np.linalg.LinAlgError:
+                continue
+    bad = np.flatnonzero(~np.all(np.isfinite(out.reshape(len(out), -1)), axis=1))
+    if len(bad):
+        k = int(bad[0])
+        raise MeshError(f"degenerate {_NAMES[simplices.shape[1] - 1]} (sliver): {len(bad)} "
+                        f"element(s) have a singular geometry system, first element {k} = "
+                        f"{simplices[k].tolist()}; remove or remesh it")
+    return out
+
+
+def _circumcentres(x: np.ndarray, simplices: np.ndarray) -> np.ndarray:
+    """Circumcentres of simplices ``x`` of shape ``(M, k + 1, d)`` (``k`` = simplex dim).
+
+    The centre is ``x_0 + a^T c`` with ``a`` the edge vectors from ``x_0`` and
+    ``(a a^T) c = diag(a a^T) / 2``; ``simplices`` names the elements in errors.
+    """
     base = x[:, 0, :]
     a = x[:, 1:, :] - base[:, None, :]                       # (M, k, d)
     rhs = 0.5 * np.einsum("mkd,mkd->mk", a, a)             # (M, k)
     gram = np.einsum("mkd,mld->mkl", a, a)                 # (M, k, k)
-    coef = np.linalg.solve(gram, rhs[..., None])[..., 0]   # (M, k)
+    coef = _solve(gram, rhs[..., None], simplices)[..., 0]  # (M, k)
     return base + np.einsum("mk,mkd->md", coef, a)
 
 
@@ -250,9 +322,25 @@ def edge_weights(points: np.ndarray, simplices: np.ndarray, scheme: str
         ``|sigma_ij| / |x_i - x_j|`` (``"voronoi"``), summed over simplices.
     volume : ``(P,)`` float array
         Vertex (dual cell) volumes.
+
+    Notes
+    -----
+    The geometry is computed on ``points / s`` (:func:`unit_scale`, a power of
+    two, 1 for ordinary extents) and scaled back exactly: ``w = s^(d-2) w_unit``
+    and ``V = s^d V_unit``,
+    so a mesh scaled by ``c`` has weights ``c^(d-2) w`` and volumes ``c^d V``
+    to round-off, at any scale whose results are representable.
+
+    Raises
+    ------
+    MeshError
+        A degenerate element (names it), or weights or volumes that overflow
+        or underflow float64 (coordinates too large or too small).
     """
     m, d1 = simplices.shape
     d = d1 - 1
+    s = unit_scale(points)
+    points = points / s
     x = points[simplices]                                  # (M, d+1, d)
     vol = simplex_volumes(points, simplices)
     local = list(combinations(range(d1), 2))
@@ -260,13 +348,14 @@ def edge_weights(points: np.ndarray, simplices: np.ndarray, scheme: str
     volume = np.zeros(len(points))
     if scheme == "p1":
         aug = np.concatenate([x, np.ones((m, d1, 1))], axis=2)     # rows [x_i, 1]
-        inv = np.linalg.inv(aug)                                   # phi_i = inv[:d, i] . x + inv[d, i]
+        eye = np.broadcast_to(np.eye(d1), aug.shape)
+        inv = _solve(aug, eye, simplices)                          # phi_i = inv[:d, i] . x + inv[d, i]
         grad = np.swapaxes(inv[:, :d, :], 1, 2)                    # (M, d+1, d)
         for e, (a, b) in enumerate(local):
             w[:, e] = -vol * np.einsum("md,md->m", grad[:, a], grad[:, b])
         np.add.at(volume, simplices.ravel(), np.repeat(vol / d1, d1))
     elif scheme == "voronoi":
-        cc = _circumcentres(x)
+        cc = _circumcentres(x, simplices)
         for e, (a, b) in enumerate(local):
             pa, pb = x[:, a], x[:, b]
             mid = 0.5 * (pa + pb)
@@ -281,8 +370,8 @@ def edge_weights(points: np.ndarray, simplices: np.ndarray, scheme: str
                 dual = side * np.einsum("md,md->m", cc - mid, normal)       # |sigma| piece
             else:
                 k, l = others
-                ck = _circumcentres(x[:, [a, b, k]])
-                cl = _circumcentres(x[:, [a, b, l]])
+                ck = _circumcentres(x[:, [a, b, k]], simplices)
+                cl = _circumcentres(x[:, [a, b, l]], simplices)
                 area2 = (np.cross(ck - mid, cc - mid) + np.cross(cc - mid, cl - mid))
                 ori = np.sign(np.einsum("md,md->m", np.cross(x[:, k] - pa, x[:, l] - pa), vec))
                 dual = ori * np.einsum("md,md->m", area2, vec) / (2.0 * length)
@@ -296,7 +385,19 @@ def edge_weights(points: np.ndarray, simplices: np.ndarray, scheme: str
     pairs = np.sort(simplices[:, ends].reshape(-1, 2), axis=1)
     uniq, inverse = np.unique(pairs, axis=0, return_inverse=True)
     weight = np.bincount(inverse.ravel(), weights=w.ravel(), minlength=len(uniq))
-    return uniq, weight, volume
+    with np.errstate(over="ignore", under="ignore"):
+        weight_scaled = weight * np.float64(s) ** (d - 2)
+        volume_scaled = volume * np.float64(s) ** d
+    for what, unit, scaled in (("conductance", weight, weight_scaled),
+                               ("volume", volume, volume_scaled)):
+        lost = np.flatnonzero(~np.isfinite(scaled)
+                              | ((unit != 0) & (np.abs(scaled) < np.finfo(float).tiny)))
+        if len(lost):
+            problem = "underflow" if np.isfinite(scaled[lost[0]]) else "overflow"
+            raise MeshError(f"coordinates out of range: {len(lost)} {what}(s) {problem} float64 "
+                            f"for a mesh of extent about {s:.3g} in {d}D ({what} ~ extent^"
+                            f"{d - 2 if what == 'conductance' else d}); rescale the coordinates")
+    return uniq, weight_scaled, volume_scaled
 
 
 def _conditions(boundary: Condition | Mapping[str, Condition], tags: list[str]
@@ -347,7 +448,11 @@ def simplex_graph(
         One condition for every boundary facet, or a mapping tag -> condition.
         A condition is a number or ``callable(pos)`` (Dirichlet: the boundary
         vertex becomes a reservoir at that potential) or ``"neumann"`` (zero
-        flux). Tags missing from the mapping are Dirichlet 0.
+        flux). Tags of ``tags`` missing from the mapping are Dirichlet 0.
+        Boundary facets that no tag lists form the tag ``"boundary"``, which
+        never defaults: with a mapping it must be named (e.g.
+        ``{"inlet": 1.0, "boundary": "neumann"}``), else a
+        :class:`~evsim.errors.MeshError` gives the count of untagged facets.
     tags
         Mapping tag name -> ``(K, d)`` array of boundary facets (vertex indices
         into ``points``), e.g. gmsh physical groups. Boundary facets not listed
@@ -365,7 +470,9 @@ def simplex_graph(
         to a ``"ground"`` reservoir at potential 0.
     source
         Constant source density ``f`` (number or ``callable(pos)``); each cell
-        gets ``source = f V_i``.
+        gets ``source = f V_i``, fed by a hidden reservoir whose packets and
+        mass count in ``spikes`` and ``boundary_mass`` (see
+        :func:`~evsim.topologies.grids.grid`).
     latency
         Packet latency ``tau >= 0`` on every edge.
     orient
@@ -388,8 +495,10 @@ def simplex_graph(
     ------
     MeshError
         Invalid mesh (see :func:`validate_mesh`), a tag facet outside the mesh,
-        no cell left, non-positive volumes, or negative conductances with
-        ``negative="raise"`` (the message names the vertex, element or edge).
+        untagged boundary facets that a ``boundary`` mapping does not name, no
+        cell left, non-positive volumes, volumes or conductances out of the
+        float64 range, or negative conductances with ``negative="raise"`` (the
+        message names the vertex, element, facet or edge).
     ConfigError
         Bad physical parameters, ``scheme`` or ``negative``, unknown boundary
         tags or conditions (the message names the parameter or tag).
@@ -435,9 +544,16 @@ def simplex_graph(
                     facet_tag[k] = t
                     hit += 1
             tag_names.append(str(t))
-    if np.any(facet_tag == DEFAULT_TAG) or not tag_names:
+    untagged = int(np.sum(facet_tag == DEFAULT_TAG))
+    if untagged or not tag_names:
         tag_names.append(DEFAULT_TAG)
     specs = _conditions(boundary, tag_names)
+    if untagged and isinstance(boundary, Mapping) and DEFAULT_TAG not in boundary:
+        k = int(np.flatnonzero(facet_tag == DEFAULT_TAG)[0])
+        raise MeshError(f"{untagged} of {len(bfacets)} boundary facets belong to no tag (tag "
+                        f"{DEFAULT_TAG!r}), first facet {bfacets[k].tolist()} at "
+                        f"{points[bfacets[k]].tolist()}; tag them in the mesh or give them a "
+                        f"condition explicitly, e.g. boundary={{..., {DEFAULT_TAG!r}: 'neumann'}}")
 
     # condition of each vertex: Dirichlet (first in mapping order) over Neumann
     vertex_tag: dict[int, str] = {}

@@ -28,7 +28,11 @@ structured Kuhn (Freudenthal) subdivision, whose graph is exactly the 7-point
 finite-volume stencil (diagonal edges get ``g = 0`` and are dropped).
 
 The generated domains are convex, so the mesh is the convex hull of the points;
-boundary vertices lie on the boundary (box faces, or the sphere). Box faces are
+boundary vertices lie on the boundary (box faces, or the sphere). Flat
+tetrahedra that Qhull emits for cospherical points are dropped without opening
+the boundary: the boundary facets are exactly the faces of the convex hull
+(checked; a :class:`~evsim.errors.MeshError` otherwise), so every facet of a
+box face carries that face's tag and an insulated face stays insulated. Box faces are
 tagged ``left/right`` (x), ``bottom/top`` (y), ``front/back`` (z) as in
 :func:`~evsim.topologies.grids.grid_3d`; the ball surface is ``"outer"``.
 """
@@ -40,10 +44,10 @@ from itertools import permutations, product
 import networkx as nx
 import numpy as np
 
-from evsim.errors import ConfigError
+from evsim.errors import ConfigError, MeshError
 
 from .grids import SIDES
-from .simplicial import Condition, boundary_facets, simplex_graph, simplex_volumes
+from .simplicial import Condition, _circumcentres, boundary_facets, simplex_graph, simplex_volumes
 
 __all__ = ["tetrahedralize_box", "tetrahedralize_ball", "tetra_box", "tetra_ball"]
 
@@ -65,27 +69,165 @@ def _kuhn(shape: tuple[int, int, int]) -> np.ndarray:
 
 
 def _delaunay(points: np.ndarray, rtol: float = 1e-9) -> np.ndarray:
-    """Delaunay tetrahedra of ``points``, dropping flat (zero-volume) hull slivers."""
+    """Delaunay tetrahedra of ``points`` without flat elements, watertight.
+
+    Qhull triangulates a Delaunay cell with more than four cospherical
+    vertices (frequent on the lattice boundary of a box) into tetrahedra that
+    may include flat ones (four coplanar, cocircular vertices, zero volume).
+    They are dropped. A flat element lying in a face of the convex hull leaves
+    the boundary on the hull; one that crosses the domain (e.g. a diagonal
+    quadrilateral at a box edge) would leave a zero-width crack whose two sides
+    split the quadrilateral along different diagonals, so its facets would
+    become spurious boundary facets. Such a crack is closed by
+    re-triangulating the cospherical cell on one side of it (preferably the one
+    whose vertices are all on the hull) by pulling one of its vertices over its
+    boundary, with the quadrilateral split as on the other side. Every
+    triangulation of a cospherical cell has the same Voronoi dual, so the
+    conductances and volumes are unchanged (to round-off; edges between
+    Dirichlet vertices only are not in the graph at all).
+
+    Raises
+    ------
+    MeshError
+        If the result is not watertight: the boundary facets do not have the
+        area of the convex hull of ``points`` (a crack is left).
+    """
     from scipy.spatial import Delaunay
 
-    tets = Delaunay(points).simplices
+    delaunay = Delaunay(points)
+    tets = delaunay.simplices
     vol = simplex_volumes(points, tets)
     h = np.median(np.linalg.norm(points[tets[:, 1]] - points[tets[:, 0]], axis=1))
-    tets = tets[np.abs(vol) > rtol * h ** 3]
-    vol = vol[np.abs(vol) > rtol * h ** 3]
+    tiny = rtol * h ** 3
+    flat = tets[np.abs(vol) <= tiny]
+    tets = tets[np.abs(vol) > tiny]
+    vol = vol[np.abs(vol) > tiny]
     tets[vol < 0] = tets[vol < 0][:, [1, 0, 2, 3]]
+    hull_area = _area(points, delaunay.convex_hull)
+    if not np.isclose(_area(points, boundary_facets(tets)), hull_area, rtol=rtol, atol=0):
+        mesh = _Tetrahedra(points, tets, rtol * h)
+        on_hull = np.zeros(len(points), dtype=bool)
+        on_hull[delaunay.convex_hull] = True
+        for f in flat:
+            mesh.close_crack(f, on_hull, tiny)
+        tets = mesh.tetrahedra()
+    area = _area(points, boundary_facets(tets))
+    if not np.isclose(area, hull_area, rtol=rtol, atol=0):
+        raise MeshError(f"tetrahedralization is not watertight: its boundary facets have area "
+                        f"{area:.12g}, the convex hull {hull_area:.12g} (a crack left by dropping "
+                        "degenerate elements)")
     return tets
+
+
+def _area(points: np.ndarray, triangles: np.ndarray) -> float:
+    x = points[triangles]
+    return float(0.5 * np.linalg.norm(np.cross(x[:, 1] - x[:, 0], x[:, 2] - x[:, 0]), axis=1).sum())
+
+
+def _facets_of(tet) -> list[tuple]:
+    return [tuple(sorted(tet[:k] + tet[k + 1:])) for k in range(4)]
+
+
+class _Tetrahedra:
+    """Kept tetrahedra with their facet owners and circumcentres, for local re-triangulation."""
+
+    def __init__(self, points: np.ndarray, tets: np.ndarray, tol: float):
+        self.points, self.tol = points, tol
+        self.tets = [tuple(t) for t in tets.tolist()]
+        self.centre: dict[int, np.ndarray] = {}
+        self.alive = [True] * len(self.tets)
+        self.owner: dict[tuple, set[int]] = {}
+        for t, tet in enumerate(self.tets):
+            for facet in _facets_of(tet):
+                self.owner.setdefault(facet, set()).add(t)
+
+    def tetrahedra(self) -> np.ndarray:
+        return np.array([t for t, a in zip(self.tets, self.alive) if a], dtype=np.int64)
+
+    def _centre(self, t: int) -> np.ndarray:
+        if t not in self.centre:
+            tet = np.array([self.tets[t]])
+            self.centre[t] = _circumcentres(self.points[tet], tet)[0]
+        return self.centre[t]
+
+    def _same_sphere(self, t: int, u: int) -> bool:
+        return bool(np.linalg.norm(self._centre(t) - self._centre(u)) <= self.tol)
+
+    def close_crack(self, flat: np.ndarray, on_hull: np.ndarray, tiny: float) -> None:
+        """Close the crack left by the dropped flat tetrahedron ``flat``, if it left one.
+
+        The facets of ``flat`` split into two pairs, one per side of its plane,
+        each pair triangulating the same quadrilateral. The cospherical cell on
+        one side (the tetrahedra joined through facets whose circumcentre is
+        the one of the tetrahedra at the crack) is re-triangulated, by pulling
+        one of its vertices off the quadrilateral, so that it meets the
+        quadrilateral with the other side's pair. A flat tetrahedron in a face
+        of the hull, or a crack of another form, is left alone (the caller's
+        watertightness test reports the latter).
+        """
+        facets = _facets_of(flat.tolist())
+        if any(len(self.owner.get(facet, ())) != 1 for facet in facets):
+            return
+        x = self.points[flat]
+        normal = max((np.cross(x[a] - x[c], x[b] - x[c])
+                      for a, b, c in ((0, 1, 2), (0, 1, 3), (0, 2, 3), (1, 2, 3))),
+                     key=np.linalg.norm)
+        sides: dict[bool, list[tuple[tuple, int]]] = {True: [], False: []}
+        for facet in facets:
+            (t,) = self.owner[facet]
+            apex = (set(self.tets[t]) - set(facet)).pop()
+            sides[bool(np.dot(self.points[apex] - x[0], normal) > 0)].append((facet, t))
+        if len(sides[True]) != 2:
+            return
+        clusters = {}
+        for side, touching in sides.items():
+            (_, first), (_, second) = touching
+            if not self._same_sphere(first, second):
+                return
+            cluster, todo = {first, second}, [first, second]
+            while todo:
+                for facet in _facets_of(list(self.tets[todo.pop()])):
+                    for t in self.owner[facet] - cluster:
+                        if self._same_sphere(t, first):
+                            cluster.add(t)
+                            todo.append(t)
+            clusters[side] = sorted(cluster)
+        side = min(clusters, key=lambda s: (not on_hull[[self.tets[t] for t in clusters[s]]].all(),
+                                           len(clusters[s])))
+        cell = np.array([self.tets[t] for t in clusters[side]])
+        swap = {facet for facet, _ in sides[side]}
+        hull = [f for f in boundary_facets(cell).tolist() if tuple(f) not in swap]
+        hull += [list(f) for f, _ in sides[not side]]
+        apex = min(set(cell.ravel().tolist()) - set(flat.tolist()))
+        new = np.array([[apex] + f for f in hull if apex not in f], dtype=np.int64).reshape(-1, 4)
+        vol = simplex_volumes(self.points, new)
+        new, vol = new[np.abs(vol) > tiny], vol[np.abs(vol) > tiny]
+        new[vol < 0] = new[vol < 0][:, [1, 0, 2, 3]]
+        if not np.isclose(np.abs(vol).sum(), np.abs(simplex_volumes(self.points, cell)).sum(),
+                          rtol=1e-9, atol=0):
+            return
+        for t in clusters[side]:
+            self.alive[t] = False
+            for facet in _facets_of(list(self.tets[t])):
+                self.owner[facet].discard(t)
+        centre = self._centre(clusters[side][0])
+        for tet in new.tolist():
+            t = len(self.tets)
+            self.tets.append(tuple(tet))
+            self.centre[t] = centre
+            self.alive.append(True)
+            for facet in _facets_of(tet):
+                self.owner.setdefault(facet, set()).add(t)
 
 
 def _box_tags(points: np.ndarray, tets: np.ndarray, lengths: np.ndarray) -> dict[str, np.ndarray]:
     facets = boundary_facets(tets)
-    centre = points[facets].mean(axis=1)
     tags: dict[str, np.ndarray] = {}
     tol = 1e-9 * lengths.max()
     for a in range(3):
         for side, value in zip(SIDES[a], (0.0, lengths[a])):
             on = np.all(np.abs(points[facets][:, :, a] - value) <= tol, axis=1)
-            tags[side] = facets[on & ~np.isnan(centre[:, a])]
+            tags[side] = facets[on]
     return tags
 
 
@@ -109,6 +251,9 @@ def tetrahedralize_box(cells: int | Sequence[int] = 12, lengths: float | Sequenc
     ConfigError
         Fewer than one interval per axis, non-positive lengths or ``jitter``
         outside ``[0, 0.5)``.
+    MeshError
+        If the tetrahedralization is not watertight (its boundary is not the
+        box; see the module docstring), which the generator prevents.
     """
     shape = (int(cells),) * 3 if np.isscalar(cells) else tuple(int(c) for c in cells)
     lengths = np.array((lengths,) * 3 if np.isscalar(lengths) else lengths, dtype=float)
@@ -162,6 +307,8 @@ def tetrahedralize_ball(cells: int = 2000, radius: float = 1.0, seed: int | None
     ------
     ConfigError
         A non-positive ``radius`` or ``cells < 1``.
+    MeshError
+        If the tetrahedralization is not watertight (see the module docstring).
     """
     from scipy.spatial import cKDTree
 
