@@ -195,12 +195,13 @@ def _match_cells(points: np.ndarray, cell_pos: np.ndarray) -> np.ndarray | None:
     """Indices of the cells at ``points`` if every point is a cell centre, else ``None``."""
     if points.shape[1] != cell_pos.shape[1]:
         raise ConfigError(f"points have dimension {points.shape[1]}, cells {cell_pos.shape[1]}")
-    if points.shape == cell_pos.shape and np.allclose(points, cell_pos, rtol=0, atol=1e-12):
+    extent = float(np.ptp(cell_pos, axis=0).max()) if len(cell_pos) > 1 else 0.0
+    scale = extent or float(np.abs(cell_pos).max(initial=0.0)) or 1.0   # the mesh's own size
+    if points.shape == cell_pos.shape and np.allclose(points, cell_pos, rtol=0, atol=1e-12 * scale):
         return np.arange(len(cell_pos))
     from scipy.spatial import cKDTree
-    extent = float(np.ptp(cell_pos, axis=0).max()) if len(cell_pos) > 1 else 1.0
     dist, idx = cKDTree(cell_pos).query(points)
-    return idx if np.all(dist <= 1e-9 * max(extent, 1.0)) else None
+    return idx if np.all(dist <= 1e-9 * scale) else None
 
 
 @dataclass
@@ -256,7 +257,8 @@ class GraphTeacher:
 class SemiDiscreteTeacher(GraphTeacher):
     """The semi-discrete reference: the same cell graph, exact in time.
 
-    Wraps :func:`evsim.teachers.semidiscrete` (``expm_multiply`` of the cell ODE), which
+    Wraps :func:`evsim.teachers.semidiscrete` (the cell ODE integrated exactly in time, by the
+    method :func:`evsim.teachers.semidiscrete.select_method` picks), which
     isolates the quantization error of a PISNN on ``graph`` from its discretization error.
     """
 
