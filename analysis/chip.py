@@ -447,7 +447,7 @@ def stepped_estimate(result: Any, mapping: Mapping, profile: str | ChipProfile =
     return ChipEstimate("time-stepped", breakdown, chip, step_seconds, details)
 
 
-def estimate(result: Any, mapping: Mapping, profile: str = "loihi", model: str = "time-stepped",
+def estimate(result: Any, mapping: Mapping, profile: str | ChipProfile = "loihi", model: str = "time-stepped",
              dt_hw: float = 1.0, **kwargs) -> ChipEstimate:
     """Energy and chip time under ``model`` (one of :data:`MODELS`).
 

@@ -117,3 +117,19 @@ def test_asynchronous_model_is_the_exact_time_estimate():
     a = chip.estimate(r, m, "loihi", model="asynchronous")
     assert a.breakdown.total == pytest.approx(en.energy(r, "loihi", m).total)
     assert a.chip_seconds == pytest.approx(en.busy_seconds(r, "loihi", m)["seconds"])
+
+
+def test_cli_energy_re_simulates_a_saved_run(tmp_path, capsys):
+    import json
+
+    from evsim.cli.main import main
+    from evsim.workflow.runner import run_problem
+
+    _, summary = run_problem("heat1d", cells=30, quota=1e-4, t_end=0.2, out=tmp_path, plots=False)
+    assert main(["energy", str(tmp_path), "--cores", "2x1", "--time-step", "0.002"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["re_simulated"] and out["time_stepped"]["packets"] == summary["spikes"]
+    assert out["time_stepped"]["steps"] >= 100 and out["time_stepped"]["chip_seconds"] > 0
+    assert out["asynchronous"]["counts"]["spikes_out"] == summary["spikes"]
+    assert main(["energy", str(tmp_path), "--cells", "7"]) == 2      # wrong resolution: a clear error
+    assert "pass --cells" in capsys.readouterr().err
