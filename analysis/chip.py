@@ -83,7 +83,7 @@ import numpy as np
 from evsim.errors import ConfigError
 from evsim.optional import require
 
-from .energy import EnergyBreakdown, busy_seconds, energy, get_profile
+from .energy import EnergyBreakdown, busy_seconds, by_name, energy, get_profile
 from .mapping import Mapping
 from .packets import cell_count
 
@@ -197,13 +197,7 @@ def get_chip_profile(profile: str | ChipProfile) -> ChipProfile:
     ConfigError
         For an unknown name (the message lists the known ones).
     """
-    if isinstance(profile, ChipProfile):
-        return profile
-    known = chip_profiles()
-    key = str(profile).lower()
-    if key not in known:
-        raise ConfigError(f"unknown chip profile {profile!r}; known: {sorted(known)}")
-    return known[key]
+    return by_name(profile, ChipProfile, chip_profiles(), "chip profile")
 
 
 # --- the replay ---------------------------------------------------------------
