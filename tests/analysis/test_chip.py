@@ -133,3 +133,25 @@ def test_cli_energy_re_simulates_a_saved_run(tmp_path, capsys):
     assert out["asynchronous"]["counts"]["spikes_out"] == summary["spikes"]
     assert main(["energy", str(tmp_path), "--cells", "7"]) == 2      # wrong resolution: a clear error
     assert "pass --cells" in capsys.readouterr().err
+
+
+def test_stepped_potentials_by_hand_and_towards_the_exact_run():
+    net = SimpleNamespace(cells=2, size=1, edges=np.array([[0, 1]]), conductance=np.array([1.0]),
+                          drive=np.zeros(1), volume=np.ones(2), reservoir_potential=np.zeros(0))
+    # lambda_max = 2, bound 1; step 1: J = 1, a = 0.25 -> 2 packets of 0.125; step 2: J = 0.5, a = 0.125 -> 1 packet
+    u = chip.stepped_potentials(net, np.array([1.0, 0.0]), 0.125, 0.25, np.array([0.0, 0.25, 0.5]))
+    assert u.tolist() == [[1.0, 0.0], [0.75, 0.25], [0.625, 0.375]]
+    with pytest.raises(ConfigError, match="stability bound"):
+        chip.stepped_potentials(net, np.array([1.0, 0.0]), 0.125, 1.0, np.array([1.0]))
+
+    import evsim
+    from evsim import topologies
+
+    g = topologies.grid_1d(20, 1.0, 0.1)
+    x = topologies.cell_positions(g)[:, 0]
+    u0 = np.sin(np.pi * x)
+    times = np.linspace(0.0, 0.5, 6)
+    exact = evsim.simulate(g, u0=u0, quota=1e-5, t_end=0.5, record=times).potential
+    net = evsim.compile_network(g)
+    err = [np.abs(chip.stepped_potentials(net, u0, 1e-5, 0.5 / k, times) - exact).max() for k in (50, 5000)]
+    assert err[0] > 4 * err[1] and err[1] <= 1e-5 / 0.05 + 1e-12    # fine steps: within one packet q / V
