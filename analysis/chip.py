@@ -264,7 +264,7 @@ def replay(result: Any, dt_hw: float, spikes: str = "serialise", steps: int | No
     spikes
         One of :data:`SPIKE_MODES`.
     steps
-        Steps the chip runs; default ``ceil(t_final / dt_hw)`` (at least the last firing's step + 1).
+        Steps the chip runs; default ``ceil(t_final / dt_hw)``; never fewer than the last firing's step + 1.
 
     Raises
     ------
@@ -278,7 +278,8 @@ def replay(result: Any, dt_hw: float, spikes: str = "serialise", steps: int | No
     time, neuron = _firing_neuron(result)
     k = np.floor(time / dt_hw).astype(np.int64)
     if steps is None:
-        steps = max(int(math.ceil(float(getattr(result, "t_final", 0.0)) / dt_hw)), int(k.max(initial=-1)) + 1, 1)
+        steps = int(math.ceil(float(getattr(result, "t_final", 0.0)) / dt_hw))
+    steps = max(steps, int(k.max(initial=-1)) + 1, 1)
     order = np.lexsort((k, neuron))
     neuron, k = neuron[order], k[order]
     deferred = max_delay = 0
