@@ -241,8 +241,8 @@ def _firing_neuron(result: Any) -> tuple[np.ndarray, np.ndarray]:
     """``(time, neuron)`` of every logged firing (module docstring: the firing neuron)."""
     log = getattr(result, "spike_log", None)
     if log is None:
-        raise ConfigError("the result has no spike log: simulate(..., spike_log=True) "
-                          "(evsim run: rerun with --spike-log) to replay it in time steps")
+        raise ConfigError("the result has no spike log: rerun it with simulate(..., spike_log=True) to replay "
+                          "it in time steps (evsim energy RUN_DIR does so for runs saved by evsim run)")
     n = cell_count(result)
     edges = np.asarray(result.edges, dtype=np.int64).reshape(-1, 2)
     e = np.asarray(log["edge"], dtype=np.int64)
