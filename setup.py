@@ -20,5 +20,5 @@ LAYERS = ("topologies", "teachers", "baselines", "analysis", "workflow", "experi
 setup(
     packages=["evsim"] + [f"evsim.{name}" for name in LAYERS],
     package_dir={"evsim": "evsim", **{f"evsim.{name}": name for name in LAYERS}},
-    package_data={"evsim.teachers": ["data/*"], "evsim.baselines": ["data/*"]},
+    package_data={"evsim.teachers": ["data/*"], "evsim.baselines": ["data/*"], "evsim.analysis": ["data/*"]},
 )

@@ -55,7 +55,7 @@ from .packets import cell_count, directed_counts
 __all__ = [
     "EnergyProfile", "EventCounts", "EnergyBreakdown", "PROFILES", "PROFILE_NAMES", "EVENT_KINDS",
     "LOIHI", "TRUENORTH", "SPINNAKER", "CMOS45",
-    "get_profile", "load_profiles", "event_counts", "energy", "energy_table", "busy_seconds",
+    "get_profile", "by_name", "load_profiles", "event_counts", "energy", "energy_table", "busy_seconds",
 ]
 
 #: Dynamic event kinds, in breakdown order (``static`` is added separately).
@@ -219,13 +219,23 @@ def get_profile(profile: str | EnergyProfile) -> EnergyProfile:
     ConfigError
         For an unknown name (the message lists the known ones).
     """
-    if isinstance(profile, EnergyProfile):
+    return by_name(profile, EnergyProfile, PROFILES, "energy profile", " (or load your own with load_profiles)")
+
+
+def by_name(profile: Any, kind: type, table: MappingABC, what: str, hint: str = "") -> Any:
+    """``profile`` itself if it is a ``kind``, else ``table[str(profile).lower()]``.
+
+    Raises
+    ------
+    ConfigError
+        For an unknown name: ``unknown <what> ...; known: [...]<hint>``.
+    """
+    if isinstance(profile, kind):
         return profile
     key = str(profile).lower()
-    if key not in PROFILES:
-        raise ConfigError(f"unknown energy profile {profile!r}; known: {sorted(PROFILES)} "
-                         "(or load your own with load_profiles)")
-    return PROFILES[key]
+    if key not in table:
+        raise ConfigError(f"unknown {what} {profile!r}; known: {sorted(table)}{hint}")
+    return table[key]
 
 
 _UNITS = {"j": 1.0, "mj": 1e-3, "uj": 1e-6, "nj": 1e-9, "pj": 1e-12, "fj": 1e-15,

@@ -5,6 +5,7 @@
     evsim experiment NAME [--out DIR] [--fast]
     evsim sweep PROBLEM --quotas Q1 Q2 ... [--out DIR [--overwrite]]
     evsim report DIR
+    evsim energy RUN_DIR [--profile loihi] [--time-step DT] [--cores WxH] [--sanafe]
     evsim retrain pinn [--out STEM] [--adam N] [--lbfgs N] [--seed N]
     evsim retrain baselines [--only NAME ...] [--out DIR]
     evsim problems | evsim experiments
@@ -126,6 +127,77 @@ def _add_retrain(sub) -> None:
     base.set_defaults(func=_retrain_baselines)
 
 
+def _energy_case(summary: dict, resolution: int | None):
+    """The case of a saved run (``summary.json``), at the resolution that gives its cell count."""
+    from evsim.errors import ConfigError
+    from evsim.topologies import cell_nodes
+    from evsim.workflow.case import make_case
+
+    n = int(summary["cells"])
+    candidates = [resolution] if resolution else [n, round(n ** 0.5), round(n ** (1 / 3))]
+    for k in dict.fromkeys(candidates):
+        case = make_case(summary["problem"], cells=k, diffusivity=summary["diffusivity"], t_end=summary["t_end"],
+                         quota=summary["quota"], initial=summary.get("initial"))
+        if len(cell_nodes(case.graph)) == n:
+            return case
+    raise ConfigError(f"no resolution of {summary['problem']!r} among {candidates} gives its {n} cells; "
+                      "pass --cells RESOLUTION")
+
+
+def _energy(args) -> int:
+    """``evsim energy``: time-stepped and asynchronous estimates of a saved run (optionally SANA-FE's)."""
+    import evsim
+    from evsim.analysis.chip import estimate, get_chip_profile
+    from evsim.analysis.mapping import CoreMesh, map_cells
+    from evsim.errors import ConfigError
+
+    run = Path(args.run_dir)
+    summary = json.loads((run / "summary.json").read_text())
+    result = evsim.load(run / "result.npz")
+    case = _energy_case(summary, args.cells)
+    rerun = result.spike_log is None
+    if rerun:  # `evsim run` keeps no spike log: replay the same deterministic run with one
+        print("evsim: result.npz has no spike log; re-simulating the run with spike_log=True", file=sys.stderr)
+        result = case.simulate(engine=summary.get("engine", "compiled"), spike_log=True)
+        if result.spikes != summary["spikes"]:
+            raise ConfigError(f"re-simulation gave {result.spikes} packets, the saved run {summary['spikes']}")
+    width, height = (int(v) for v in args.cores.lower().split("x"))
+    prof = get_chip_profile(args.profile)
+    mapping = map_cells(case.graph, CoreMesh(width, height, prof.core_capacity), args.mapping)
+    dt_hw = args.time_step or result.t_final / 1000
+    out = {"run": str(run), "profile": prof.name, "cores": f"{width}x{height}", "mapping": args.mapping,
+           "re_simulated": rerun,
+           "time_stepped": estimate(result, mapping, prof, "time-stepped", dt_hw, active=args.active).as_dict(),
+           "asynchronous": estimate(result, mapping, args.async_profile, "asynchronous").as_dict()}
+    if args.sanafe:
+        from evsim.analysis.sanafe import compare
+
+        c = compare(result, mapping, prof, dt_hw)
+        out["sanafe"] = {"note": "evsim side: time-stepped with active='fired' (input somas update only when they fire)",
+                         **{k: c[k] for k in ("sanafe", "sanafe_components", "evsim_components", "relative_error")}}
+    print(json.dumps(out, indent=2, default=float))
+    return 0
+
+
+def _add_energy(sub) -> None:
+    """``evsim energy RUN_DIR``."""
+    en = sub.add_parser("energy", help="energy and chip time of a saved run on time-stepped hardware")
+    en.add_argument("run_dir", help="directory written by 'evsim run' (summary.json, result.npz)")
+    en.add_argument("--profile", default="loihi", help="time-stepped chip profile (loihi, loihi@sanafe-legacy, "
+                                                       "truenorth, spinnaker)")
+    en.add_argument("--async-profile", dest="async_profile", default="loihi",
+                    help="profile of the ideal asynchronous estimate (evsim.analysis.energy)")
+    en.add_argument("--time-step", dest="time_step", type=float,
+                    help="simulated time per hardware step (default t_final / 1000)")
+    en.add_argument("--cores", default="4x4", help="core mesh WIDTHxHEIGHT (default 4x4)")
+    en.add_argument("--mapping", choices=["blocks", "partition"], default="blocks")
+    en.add_argument("--active", choices=["fired", "fired_or_received"], default="fired_or_received",
+                    help="which neuron steps pay the update energy")
+    en.add_argument("--cells", type=int, help="resolution of the run, if it cannot be inferred from summary.json")
+    en.add_argument("--sanafe", action="store_true", help="also run SANA-FE 2.2.9 on the replay (extra 'hardware')")
+    en.set_defaults(func=_energy)
+
+
 def _list(args) -> int:
     if args.command == "problems":
         from evsim.workflow.problems import PROBLEMS
@@ -184,6 +256,8 @@ def build_parser() -> argparse.ArgumentParser:
     rep.set_defaults(func=_report)
 
     _add_retrain(sub)
+
+    _add_energy(sub)
 
     for name in ("problems", "experiments"):
         sub.add_parser(name, help=f"list the {name}").set_defaults(func=_list)
