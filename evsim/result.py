@@ -41,6 +41,10 @@ class Ledger:
         return int(self.cells.sum(dtype=np.int64) + self.reservoirs.sum(dtype=np.int64)
                    + self.in_transit)
 
+    def __repr__(self) -> str:
+        return (f"Ledger(cells={self.cells.size}, reservoirs={self.reservoirs.size}, "
+                f"in_transit={self.in_transit}, residual={self.residual})")
+
 
 _SCALARS = ("quota", "t_end", "t_final", "engine", "stop_reason", "wall_seconds",
             "firings", "arrivals", "mass_initial")
