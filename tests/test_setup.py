@@ -1,5 +1,6 @@
 """The README's set-up works beyond this machine: its two commands install no torch, the
 shipped models evaluate without torch, and CI runs exactly the README's test command."""
+import json
 import os
 import re
 import subprocess
@@ -117,3 +118,18 @@ def test_no_progress_bar_when_stderr_is_not_a_terminal():
     run = _python(SIMULATE_TWO_SECONDS, drop=("TQDM_DISABLE",))
     assert run.returncode == 0, run.stderr
     assert "evsim[simpy]" not in run.stderr
+
+
+@pytest.mark.slow
+def test_readme_reruns_the_configuration_the_paper_experiment_writes(tmp_path, monkeypatch, capsys):
+    from evsim.cli.main import main
+
+    readme = (ROOT / "README.md").read_text()
+    run = re.search(r"^evsim run (\S+\.toml)", readme, re.M).group(1)
+    assert run == "runs/paper-heat1d/pisnn_heat1d.toml"
+    monkeypatch.chdir(tmp_path)
+    assert main(["experiment", "paper-heat1d", "--fast"]) == 0
+    capsys.readouterr()
+    assert main(["run", run, "--no-plots"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["ledger_residual"] == 0 and summary["problem"] == "heat1d"

@@ -7,6 +7,7 @@ import pytest
 
 from evsim import topologies
 from evsim.errors import MissingDependency
+from evsim.teachers import pinn as P
 from evsim.teachers.base import (AnalyticTeacher, SemiDiscreteTeacher, Teacher, cell_operator,
                                  teacher_on_cells)
 from evsim.teachers.ftcs import FTCSTeacher, ftcs, ftcs_flops_per_step, ftcs_stable_dt
@@ -119,7 +120,6 @@ def test_ftcs_2d_matches_exact_and_rejects_bad_cfl():
 
 
 # ---------------------------------------------------------------- PINN (tests taking `torch` train)
-from evsim.teachers import pinn as P  # noqa: E402
 
 
 def test_mlp_flops_formula():
