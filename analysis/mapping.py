@@ -152,6 +152,11 @@ class Mapping:
         """Cells per core, ``(cores,)``."""
         return np.bincount(self.core, minlength=self.mesh.cores)
 
+    def __repr__(self) -> str:
+        return (f"Mapping(method={self.method!r}, cells={self.cells}, "
+                f"mesh={self.mesh.width}x{self.mesh.height}, capacity={self.mesh.capacity}, "
+                f"cores_used={self.cores_used}, max_load={int(self.load.max(initial=0))})")
+
     def endpoint_cores(self, edges: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Cores of both endpoints of each edge and a mask of cell-cell edges.
 

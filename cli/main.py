@@ -113,12 +113,13 @@ def _add_retrain(sub) -> None:
     from evsim.teachers.pinn import SHIPPED_OPTIONS
 
     retrain = sub.add_parser("retrain", help="retrain the shipped PINN teacher or spiking baselines")
-    models = retrain.add_subparsers(dest="model", required=True)
+    models = retrain.add_subparsers(dest="model", required=True, help="what to retrain")
     pinn = models.add_parser("pinn", help="retrain and save the heat1d PINN teacher (~2-4 min)")
     pinn.add_argument("--out", help="path stem (default: the shipped teacher)")
     pinn.add_argument("--adam", type=int, default=SHIPPED_OPTIONS["adam_iters"], help="Adam steps")
     pinn.add_argument("--lbfgs", type=int, default=SHIPPED_OPTIONS["lbfgs_iters"], help="L-BFGS steps")
-    pinn.add_argument("--seed", type=int, default=SHIPPED_OPTIONS["seed"])
+    pinn.add_argument("--seed", type=int, default=SHIPPED_OPTIONS["seed"],
+                      help="seed of the initial weights and collocation points")
     pinn.set_defaults(func=_retrain_pinn)
     base = models.add_parser("baselines", help="retrain and save the spiking-PINN baselines (~30 min)")
     base.add_argument("--only", nargs="+", metavar="NAME", choices=MODEL_NAMES,
@@ -213,22 +214,35 @@ def _list(args) -> int:
     return 0
 
 
+def _experiments_epilog() -> str:
+    """``evsim experiment --help``: every experiment with its docstring's first line."""
+    from evsim.experiments import list_experiments
+    from evsim.experiments.registry import describe_experiments
+
+    lines = describe_experiments()
+    return "experiments:\n" + "\n".join(f"  {name:18s} {lines[name]}" for name in list_experiments())
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``evsim`` argument parser."""
     parser = argparse.ArgumentParser(prog="evsim", description=__doc__.split("\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = parser.add_subparsers(dest="command", required=True)
+    sub = parser.add_subparsers(dest="command", required=True,
+                                help="command ('evsim COMMAND --help' shows its options)")
 
     run = sub.add_parser("run", help="simulate a canonical problem or a TOML configuration")
     run.add_argument("target", help="problem name (see 'evsim problems') or CONFIG.toml")
     run.add_argument("--cells", type=int, help="resolution (cells per axis, or target cell count)")
     run.add_argument("--quota", type=float, help="packet mass q")
     run.add_argument("--t-end", dest="t_end", type=float, help="final time")
-    run.add_argument("--engine", choices=["compiled", "simpy"])
+    run.add_argument("--engine", choices=["compiled", "simpy"],
+                     help="numba kernel (default) or the SimPy reference; same spikes")
     run.add_argument("--diffusivity", type=float, help="override the operator's diffusivity")
     run.add_argument("--initial", help="use another problem's initial condition")
-    run.add_argument("--max-events", dest="max_events", type=int)
-    run.add_argument("--max-wall-seconds", dest="max_wall_seconds", type=float)
+    run.add_argument("--max-events", dest="max_events", type=int,
+                     help="stop after this many events, keeping the partial result")
+    run.add_argument("--max-wall-seconds", dest="max_wall_seconds", type=float,
+                     help="stop after about this much wall-clock time, keeping the partial result")
     run.add_argument("--out", help="output directory (default runs/PROBLEM, or runs/PROBLEM-N "
                                     "if that holds a run)")
     run.add_argument("--overwrite", action="store_true",
@@ -236,8 +250,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--no-plots", action="store_true", help="skip the figures")
     run.set_defaults(func=_run)
 
-    exp = sub.add_parser("experiment", help="run a named experiment (see 'evsim experiments')")
-    exp.add_argument("name")
+    exp = sub.add_parser("experiment", help="run a named experiment (see 'evsim experiments')",
+                         description="Run a named experiment; it writes figures and summary.json.",
+                         epilog=_experiments_epilog(),
+                         formatter_class=argparse.RawDescriptionHelpFormatter)
+    exp.add_argument("name", help="experiment name (listed below)")
     exp.add_argument("--out", help="output directory (default runs/NAME)")
     exp.add_argument("--fast", action="store_true", help="small, quick configuration")
     exp.set_defaults(func=_experiment)
@@ -252,7 +269,7 @@ def build_parser() -> argparse.ArgumentParser:
     sw.set_defaults(func=_sweep)
 
     rep = sub.add_parser("report", help="write a self-contained HTML report of a run or sweep")
-    rep.add_argument("dir")
+    rep.add_argument("dir", help="a run or sweep output directory")
     rep.set_defaults(func=_report)
 
     _add_retrain(sub)

@@ -67,6 +67,10 @@ class Network:
         """Whether some edge has a positive latency (packets spend time in flight)."""
         return bool(np.any(self.latency > 0))
 
+    def __repr__(self) -> str:
+        return (f"Network(cells={self.cells}, reservoirs={self.reservoirs}, edges={self.size}, "
+                f"dim={self.positions.shape[1]}, latency={self.has_transit})")
+
 
 def compile_network(graph: nx.Graph) -> Network:
     """Validate ``graph`` and compile it into a :class:`Network`.

@@ -49,6 +49,10 @@ class Ledger:
         return int(self.cells.sum(dtype=np.int64) + self.reservoirs.sum(dtype=np.int64)
                    + self.in_transit)
 
+    def __repr__(self) -> str:
+        return (f"Ledger(cells={self.cells.size}, reservoirs={self.reservoirs.size}, "
+                f"in_transit={self.in_transit}, residual={self.residual})")
+
 
 #: Saved arrays: dtype kind ("f" float, "iu" integer) and dimensions (names of
 #: :data:`_DIMS`, or a fixed size); ``log_*`` only with a spike log.

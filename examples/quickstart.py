@@ -1,6 +1,6 @@
 """The README's five-minute tour, as a script that checks its own claims.
 
-    python examples/quickstart.py [OUT_DIR]
+    python examples/quickstart.py [OUT_DIR]      # default runs/quickstart (created)
 
 A 1D heat equation on 100 C-LIF cells: simulate with both engines, compare with
 the semi-discrete reference, check the exact ledger, save and reload.
@@ -8,7 +8,6 @@ the semi-discrete reference, check the exact ledger, save and reload.
 from __future__ import annotations
 
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +17,8 @@ from evsim import teachers, topologies
 
 
 def main(out: str | Path) -> dict:
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
     mesh = topologies.grid_1d(cells=100, length=1.0, diffusivity=0.1)  # Dirichlet 0 at both ends
     x = topologies.cell_positions(mesh)
     u0 = np.sin(np.pi * x[:, 0])
@@ -35,14 +36,15 @@ def main(out: str | Path) -> dict:
     assert np.array_equal(a.spike_log["time"], b.spike_log["time"])
     assert np.array_equal(a.spike_log["edge"], b.spike_log["edge"])
 
-    path = result.save(Path(out) / "heat1d.npz")
+    path = result.save(out / "heat1d.npz")
     back = evsim.load(path)
     assert np.array_equal(back.potential, result.potential) and back.spikes == result.spikes
     summary = {"spikes": result.spikes, "rmse_vs_semidiscrete": rmse,
                "mass_final": result.mass_final, "boundary_mass": result.boundary_mass}
     print(summary)
+    print(f"wrote {path}", file=sys.stderr)
     return summary
 
 
 if __name__ == "__main__":
-    main(sys.argv[1] if len(sys.argv) > 1 else tempfile.mkdtemp())
+    main(sys.argv[1] if len(sys.argv) > 1 else "runs/quickstart")

@@ -3,16 +3,13 @@
 import numpy as np
 import pytest
 
-torch = pytest.importorskip("torch")
+from evsim.baselines import models as B
+from evsim.baselines.training import relative_l2
 
-from evsim.baselines import models as B  # noqa: E402
-from evsim.baselines.training import relative_l2  # noqa: E402
-
-torch.set_num_threads(1)
 SHIPPED = list(B.X2_MODELS) + list(B.HEAT_MODELS)
 
 
-def _torch_forward(model, mod, z):
+def _torch_forward(torch, model, mod, z):
     """The training forward pass of a shipped model on task coordinates z."""
     zt = torch.as_tensor(z)
     with torch.no_grad():
@@ -34,12 +31,12 @@ def test_x2_qif_below_one_percent_and_better_than_lif32():
 
 
 @pytest.mark.parametrize("name", SHIPPED)
-def test_event_simulation_reproduces_training_forward_pass(name):
+def test_event_simulation_reproduces_training_forward_pass(name, torch):
     m = B.load_model(name)
     mod = B.to_torch(m)
     rng = np.random.default_rng(5)
     z = rng.uniform(-1, 1, (40, 1)) if m.task == "x2" else rng.uniform([0, 0], [1, 0.5], (40, 2))
-    ref = _torch_forward(m, mod, z)
+    ref = _torch_forward(torch, m, mod, z)
     out, res = m.network_output(z)
     assert np.allclose(out, ref, atol=1e-9)
     if m.kind != "ann":
@@ -61,7 +58,7 @@ def test_shipped_heat_baselines_reach_five_percent(name):
 
 
 @pytest.mark.parametrize("kind", ["lif", "lif-conv", "qif", "vsn"])
-def test_tiny_heat_training_save_load_roundtrip(kind, tmp_path):
+def test_tiny_heat_training_save_load_roundtrip(kind, tmp_path, torch):
     m = B.train_heat(kind, hidden=4, depth=1, steps=4 if kind != "qif" else None, n_interior=16,
                      adam_iters=3, max_seconds=60)
     assert m.metadata["options"]["adam_iters_done"] == 3
@@ -76,7 +73,7 @@ def test_tiny_heat_training_save_load_roundtrip(kind, tmp_path):
     assert np.allclose(u[0], np.sin(np.pi * np.array([0.0, 0.5, 1.0])))  # hard initial condition
 
 
-def test_tiny_x2_training_reduces_loss():
+def test_tiny_x2_training_reduces_loss(torch):
     m = B.train_x2("qif", iters=80, sizes=[1, 16, 2], lr=1e-2)
     hist = m.metadata["history"]
     assert hist[-1]["total"] < 0.5 * hist[0]["total"]

@@ -1,16 +1,14 @@
-"""Spiking neuron models (evsim.baselines.training) against the event simulator (evsim.baselines.layered)."""
+"""Spiking neuron models (evsim.baselines.training) against the event simulator (evsim.baselines.layered).
+
+Tests taking the `torch` fixture (tests/baselines/conftest.py) skip without torch."""
 import math
 
 import numpy as np
 import pytest
 
-torch = pytest.importorskip("torch")
-
-from evsim.baselines.layered import QIFNetwork, qif_phase, qif_phase_inv  # noqa: E402
-from evsim.baselines.training import (LIFNet, QIFNet, VSNNet, convert_ann, make_ann,  # noqa: E402
+from evsim.baselines.layered import QIFNetwork, qif_phase, qif_phase_inv
+from evsim.baselines.training import (LIFNet, QIFNet, VSNNet, convert_ann, make_ann,
                                     spike_functions, stochastic_projection)
-
-torch.set_num_threads(1)
 
 
 def _qif(seed=1, sizes=(2, 12, 9, 2), **kw):
@@ -45,7 +43,7 @@ def test_qif_single_neuron_closed_form():
     assert short.spikes == 1  # only the input spike is a real event
 
 
-def test_qif_torch_forward_matches_heap_and_vectorised_simulation():
+def test_qif_torch_forward_matches_heap_and_vectorised_simulation(torch):
     net = _qif()
     x = torch.tensor(np.random.default_rng(3).uniform([-1, 0], [1, 2], (7, 2)))
     with torch.no_grad():
@@ -66,7 +64,7 @@ def test_qif_torch_forward_matches_heap_and_vectorised_simulation():
     assert vec.synaptic_ops == int((vec.spike_counts * fan).sum())
 
 
-def test_qif_exact_gradient_matches_finite_differences():
+def test_qif_exact_gradient_matches_finite_differences(torch):
     net = _qif(seed=4)
     x = torch.tensor([[0.3, 0.7], [-0.6, 1.5]], dtype=torch.float64)
     y = net(x).sum()
@@ -90,7 +88,7 @@ def test_qif_exact_gradient_matches_finite_differences():
     assert checked > 0
 
 
-def test_lif_forward_matches_simulator_and_counts():
+def test_lif_forward_matches_simulator_and_counts(torch):
     net = LIFNet([2, 10, 8, 1], steps=16, thresholds=[0.7, 1.1], seed=2)
     x = torch.tensor(np.random.default_rng(1).uniform(-2, 2, (9, 2)))
     with torch.no_grad():
@@ -107,7 +105,7 @@ def test_lif_forward_matches_simulator_and_counts():
     assert all(type(v) is int for v in counts.values())
 
 
-def test_if_rate_approximates_hardtanh():
+def test_if_rate_approximates_hardtanh(torch):
     """An IF neuron with soft reset driven by a constant current I fires at rate clip(I/theta):
     theta * mean(s) = hardtanh(I) within theta / T (the basis of ANN-to-SNN conversion)."""
     T = 64
@@ -122,7 +120,7 @@ def test_if_rate_approximates_hardtanh():
     assert np.all(np.abs(out - np.clip(currents[:, 0].numpy(), -1, 1)) <= 1.0 / T + 1e-12)
 
 
-def test_calibration_never_worse_than_plain_conversion():
+def test_calibration_never_worse_than_plain_conversion(torch):
     ann = make_ann([1, 16, 16, 1], seed=0)
     x = torch.linspace(-1, 1, 50, dtype=torch.float64)[:, None]
     plain = convert_ann(ann, 8, x, calibrate=False)
@@ -141,7 +139,7 @@ def test_calibration_never_worse_than_plain_conversion():
     assert convert_model(m, 8, x.numpy(), calibrate=True).network.thresholds == cal.thresholds
 
 
-def test_vsn_forward_matches_simulator():
+def test_vsn_forward_matches_simulator(torch):
     net = VSNNet([2, 10, 8, 1], steps=5, beta=0.6, threshold=0.1, seed=3)
     x = torch.tensor(np.random.default_rng(2).uniform(-1, 1, (11, 2)))
     with torch.no_grad():
@@ -151,7 +149,7 @@ def test_vsn_forward_matches_simulator():
     assert net.spike_count == res.spikes > 0
 
 
-def test_surrogate_gradients():
+def test_surrogate_gradients(torch):
     f = spike_functions()
     v = torch.tensor([-1.0, -0.2, 0.0, 0.9, 1.0, 2.5], dtype=torch.float64, requires_grad=True)
     s = f["ternary"].apply(v, 1.0, 0.5)
@@ -167,7 +165,7 @@ def test_surrogate_gradients():
     assert np.allclose(m.grad.numpy(), [1 / (1 + 4 * 0.3), 1.0, 1 / (1 + 4 * 0.7)])
 
 
-def test_stochastic_projection_exact_on_quadratics_and_close_on_smooth():
+def test_stochastic_projection_exact_on_quadratics_and_close_on_smooth(torch):
     gen = torch.Generator().manual_seed(0)
     p = torch.tensor([[0.2, 0.1], [0.7, 0.4]], dtype=torch.float64)
 

@@ -1,10 +1,13 @@
 """Teachers: the interface, analytic, semi-discrete, FTCS and PINN teachers."""
 import math
+import sys
 
 import numpy as np
 import pytest
 
 from evsim import topologies
+from evsim.errors import MissingDependency
+from evsim.teachers import pinn as P
 from evsim.teachers.base import (AnalyticTeacher, SemiDiscreteTeacher, Teacher, cell_operator,
                                  teacher_on_cells)
 from evsim.teachers.ftcs import FTCSTeacher, ftcs, ftcs_flops_per_step, ftcs_stable_dt
@@ -116,9 +119,7 @@ def test_ftcs_2d_matches_exact_and_rejects_bad_cfl():
         ftcs(cell_operator(g), u0, [0.1], cfl=1.5)
 
 
-# ---------------------------------------------------------------- PINN
-torch = pytest.importorskip("torch")
-from evsim.teachers import pinn as P  # noqa: E402
+# ---------------------------------------------------------------- PINN (tests taking `torch` train)
 
 
 def test_mlp_flops_formula():
@@ -126,7 +127,7 @@ def test_mlp_flops_formula():
     assert P.mlp_flops([3, 10, 1], activation_flops=5) == 2 * (30 + 10) + 50
 
 
-def test_heat_residual_vanishes_on_the_exact_solution_and_not_otherwise():
+def test_heat_residual_vanishes_on_the_exact_solution_and_not_otherwise(torch):
     pde = P.HeatPDE(dim=2, alpha=0.1, lengths=(1.0, 2.0))
     pts = P.sample_collocation(pde, 64, seed=3)["interior"]
 
@@ -138,7 +139,7 @@ def test_heat_residual_vanishes_on_the_exact_solution_and_not_otherwise():
     assert float(P.heat_residual(exact, pts, 0.2).detach().abs().max()) > 1e-2
 
 
-def test_sample_collocation_ranges():
+def test_sample_collocation_ranges(torch):
     pde = P.HeatPDE(dim=2, lengths=(1.0, 3.0), t_train=0.5)
     pts = P.sample_collocation(pde, 100, 20, 40, seed=1)
     xi = pts["interior"].numpy()
@@ -152,7 +153,7 @@ def test_sample_collocation_ranges():
 
 
 @pytest.fixture(scope="module")
-def tiny_pinn():
+def tiny_pinn(torch):
     pde = P.HeatPDE(dim=1, alpha=0.1, t_train=0.5)
     return P.train_pinn(pde, hidden=16, depth=2, n_interior=256, adam_iters=150, lbfgs_iters=80)
 
@@ -171,7 +172,7 @@ def test_tiny_pinn_learns_heat1d_and_keeps_constraints(tiny_pinn):
     assert hist[-1]["total"] < 0.1 * hist[0]["total"]                  # training reduced the loss
 
 
-def test_pinn_save_load_roundtrip_and_torch_bridge(tiny_pinn, tmp_path):
+def test_pinn_save_load_roundtrip_and_torch_bridge(tiny_pinn, tmp_path, torch):
     path = tiny_pinn.save(tmp_path / "teacher")
     assert path.suffix == ".npz" and path.with_suffix(".json").exists()
     back = P.PINNTeacher.load(tmp_path / "teacher")
@@ -186,7 +187,7 @@ def test_pinn_save_load_roundtrip_and_torch_bridge(tiny_pinn, tmp_path):
     assert back.flops(10) == 10 * (4 + P.mlp_flops([2, 16, 16, 1]) + 3 + 4 + 4)
 
 
-def test_pinn_training_is_deterministic():
+def test_pinn_training_is_deterministic(torch):
     pde = P.HeatPDE()
     a = P.train_pinn(pde, hidden=8, depth=1, n_interior=64, adam_iters=30, lbfgs_iters=5, seed=4)
     b = P.train_pinn(pde, hidden=8, depth=1, n_interior=64, adam_iters=30, lbfgs_iters=5, seed=4)
@@ -194,7 +195,7 @@ def test_pinn_training_is_deterministic():
         np.testing.assert_array_equal(wa, wb)
 
 
-def test_soft_constraint_pinn_2d_trains():
+def test_soft_constraint_pinn_2d_trains(torch):
     pde = P.HeatPDE(dim=2, alpha=0.1, lengths=(1.0, 1.0), t_train=0.2)
     teacher = P.train_pinn(pde, hidden=16, depth=2, n_interior=256, n_initial=128, n_boundary=128,
                            adam_iters=300, lbfgs_iters=150, lr=5e-3, hard=False)
@@ -217,3 +218,16 @@ def test_shipped_teacher_is_accurate_on_its_window_only():
     g = topologies.grid_1d(cells=100, diffusivity=0.1)
     assert teacher_on_cells(teacher, g, t).shape == (26, 100)
     assert (teacher.pde.t_train, teacher.flops_per_point()) == (0.5, 4 + P.mlp_flops(teacher.sizes) + 11)
+
+
+def test_without_torch_the_shipped_teacher_evaluates_and_training_names_the_extra(monkeypatch, tmp_path):
+    monkeypatch.setitem(sys.modules, "torch", None)             # as if torch were not installed
+    teacher = P.load_shipped()
+    back = P.PINNTeacher.load(teacher.save(tmp_path / "copy"))
+    x, t = np.linspace(0, 1, 11)[:, None], np.array([0.1, 1.0])
+    np.testing.assert_array_equal(back(x, t), teacher(x, t))
+    with pytest.raises(MissingDependency, match=r"torch==2\.13\.0"):
+        teacher.torch_function()
+    with pytest.raises(MissingDependency, match=r"evsim\[pinn\]"):
+        P.retrain_shipped(out=tmp_path / "retrained")
+    assert not (tmp_path / "retrained.npz").exists()
