@@ -191,7 +191,8 @@ def _add_energy(sub) -> None:
     en.add_argument("--time-step", dest="time_step", type=float,
                     help="simulated time per hardware step (default t_final / 1000)")
     en.add_argument("--cores", default="4x4", help="core mesh WIDTHxHEIGHT (default 4x4)")
-    en.add_argument("--mapping", choices=["blocks", "partition"], default="blocks")
+    en.add_argument("--mapping", choices=["blocks", "partition"], default="blocks",
+                    help="cells onto cores: contiguous blocks (default) or graph partition")
     en.add_argument("--active", choices=["fired", "fired_or_received"], default="fired_or_received",
                     help="which neuron steps pay the update energy")
     en.add_argument("--cells", type=int, help="resolution of the run, if it cannot be inferred from summary.json")

@@ -325,14 +325,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                    help="N log-spaced quotas from QMIN to QMAX")
     parser.add_argument("--cells", type=int, nargs="+", help="resolution(s)")
     parser.add_argument("--t-end", dest="t_end", type=float, nargs="+", help="final time(s)")
-    parser.add_argument("--diffusivity", type=float, nargs="+")
-    parser.add_argument("--engine", choices=["compiled", "simpy"], default="compiled")
+    parser.add_argument("--diffusivity", type=float, nargs="+",
+                        help="diffusivity override(s) of the operator (default: the problem's)")
+    parser.add_argument("--engine", choices=["compiled", "simpy"], default="compiled",
+                        help="numba kernel (default) or the SimPy reference; same spikes")
     parser.add_argument("--mesh", help="core mesh WxH for NoC hops, latency and congestion, e.g. 4x4")
-    parser.add_argument("--mapping", choices=["blocks", "partition"], default="blocks")
+    parser.add_argument("--mapping", choices=["blocks", "partition"], default="blocks",
+                        help="cells onto cores: contiguous blocks (default) or graph partition")
     parser.add_argument("--hop-latency", dest="hop_latency", type=float, nargs="+",
                         help="latency per NoC hop (simulated time units)")
     parser.add_argument("--bandwidth", type=float, nargs="+", help="packets per unit time per link")
-    parser.add_argument("--profiles", nargs="+", default=list(PROFILE_NAMES))
+    parser.add_argument("--profiles", nargs="+", default=list(PROFILE_NAMES),
+                        help="energy profiles to cost each point on (the first is the Pareto objective)")
     parser.add_argument("--workers", type=int, help="process-pool workers (default min(2, cpus))")
     parser.add_argument("--dask", metavar="ADDRESS",
                         help="run on a dask.distributed scheduler ('local' starts a LocalCluster)")

@@ -2,15 +2,10 @@
 import math
 
 import numpy as np
-import pytest
 
-torch = pytest.importorskip("torch")
-
-from evsim.baselines import models as B  # noqa: E402
-from evsim.experiments import baselines as X  # noqa: E402
-from evsim.experiments import get_experiment  # noqa: E402
-
-torch.set_num_threads(1)
+from evsim.baselines import models as B
+from evsim.experiments import baselines as X
+from evsim.experiments import get_experiment
 
 
 class _ExactAnsatz:
@@ -36,7 +31,7 @@ def test_mass_defect_vanishes_for_the_exact_solution():
     assert np.max(np.abs(defect)) < 1e-4
 
 
-def test_heat_comparison_tiny(tmp_path):
+def test_heat_comparison_tiny(tmp_path, torch):
     m = B.train_heat("vsn", hidden=4, depth=1, steps=3, n_interior=16, adam_iters=2, max_seconds=60)
     heat = X.heat_comparison(fast=True, models={"heat_vsn": m}, quota=1e-3)
     rows = {r["model"].split(" ")[0]: r for r in heat["rows"]}
