@@ -112,11 +112,13 @@ def run_problem(problem: str, *, cells: int | None = None, quota: float | None =
             from evsim.analysis.plots import plot_run
 
             ref = case.reference(result.times)
-            figures = plot_run(result, ref, case.graph, out, title=problem)
+            figures = plot_run(result, ref, case.graph, out, title=problem,
+                               reference_kind=case.reference_kind)
             if "simplices" in case.graph.graph:  # irregular mesh: fields and spikes on the mesh itself
                 from evsim.analysis.meshplot import plot_mesh_result
 
-                figures += plot_mesh_result(case.graph, result, out, ref)
+                figures += plot_mesh_result(case.graph, result, out, ref,
+                                            reference_kind=case.reference_kind)
             summary["figures"] = [p.name for p in figures]
         (out / "summary.json").write_text(json.dumps(summary, indent=2, default=float) + "\n")
     return result, summary
