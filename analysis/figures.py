@@ -35,7 +35,7 @@ import numpy as np
 from matplotlib.collections import LineCollection
 from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
-from matplotlib.ticker import LogFormatterSciNotation, LogLocator, NullFormatter
+from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
 from evsim.errors import ConfigError
 from evsim.result import Result
@@ -89,8 +89,17 @@ def log_ticks(ax: Any, axis: str = "both") -> None:
         lo, hi = sorted(getattr(ax, f"get_{name}lim")())
         subs = (1.0, 2.0, 5.0) if np.log10(hi / lo) <= 3 else (1.0,)
         a.set_major_locator(LogLocator(base=10, subs=subs))
-        a.set_major_formatter(LogFormatterSciNotation(labelOnlyBase=False))
+        a.set_major_formatter(FuncFormatter(_sci_label))
         a.set_minor_formatter(NullFormatter())
+
+
+def _sci_label(value: float, _pos=None) -> str:
+    """``2 x 10^5`` in mathtext (``10^5`` for a decade)."""
+    if value <= 0:
+        return ""
+    e = int(np.floor(np.log10(value) + 1e-9))
+    m = value / 10.0 ** e
+    return f"$10^{{{e}}}$" if abs(m - 1) < 1e-6 else f"${m:.2g}\\times 10^{{{e}}}$"
 
 
 def pyplot() -> ModuleType:
