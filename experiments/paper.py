@@ -314,10 +314,11 @@ def paper_generalize(out: Path, fast: bool = False, teacher: Any = None, cells: 
                            "mass_balance_error": float(res.mass_initial - res.mass_final
                                                        - res.boundary_mass),
                            "config": str(cfg)}
-        _spacetime(axes[row, 0], ref, x[:, 0], times, f"{name}: {reference_label('semi-discrete')}")
-        _spacetime(axes[row, 1], res.potential, x[:, 0], times, f"zero-shot PISNN ({res.spikes:,} spikes)")
+        _spacetime(axes[row, 0], ref, x[:, 0], times, f"{name}:\n{reference_label('semi-discrete')}")
+        _spacetime(axes[row, 1], res.potential, x[:, 0], times, f"{name}:\nzero-shot PISNN ({res.spikes:,} spikes)")
         _spacetime(axes[row, 2], np.abs(res.potential - ref), x[:, 0], times,
-                   "|PISNN - semi-discrete reference|, t > 0", cmap="magma", label=LABELS["abs_error"])
+                   f"{name}:\n|PISNN - semi-discrete reference|, t > 0", cmap="magma",
+                   label=LABELS["abs_error"])
         later = after_start(times)
         axes[row, 3].semilogy(times[later], err_t[later], label="zero-shot PISNN")
         axes[row, 3].axhline(2e-3, color="gray", ls=":", label="check: RMSE < 2e-3")
