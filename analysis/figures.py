@@ -290,7 +290,8 @@ def link_traffic(traffic: Any, ax: Any = None) -> Figure:
     ax.set_aspect("equal")
     ax.set_xlabel("core column (mesh x index)")
     ax.set_ylabel("core row (mesh y index)")
-    ax.set_title(f"NoC link load, {traffic.hops_per_packet:.3f} hops/packet")
+    busiest = f"\n(green circle: busiest link, {int(b['packets'])} packets)" if b["packets"] > 0 else ""
+    ax.set_title(f"NoC link load, {traffic.hops_per_packet:.3f} hops/packet{busiest}", fontsize=10)
     return fig
 
 
@@ -323,7 +324,8 @@ def energy_bars(breakdowns: dict, ax: Any = None) -> Figure:
     ax.set_xlabel("share of total energy [-]")
     ax.set_ylabel("hardware profile / solver")
     ax.set_title("energy breakdown by event kind")
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), fontsize=7, ncols=3)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), fontsize=7, ncols=3, title="event kind",
+              title_fontsize=7)
     return fig
 
 
