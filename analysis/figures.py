@@ -77,8 +77,8 @@ def mark_training_window(ax: Any, t_train: float, t0: float = 0.0) -> None:
 
 
 def log_ticks(ax: Any, axis: str = "both") -> None:
-    """Readable log axes: ticks at 1, 2, 5 x 10^k over at most two decades (decades
-    only beyond), labelled in scientific notation, minor ticks unlabelled.
+    """Readable log axes, labelled in scientific notation with unlabelled minor ticks: ticks at
+    1, 1.5, 2, 3, 5, 7 x 10^k within a decade, 1, 2, 5 x 10^k up to two, decades beyond.
 
     Call it after the last artist is drawn (it reads the axis limits).
     """
@@ -87,7 +87,8 @@ def log_ticks(ax: Any, axis: str = "both") -> None:
         if a.get_scale() != "log":
             continue
         lo, hi = sorted(getattr(ax, f"get_{name}lim")())
-        subs = (1.0, 2.0, 5.0) if np.log10(hi / lo) <= 2 else (1.0,)
+        decades = np.log10(hi / lo)
+        subs = (1.0, 1.5, 2.0, 3.0, 5.0, 7.0) if decades <= 1 else (1.0, 2.0, 5.0) if decades <= 2 else (1.0,)
         a.set_major_locator(LogLocator(base=10, subs=subs))
         a.set_major_formatter(FuncFormatter(_sci_label))
         a.set_minor_formatter(NullFormatter())
