@@ -44,13 +44,16 @@ figcaption { font-size: 0.8em; color: #555; }
 
 #: Inline self-check: after load, the body records how many embedded images
 #: decoded (``data-images-ok``) and how many failed (``data-images-broken``),
-#: so a headless browser's ``--dump-dom`` shows whether the page rendered.
+#: and the page's width in CSS pixels (``data-page-width``: wide tables scroll
+#: inside their container, so it stays the window's width), so a headless
+#: browser's ``--dump-dom`` shows whether the page rendered and fits.
 _SELF_CHECK = """<script>
 window.addEventListener("load", function () {
   var ok = 0, bad = 0, imgs = document.images;
   for (var i = 0; i < imgs.length; i++) { if (imgs[i].complete && imgs[i].naturalWidth > 0) ok++; else bad++; }
   document.body.setAttribute("data-images-ok", ok);
   document.body.setAttribute("data-images-broken", bad);
+  document.body.setAttribute("data-page-width", document.documentElement.scrollWidth);
 });
 </script>"""
 
