@@ -186,21 +186,23 @@ def plot_mesh_result(graph: nx.Graph, result: Any, out: str | Path,
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     t = float(result.times[-1])
+    points = graph_mesh(graph)[0]
+    where = f", slice z = {np.median(points[:, 2]):.3g}" if points.shape[1] == 3 else ""
     panels = 2 if reference is not None else 1
     fig, axes = plt.subplots(1, panels, figsize=(5.4 * panels, 4.4), squeeze=False)
-    plot_field(graph, result.potential[-1], ax=axes[0, 0], title=f"potential, t = {t:.3g}")
+    plot_field(graph, result.potential[-1], ax=axes[0, 0], title=f"potential, t = {t:.3g}{where}")
     if reference is not None:
         err = result.potential[-1] - np.asarray(reference)[-1]
         vmax = float(np.max(np.abs(err))) or 1.0
         ax = plot_field(graph, err, ax=axes[0, 1], cmap="RdBu_r", label=LABELS["error"], reservoir=0.0,
-                        title=f"error vs {reference_label(reference_kind)}, t = {t:.3g}\n"
+                        title=f"error vs {reference_label(reference_kind)}, t = {t:.3g}{where}\n"
                               f"RMSE {np.sqrt(np.mean(err ** 2)):.2e}")
         ax.collections[0].set_clim(-vmax, vmax)
     fig.tight_layout()
     paths = [savefig(fig, out / f"{prefix}_field.png")]
     fig, ax = plt.subplots(figsize=(5.4, 4.4))
     plot_spikes(graph, result, ax=ax, kind="sent",
-                title=f"packets sent per cell ({int(result.spikes)} total)")
+                title=f"packets sent per cell ({int(result.spikes)} total){where}")
     fig.tight_layout()
     paths.append(savefig(fig, out / f"{prefix}_spikes.png"))
     return paths
