@@ -453,7 +453,8 @@ def animate_potential(result: Result, path: str | Path, fps: int = 4, max_frames
             rgba = np.zeros((alpha.size, 4))
             rgba[:, 3] = alpha
             lc.set_color(rgba)
-            ax.set_title(f"t = {result.times[frames[k]]:.4g}, {int(counts[k].sum())} packets")
+            ax.set_title(f"t = {result.times[frames[k]]:.4g}: {int(counts[k].sum())} packets since the "
+                         "last frame (dark edges)", fontsize=9)
             return [im, lc]
     anim = FuncAnimation(fig, update, frames=len(frames), blit=False)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -7,8 +7,11 @@ dictionaries as nested tables, lists of records as tables, energy breakdowns
 as one row per profile), the energy breakdown of a saved run (``result.npz``,
 computed from its event counts), the sweep points with their Pareto membership, and
 every ``.png``/``.gif``/``.svg`` figure of the directory embedded as a base64
-``data:`` URI. The page loads nothing from outside (no external scripts or
-links); one inline script records after loading how many images decoded.
+``data:`` URI. Every table sits in a container that scrolls horizontally, so
+the page keeps the window's width; missing values (None, NaN, empty
+dictionaries and lists, a column a row lacks) read as a dash. The page loads
+nothing from outside (no external scripts or links); one inline script records
+after loading how many images decoded and how wide the page is.
 """
 from __future__ import annotations
 
