@@ -65,9 +65,11 @@ def reference_label(kind: str | None) -> str:
 
 
 def after_start(times: np.ndarray) -> np.ndarray:
-    """Indices of the record ``times`` after the first one (an error there is identically 0)."""
+    """Indices of the record ``times`` after the first one (an error there is identically 0);
+    all indices when no time is later (a run recorded once)."""
     times = np.asarray(times, dtype=float)
-    return np.nonzero(times > times[0])[0]
+    later = np.nonzero(times > times[0])[0]
+    return later if later.size else np.arange(times.size)
 
 
 def mark_training_window(ax: Any, t_train: float, t0: float = 0.0) -> None:

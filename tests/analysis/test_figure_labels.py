@@ -158,6 +158,7 @@ def test_sci_label_and_reference_label():
     assert F.reference_label("semi-discrete") == "semi-discrete reference (exact in time)"
     assert F.reference_label(None) == "reference"
     assert list(F.after_start(np.array([0.0, 0.1, 0.2]))) == [1, 2]
+    assert list(F.after_start(np.array([0.0]))) == [0]                 # a single record is kept
 
 
 def test_baselines_figures_mark_the_training_window(tmp_path, saved):
