@@ -45,12 +45,12 @@ __all__ = ["pyplot", "savefig", "spike_raster", "cell_traffic", "edge_traffic", 
            "reference_label", "after_start", "mark_training_window", "log_ticks"]
 
 #: Axis and colour-bar labels. The problems are non-dimensional: lengths, times,
-#: potentials, masses and errors are in ``[-]``; counts and energies keep their units.
+#: potentials, masses and errors are in ``[-]``; spike counts and energies keep their units.
 LABELS = {
     "t": "time t [-]", "x": "x [-]", "y": "y [-]", "z": "z [-]",
     "u": "potential u [-]", "abs_error": "|error| [-]", "error": "error u - reference [-]",
     "rmse": "RMSE [-]", "mass": "mass [-]", "energy": "energy [J]",
-    "packets": "packets", "spikes": "spikes (packets)",
+    "spikes": "spikes (packets)",
 }
 
 _REFERENCES = {"exact": "exact solution", "semi-discrete": "semi-discrete reference (exact in time)"}
