@@ -315,7 +315,8 @@ def paper_generalize(out: Path, fast: bool = False, teacher: Any = None, cells: 
                                                        - res.boundary_mass),
                            "config": str(cfg)}
         _spacetime(axes[row, 0], ref, x[:, 0], times, f"{name}:\n{reference_label('semi-discrete')}")
-        _spacetime(axes[row, 1], res.potential, x[:, 0], times, f"{name}:\nzero-shot PISNN ({res.spikes:,} spikes)")
+        _spacetime(axes[row, 1], res.potential, x[:, 0], times,
+                   f"{name}:\nzero-shot PISNN ({res.spikes:,} spikes)")
         _spacetime(axes[row, 2], np.abs(res.potential - ref), x[:, 0], times,
                    f"{name}:\n|PISNN - semi-discrete reference|, t > 0", cmap="magma",
                    label=LABELS["abs_error"])
