@@ -80,7 +80,8 @@ def mark_training_window(ax: Any, t_train: float, t0: float = 0.0) -> None:
 
 def log_ticks(ax: Any, axis: str = "both") -> None:
     """Readable log axes, labelled in scientific notation with unlabelled minor ticks: ticks at
-    1, 1.5, 2, 3, 5, 7 x 10^k within a decade, 1, 2, 5 x 10^k up to two, decades beyond.
+    1, 1.5, 2, 3, 5, 7 x 10^k within a decade, 1, 2, 5 x 10^k up to two, decades beyond
+    (an axis spanning less than half a decade keeps matplotlib's own labelled minor ticks).
 
     Call it after the last artist is drawn (it reads the axis limits).
     """
@@ -90,6 +91,8 @@ def log_ticks(ax: Any, axis: str = "both") -> None:
             continue
         lo, hi = sorted(getattr(ax, f"get_{name}lim")())
         decades = np.log10(hi / lo)
+        if decades < 0.5:
+            continue                          # matplotlib labels the minor ticks of a narrow axis itself
         subs = (1.0, 1.5, 2.0, 3.0, 5.0, 7.0) if decades <= 1 else (1.0, 2.0, 5.0) if decades <= 2 else (1.0,)
         a.set_major_locator(LogLocator(base=10, subs=subs))
         a.set_major_formatter(FuncFormatter(_sci_label))
