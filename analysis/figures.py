@@ -17,6 +17,13 @@ irregular meshes as triangulations (2D) of the cell centres; 1D runs as curves.
 - :func:`pareto_plot`: RMSE vs spikes (colour: energy) with the Pareto frontier.
 - :func:`animate_potential`: GIF (Pillow writer, no ffmpeg) of the potential
   with the packets fired in each frame interval.
+
+Labelling, shared by every figure of evsim: the problems are non-dimensional,
+so :data:`LABELS` gives each quantity with ``[-]`` (counts and energy keep
+their own units); :func:`reference_label` names what a reference is (exact or
+semi-discrete); :func:`after_start` drops ``t = 0``, where an error is
+identically zero; :func:`mark_training_window` shades a teacher's training
+window with a legend entry; :func:`log_ticks` labels enough ticks on log axes.
 """
 from __future__ import annotations
 
@@ -28,13 +35,77 @@ import numpy as np
 from matplotlib.collections import LineCollection
 from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
-from matplotlib.ticker import NullFormatter
+from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
 from evsim.errors import ConfigError
 from evsim.result import Result
 
 __all__ = ["pyplot", "savefig", "spike_raster", "cell_traffic", "edge_traffic", "link_traffic",
-           "energy_bars", "pareto_plot", "animate_potential", "grid_shape"]
+           "energy_bars", "pareto_plot", "animate_potential", "grid_shape", "LABELS",
+           "reference_label", "after_start", "mark_training_window", "log_ticks"]
+
+#: Axis and colour-bar labels. The problems are non-dimensional: lengths, times,
+#: potentials, masses and errors are in ``[-]``; spike counts and energies keep their units.
+LABELS = {
+    "t": "time t [-]", "x": "x [-]", "y": "y [-]", "z": "z [-]",
+    "u": "potential u [-]", "abs_error": "|error| [-]", "error": "error u - reference [-]",
+    "rmse": "RMSE [-]", "mass": "mass [-]", "energy": "energy [J]",
+    "spikes": "spikes (packets)",
+}
+
+_REFERENCES = {"exact": "exact solution", "semi-discrete": "semi-discrete reference (exact in time)"}
+
+
+def reference_label(kind: str | None) -> str:
+    """What a reference is: ``"exact"`` -> ``"exact solution"``, ``"semi-discrete"`` ->
+    ``"semi-discrete reference (exact in time)"``; None -> ``"reference"``; other text as given."""
+    if kind is None:
+        return "reference"
+    return _REFERENCES.get(kind, kind)
+
+
+def after_start(times: np.ndarray) -> np.ndarray:
+    """Indices of the record ``times`` after the first one (an error there is identically 0);
+    all indices when no time is later (a run recorded once)."""
+    times = np.asarray(times, dtype=float)
+    later = np.nonzero(times > times[0])[0]
+    return later if later.size else np.arange(times.size)
+
+
+def mark_training_window(ax: Any, t_train: float, t0: float = 0.0) -> None:
+    """Shade the teacher's training window ``[t0, t_train]`` on a time axis, with a legend entry."""
+    ax.axvspan(t0, t_train, color="gray", alpha=0.15, lw=0,
+               label=f"training window t \u2264 {t_train:g}")
+
+
+def log_ticks(ax: Any, axis: str = "both") -> None:
+    """Readable log axes, labelled in scientific notation with unlabelled minor ticks: ticks at
+    1, 1.5, 2, 3, 5, 7 x 10^k within a decade, 1, 2, 5 x 10^k up to two, decades beyond
+    (an axis spanning less than half a decade keeps matplotlib's own labelled minor ticks).
+
+    Call it after the last artist is drawn (it reads the axis limits).
+    """
+    for name in ("x", "y") if axis == "both" else (axis,):
+        a = getattr(ax, f"{name}axis")
+        if a.get_scale() != "log":
+            continue
+        lo, hi = sorted(getattr(ax, f"get_{name}lim")())
+        decades = np.log10(hi / lo)
+        if decades < 0.5:
+            continue                          # matplotlib labels the minor ticks of a narrow axis itself
+        subs = (1.0, 1.5, 2.0, 3.0, 5.0, 7.0) if decades <= 1 else (1.0, 2.0, 5.0) if decades <= 2 else (1.0,)
+        a.set_major_locator(LogLocator(base=10, subs=subs))
+        a.set_major_formatter(FuncFormatter(_sci_label))
+        a.set_minor_formatter(NullFormatter())
+
+
+def _sci_label(value: float, _pos=None) -> str:
+    """``2 x 10^5`` in mathtext (``10^5`` for a decade)."""
+    if value <= 0:
+        return ""
+    e = int(np.floor(np.log10(value) + 1e-9))
+    m = value / 10.0 ** e
+    return f"$10^{{{e}}}$" if abs(m - 1) < 1e-6 else f"${m:.2g}\\times 10^{{{e}}}$"
 
 
 def pyplot() -> ModuleType:
@@ -100,7 +171,7 @@ def _field(ax, positions, values, label, cmap="viridis", norm=None):
     if pos.shape[1] == 1:
         order = np.argsort(pos[:, 0])
         ax.plot(pos[order, 0], values[order], lw=1.2)
-        ax.set_xlabel("x")
+        ax.set_xlabel(LABELS["x"])
         ax.set_ylabel(label)
         return None
     shape = grid_shape(pos[:, :2]) if pos.shape[1] == 2 else None
@@ -114,8 +185,8 @@ def _field(ax, positions, values, label, cmap="viridis", norm=None):
         im = ax.tripcolor(pos[:, 0], pos[:, 1], values, shading="gouraud", cmap=cmap, norm=norm)
         ax.set_aspect("equal")
     ax.figure.colorbar(im, ax=ax, label=label)
-    ax.set_xlabel("x")
-    ax.set_ylabel("y")
+    ax.set_xlabel(LABELS["x"])
+    ax.set_ylabel(LABELS["y"])
     return im
 
 
@@ -135,8 +206,8 @@ def spike_raster(result: Result, ax: Any = None, max_points: int = 200_000) -> F
     for sign, colour, label in ((1, "tab:blue", "forward"), (-1, "tab:red", "backward")):
         sel = s == sign
         ax.scatter(t[sel], e[sel], s=1, c=colour, marker=".", linewidths=0, label=label)
-    ax.set_xlabel("time")
-    ax.set_ylabel("edge id")
+    ax.set_xlabel(LABELS["t"])
+    ax.set_ylabel("edge id (index)")
     ax.set_title(f"spike raster ({int(result.spikes)} packets" + (f", every {step}th" if step > 1 else "") + ")")
     ax.legend(loc="upper right", markerscale=8, fontsize=8)
     return fig
@@ -149,7 +220,8 @@ def cell_traffic(result: Result, ax: Any = None) -> Figure:
     counts = (np.asarray(result.node_spikes)[:n] + np.asarray(result.node_received)[:n]).astype(float)
     pos = np.asarray(result.positions, dtype=float)
     norm = LogNorm(vmin=max(1.0, counts[counts > 0].min(initial=1.0)), vmax=max(2.0, counts.max()))
-    _field(ax, pos, np.maximum(counts, norm.vmin), "packets per cell", cmap="magma", norm=norm)
+    _field(ax, pos, np.maximum(counts, norm.vmin), "packets per cell (sent + received)", cmap="magma",
+           norm=norm)
     ax.set_title("per-cell traffic (sent + received)")
     return fig
 
@@ -169,7 +241,7 @@ def edge_traffic(result: Result, ax: Any = None) -> Figure:
         mid = 0.5 * (pos[edges[cc, 0], 0] + pos[edges[cc, 1], 0])
         order = np.argsort(mid)
         ax.plot(mid[order], spikes[cc][order], ".-", lw=1)
-        ax.set_xlabel("x (edge midpoint)")
+        ax.set_xlabel("edge midpoint x [-]")
         ax.set_ylabel("packets per edge")
     else:
         seg = np.stack([pos[edges[cc, 0], :2], pos[edges[cc, 1], :2]], axis=1)
@@ -181,8 +253,8 @@ def edge_traffic(result: Result, ax: Any = None) -> Figure:
         ax.autoscale()
         ax.set_aspect("equal")
         fig.colorbar(lc, ax=ax, label="packets per edge")
-        ax.set_xlabel("x")
-        ax.set_ylabel("y")
+        ax.set_xlabel(LABELS["x"])
+        ax.set_ylabel(LABELS["y"])
     ax.set_title("per-edge traffic")
     return fig
 
@@ -222,9 +294,10 @@ def link_traffic(traffic: Any, ax: Any = None) -> Figure:
     ax.set_xlim(-0.6, mesh.width - 0.4)
     ax.set_ylim(-0.6, mesh.height - 0.4)
     ax.set_aspect("equal")
-    ax.set_xlabel("core x")
-    ax.set_ylabel("core y")
-    ax.set_title(f"NoC link load, {traffic.hops_per_packet:.3f} hops/packet")
+    ax.set_xlabel("core column (mesh x index)")
+    ax.set_ylabel("core row (mesh y index)")
+    busiest = f"\n(green circle: busiest link, {int(b['packets'])} packets)" if b["packets"] > 0 else ""
+    ax.set_title(f"NoC link load, {traffic.hops_per_packet:.3f} hops/packet{busiest}", fontsize=10)
     return fig
 
 
@@ -254,26 +327,33 @@ def energy_bars(breakdowns: dict, ax: Any = None) -> Figure:
         ax.text(1.01, i, f"{total:.3g} J", va="center", fontsize=9)
     ax.set_yticks(range(len(rows)), list(rows))
     ax.set_xlim(0, 1.25)
-    ax.set_xlabel("share of total energy")
+    ax.set_xlabel("share of total energy [-]")
+    ax.set_ylabel("hardware profile / solver")
     ax.set_title("energy breakdown by event kind")
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), fontsize=7, ncols=3)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), fontsize=7, ncols=3, title="event kind",
+              title_fontsize=7)
     return fig
 
 
 def pareto_plot(points: list[dict], frontier: list[int] | None = None, ax: Any = None,
-                energy_key: str = "energy_loihi") -> Figure:
+                energy_key: str = "energy_loihi", reference: str | None = None) -> Figure:
     """RMSE vs spikes (log-log), colour = energy, Pareto-optimal points joined.
 
     ``points`` are sweep rows with keys ``rmse``, ``spikes``, ``quota`` and
-    ``energy_key``; ``frontier`` the indices of the non-dominated points.
+    ``energy_key``; ``frontier`` the indices of the non-dominated points;
+    ``reference`` what the RMSE is against (:func:`reference_label`; default
+    the rows' own ``reference`` key when they share one).
     """
     fig, ax = _axes(ax)
+    if reference is None and len({p.get("reference") for p in points}) == 1:
+        reference = points[0].get("reference")
     rmse = np.array([p["rmse"] for p in points], dtype=float)
     spikes = np.array([p["spikes"] for p in points], dtype=float)
     energy = np.array([p.get(energy_key, np.nan) for p in points], dtype=float)
     sc = ax.scatter(spikes, rmse, c=energy, cmap="viridis", s=40, zorder=3,
                     norm=LogNorm() if np.all(energy > 0) else None)
-    fig.colorbar(sc, ax=ax, label=f"{energy_key} [J]")
+    name = energy_key.removeprefix("energy_")
+    fig.colorbar(sc, ax=ax, label=f"energy on {name} [J]" if name != energy_key else f"{name} [J]")
     if frontier:
         f = sorted(frontier, key=lambda i: spikes[i])
         ax.plot(spikes[f], rmse[f], "-", color="tab:red", lw=1.5, label="Pareto frontier", zorder=2)
@@ -282,9 +362,10 @@ def pareto_plot(points: list[dict], frontier: list[int] | None = None, ax: Any =
         ax.annotate(f"q={p['quota']:.2g}", (s, r), fontsize=7, xytext=(3, 3), textcoords="offset points")
     ax.set_xscale("log")
     ax.set_yscale("log")
-    ax.xaxis.set_minor_formatter(NullFormatter())  # decade labels only: minor ones overlap
-    ax.set_xlabel("spikes (packets)")
-    ax.set_ylabel("RMSE")
+    ax.margins(0.15)
+    log_ticks(ax)
+    ax.set_xlabel(LABELS["spikes"])
+    ax.set_ylabel(f"RMSE vs {reference_label(reference)} [-]")
     ax.set_title("accuracy vs activity vs energy")
     return fig
 
@@ -337,8 +418,8 @@ def animate_potential(result: Result, path: str | Path, fps: int = 4, max_frames
         ax2.set_ylim(0, max(1, counts[:, cc].max()))
         ax2.set_ylabel("packets in interval")
         ax.set_ylim(vmin - 0.05 * (vmax - vmin + 1e-12), vmax + 0.05 * (vmax - vmin + 1e-12))
-        ax.set_xlabel("x")
-        ax.set_ylabel("u")
+        ax.set_xlabel(LABELS["x"])
+        ax.set_ylabel(LABELS["u"])
 
         def update(k):
             line.set_ydata(u[frames[k], order])
@@ -362,7 +443,9 @@ def animate_potential(result: Result, path: str | Path, fps: int = 4, max_frames
 
             def draw(k):
                 im.set_array(u[frames[k]])
-        fig.colorbar(im, ax=ax, label="u")
+        fig.colorbar(im, ax=ax, label=LABELS["u"])
+        ax.set_xlabel(LABELS["x"])
+        ax.set_ylabel(LABELS["y"])
         seg = np.stack([pos[edges[cc, 0], :2], pos[edges[cc, 1], :2]], axis=1)
         lc = LineCollection(seg, colors="k", linewidths=1.0)
         ax.add_collection(lc)
@@ -375,7 +458,8 @@ def animate_potential(result: Result, path: str | Path, fps: int = 4, max_frames
             rgba = np.zeros((alpha.size, 4))
             rgba[:, 3] = alpha
             lc.set_color(rgba)
-            ax.set_title(f"t = {result.times[frames[k]]:.4g}, {int(counts[k].sum())} packets")
+            ax.set_title(f"t = {result.times[frames[k]]:.4g}: {int(counts[k].sum())} packets since the "
+                         "last frame (dark edges)", fontsize=9)
             return [im, lc]
     anim = FuncAnimation(fig, update, frames=len(frames), blit=False)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -23,7 +23,7 @@ from evsim.errors import ConfigError
 from evsim.topologies.grids import cell_nodes
 from evsim.topologies.simplicial import graph_mesh
 
-from .figures import pyplot, savefig
+from .figures import LABELS, pyplot, reference_label, savefig
 
 __all__ = ["vertex_values", "plot_field", "plot_spikes", "plot_mesh_result"]
 
@@ -76,7 +76,7 @@ def _triangulation(graph: nx.Graph, values: np.ndarray, axis: int, value: float 
 
     points, simplices, _ = graph_mesh(graph)
     if points.shape[1] == 2:
-        return Triangulation(points[:, 0], points[:, 1], simplices), values, ("x", "y")
+        return Triangulation(points[:, 0], points[:, 1], simplices), values, (LABELS["x"], LABELS["y"])
     keep_axes = [a for a in range(3) if a != axis]
     if value is None:
         value = float(np.median(points[:, axis]))
@@ -85,11 +85,11 @@ def _triangulation(graph: nx.Graph, values: np.ndarray, axis: int, value: float 
     if near.sum() < 3:
         raise ConfigError(f"no mesh vertices within h/2 of the slice {'xyz'[axis]} = {value}")
     p = points[near][:, keep_axes]
-    return Triangulation(p[:, 0], p[:, 1]), values[near], tuple("xyz"[a] for a in keep_axes)
+    return Triangulation(p[:, 0], p[:, 1]), values[near], tuple(LABELS["xyz"[a]] for a in keep_axes)
 
 
 def plot_field(graph: nx.Graph, cell_values: np.ndarray, ax: Any = None, title: str = "",
-               cmap: str = "viridis", label: str = "potential", reservoir: str | float = "potential",
+               cmap: str = "viridis", label: str = LABELS["u"], reservoir: str | float = "potential",
                axis: int = 2, value: float | None = None, log: bool = False) -> Any:
     """``tripcolor`` of a per-cell field on the mesh of ``graph``.
 
@@ -143,7 +143,7 @@ def plot_spikes(graph: nx.Graph, result: Any, ax: Any = None, kind: str = "sent"
     """
     counts = _cell_counts(graph, result, kind)
     return plot_field(graph, counts, ax=ax, title=kwargs.pop("title", f"packets {kind} per cell"),
-                      cmap=kwargs.pop("cmap", "magma"), label="packets", reservoir=0.0,
+                      cmap=kwargs.pop("cmap", "magma"), label=f"packets {kind} per cell", reservoir=0.0,
                       log=True, **kwargs)
 
 
@@ -157,7 +157,8 @@ def _cell_counts(graph: nx.Graph, result: Any, kind: str) -> np.ndarray:
 
 
 def plot_mesh_result(graph: nx.Graph, result: Any, out: str | Path,
-                     reference: np.ndarray | None = None, prefix: str = "mesh") -> list[Path]:
+                     reference: np.ndarray | None = None, prefix: str = "mesh",
+                     reference_kind: str | None = None) -> list[Path]:
     """Write the standard figures of a run on an irregular mesh.
 
     Parameters
@@ -173,6 +174,8 @@ def plot_mesh_result(graph: nx.Graph, result: Any, out: str | Path,
         semi-discrete); adds the error panel ``potential - reference``.
     prefix
         File name prefix.
+    reference_kind
+        ``"exact"`` or ``"semi-discrete"``: what ``reference`` is, named in the error panel.
 
     Returns
     -------
@@ -183,20 +186,23 @@ def plot_mesh_result(graph: nx.Graph, result: Any, out: str | Path,
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     t = float(result.times[-1])
+    points = graph_mesh(graph)[0]
+    where = f", slice z = {np.median(points[:, 2]):.3g}" if points.shape[1] == 3 else ""
     panels = 2 if reference is not None else 1
     fig, axes = plt.subplots(1, panels, figsize=(5.4 * panels, 4.4), squeeze=False)
-    plot_field(graph, result.potential[-1], ax=axes[0, 0], title=f"potential, t = {t:.3g}")
+    plot_field(graph, result.potential[-1], ax=axes[0, 0], title=f"potential, t = {t:.3g}{where}")
     if reference is not None:
         err = result.potential[-1] - np.asarray(reference)[-1]
         vmax = float(np.max(np.abs(err))) or 1.0
-        ax = plot_field(graph, err, ax=axes[0, 1], cmap="RdBu_r", label="error", reservoir=0.0,
-                        title=f"error vs reference, RMSE {np.sqrt(np.mean(err ** 2)):.2e}")
+        ax = plot_field(graph, err, ax=axes[0, 1], cmap="RdBu_r", label=LABELS["error"], reservoir=0.0,
+                        title=f"error vs {reference_label(reference_kind)}, t = {t:.3g}{where}\n"
+                              f"RMSE {np.sqrt(np.mean(err ** 2)):.2e}")
         ax.collections[0].set_clim(-vmax, vmax)
     fig.tight_layout()
     paths = [savefig(fig, out / f"{prefix}_field.png")]
     fig, ax = plt.subplots(figsize=(5.4, 4.4))
     plot_spikes(graph, result, ax=ax, kind="sent",
-                title=f"packets sent per cell ({int(result.spikes)} total)")
+                title=f"packets sent per cell ({int(result.spikes)} total){where}")
     fig.tight_layout()
     paths.append(savefig(fig, out / f"{prefix}_spikes.png"))
     return paths

@@ -9,7 +9,7 @@ import numpy as np
 
 from evsim.result import Result
 
-from .figures import pyplot, savefig
+from .figures import LABELS, after_start, pyplot, reference_label, savefig
 
 __all__ = ["plot_run", "show_field"]
 
@@ -57,7 +57,7 @@ def show_field(ax: Any, positions: np.ndarray, values: np.ndarray, shape: tuple 
 
 
 def plot_run(result: Result, reference: np.ndarray, graph: nx.Graph, out: str | Path,
-             title: str = "") -> list[Path]:
+             title: str = "", reference_kind: str | None = None) -> list[Path]:
     """Write ``field.png``, ``error.png`` and ``mass.png`` for a run.
 
     Parameters
@@ -72,45 +72,59 @@ def plot_run(result: Result, reference: np.ndarray, graph: nx.Graph, out: str | 
         Output directory.
     title
         Figure title.
+    reference_kind
+        What ``reference`` is, ``"exact"`` or ``"semi-discrete"`` (the case's
+        ``reference_kind``), named in titles and labels.
 
     Returns
     -------
     list of pathlib.Path
-        The three written files.
+        The three written files. Error panels start at the first record time
+        after ``t = 0``, where the error is identically zero.
     """
     plt = pyplot()
     out = Path(out)
     x, U, t = result.positions, result.potential, result.times
     shape = graph.graph.get("shape")
+    ref_name = reference_label(reference_kind)
+    later = after_start(t)
     paths = []
 
     if x.shape[1] == 1:
         fig, axes = plt.subplots(1, 3, figsize=(13, 3.6), constrained_layout=True)
         order = np.argsort(x[:, 0])
-        ext = (x[order[0], 0], x[order[-1], 0], t[0], t[-1])
-        for ax, data, name in zip(axes, (U, reference, np.abs(U - reference)),
-                                  ("PISNN potential", "reference", "|error|")):
-            im = ax.imshow(data[:, order], aspect="auto", origin="lower", extent=ext,
-                           cmap="magma" if name == "|error|" else "viridis")
-            ax.set(xlabel="x", ylabel="t", title=name)
-            fig.colorbar(im, ax=ax)
+        panels = ((U, t, "PISNN potential u", LABELS["u"]), (reference, t, ref_name, LABELS["u"]),
+                  (np.abs(U - reference)[later], t[later], f"|PISNN - {ref_name}|, t > 0",
+                   LABELS["abs_error"]))
+        for ax, (data, times, name, label) in zip(axes, panels):
+            im = ax.imshow(data[:, order], aspect="auto", origin="lower",
+                           extent=(x[order[0], 0], x[order[-1], 0], times[0], times[-1]),
+                           cmap="magma" if label == LABELS["abs_error"] else "viridis")
+            ax.set(xlabel=LABELS["x"], ylabel=LABELS["t"], title=name)
+            fig.colorbar(im, ax=ax, label=label)
     else:
-        picks = np.unique(np.linspace(0, len(t) - 1, min(4, len(t))).astype(int))
-        fig, axes = plt.subplots(3, len(picks), figsize=(3.4 * len(picks), 9.5),
+        picks = later[np.unique(np.linspace(0, len(later) - 1, min(4, len(later))).astype(int))]
+        fig, axes = plt.subplots(3, len(picks), figsize=(3.6 * len(picks), 9.5),
                                  constrained_layout=True, squeeze=False)
+        where = " (middle z-slice)" if x.shape[1] == 3 else ""
         for col, k in enumerate(picks):
-            for row, (data, name) in enumerate(((U[k], "PISNN"), (reference[k], "reference"),
-                                                (np.abs(U[k] - reference[k]), "|error|"))):
+            for row, (data, name, label) in enumerate((
+                    (U[k], "PISNN", LABELS["u"]), (reference[k], ref_name, LABELS["u"]),
+                    (np.abs(U[k] - reference[k]), "|error|", LABELS["abs_error"]))):
                 ax = axes[row, col]
                 art = show_field(ax, x, data, shape, cmap="magma" if row == 2 else "viridis")
-                ax.set(title=f"{name}, t = {t[k]:.3g}", aspect="equal")
-                fig.colorbar(art, ax=ax, shrink=0.8)
-    fig.suptitle(title)
+                ax.set(title=f"{name}, t = {t[k]:.3g}{where}", aspect="equal",
+                       xlabel=LABELS["x"], ylabel=LABELS["y"])
+                ax.title.set_fontsize(9)
+                fig.colorbar(art, ax=ax, shrink=0.8, label=label)
+    fig.suptitle(f"{title}: PISNN vs {ref_name}" if title else f"PISNN vs {ref_name}")
     paths.append(savefig(fig, out / "field.png"))
 
     fig, ax = plt.subplots(figsize=(5.5, 3.6), constrained_layout=True)
-    ax.semilogy(t[1:], np.sqrt(np.mean((U - reference) ** 2, axis=1))[1:], "o-")
-    ax.set(xlabel="t", ylabel="RMSE vs reference", title=f"{title}: q = {result.quota:g}")
+    ax.semilogy(t[later], np.sqrt(np.mean((U - reference) ** 2, axis=1))[later], "o-")
+    ax.set(xlabel=LABELS["t"], ylabel=f"RMSE vs {ref_name} [-]",
+           title=f"{title}: q = {result.quota:g}" if title else f"q = {result.quota:g}")
+    ax.yaxis.label.set_fontsize(9)
     ax.grid(alpha=0.3)
     paths.append(savefig(fig, out / "error.png"))
 
@@ -118,8 +132,8 @@ def plot_run(result: Result, reference: np.ndarray, graph: nx.Graph, out: str | 
     mass = result.mass
     ax.plot(t, mass, "o-", label="cells (PISNN ledger)")
     ax.plot(t, result.mass_initial - mass, "s-", label="reservoirs + in flight")
-    ax.plot(t, np.full_like(t, result.mass_initial), "k--", label="total (exact)")
-    ax.set(xlabel="t", ylabel="mass", title=f"mass: ledger residual {result.ledger.residual}")
+    ax.plot(t, np.full_like(t, result.mass_initial), "k--", label="total = initial mass (conserved)")
+    ax.set(xlabel=LABELS["t"], ylabel=LABELS["mass"], title=f"mass: ledger residual {result.ledger.residual}")
     ax.legend()
     paths.append(savefig(fig, out / "mass.png"))
     return paths

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from evsim.analysis.energy import PROFILE_NAMES, EventCounts, energy_table, get_profile
-from evsim.analysis.figures import pyplot, savefig
+from evsim.analysis.figures import LABELS, mark_training_window, pyplot, savefig
 from evsim.analysis.metrics import rmse
 from evsim.baselines.models import (DATA_DIR, HEAT_MODELS, HEAT_PDE, SpikingModel, heat_grid,
                                     load_model, x2_table)
@@ -204,49 +204,58 @@ def baselines_experiment(out: Path, fast: bool = False, quota: float | None = No
 def _figures(heat: dict, out: Path) -> list[str]:
     plt = pyplot()
     x, times, fields = heat["x"], heat["times"], heat["fields"]
+    t_train = HEAT_PDE.t_train
     names = []
-    fig, axes = plt.subplots(1, 3, figsize=(15, 4))
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4.3))
     for ax, tt in zip(axes, (0.5, 1.0, 2.0)):
         k = int(np.argmin(np.abs(times - tt)))
-        ax.plot(x, heat["exact"][k], "k-", lw=2, label="exact")
+        ax.plot(x, heat["exact"][k], "k-", lw=2, label="exact solution")
         for name, u in fields.items():
             ax.plot(x, u[k], lw=1, label=name)
-        ax.set_title(f"t = {times[k]:.2f}")
-        ax.set_xlabel("x")
-    axes[0].legend(fontsize=7)
+        where = ("end of the training window" if times[k] <= t_train + 1e-12
+                 else f"extrapolation, {times[k] / t_train:g} x T_train")
+        ax.set_title(f"t = {times[k]:.2f} ({where})")
+        ax.set_xlabel(LABELS["x"])
+        ax.set_ylabel(LABELS["u"])
+    axes[0].legend(fontsize=7, title=f"training window t \u2264 T_train = {t_train:g}",
+                   title_fontsize=7)
     fig.tight_layout()
     savefig(fig, out / "heat1d_profiles.png")
     names.append("heat1d_profiles.png")
-    fig, axes = plt.subplots(1, 2, figsize=(12, 4))
-    axes[0].plot(times, heat["mass_exact"], "k-", lw=2, label="exact")
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.3))
+    axes[0].plot(times, heat["mass_exact"], "k-", lw=2, label="exact solution")
     for name, m in heat["mass"].items():
         axes[0].plot(times, m, lw=1, label=name)
         axes[1].plot(times, np.abs(heat["defect"][name]) + 1e-18, lw=1, label=name)
     axes[0].set_title("total mass M(t)")
+    axes[0].set_ylabel("total mass M [-]")
     axes[1].set_yscale("log")
     axes[1].set_title("conservation defect |M(t) - M(0) + outflow|\n(PISNN: exactly 0, drawn at 1e-18)",
                       fontsize=9)
+    axes[1].set_ylabel("|conservation defect| [-]")
     for ax in axes:
-        ax.axvline(HEAT_PDE.t_train, color="gray", ls=":")
-        ax.set_xlabel("t")
+        mark_training_window(ax, t_train)
+        ax.set_xlabel(LABELS["t"])
     axes[0].legend(fontsize=7)
+    axes[1].legend(fontsize=7, loc="center right")
     fig.tight_layout()
     savefig(fig, out / "heat1d_mass.png")
     names.append("heat1d_mass.png")
     rows = heat["rows"]
-    fig, ax = plt.subplots(figsize=(10, 4))
+    fig, ax = plt.subplots(figsize=(10, 4.5))
     labels = [r["model"] for r in rows]
     for j, p in enumerate(PROFILES):
         vals = [r["energy_J"].get(p, np.nan) or np.nan for r in rows]
         ax.bar(np.arange(len(rows)) + 0.2 * (j - 1.5), vals, 0.2, label=p)
     ax.set_yscale("log")
     ax.set_xticks(np.arange(len(rows)))
-    ax.set_xticklabels(labels, rotation=20, ha="right", fontsize=7)
-    ax.set_ylabel("energy over the evaluation grid (J)")
-    ax.legend(fontsize=7)
+    ax.set_xticklabels(labels, rotation=20, ha="right", rotation_mode="anchor", fontsize=7)
+    ax.set_xlabel("model")
+    ax.set_ylabel(f"energy over the evaluation grid [J]\n({len(x)} x {len(times)} points)")
+    ax.set_title("energy per model, each at its own accuracy (not matched; errors in heat1d_table.md)",
+                 fontsize=9)
+    ax.legend(fontsize=7, title="hardware profile", title_fontsize=7)
     fig.tight_layout()
     savefig(fig, out / "heat1d_cost.png")
     names.append("heat1d_cost.png")
     return names
-
-

@@ -185,16 +185,25 @@ def energy_comparison(out: Path, fast: bool = False) -> dict[str, Any]:
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     c = compare_solvers("heat1d", quota=1e-4 if fast else 1e-5, t_end=0.5 if fast else None)
-    bars = {f"PISNN on {p}": {"energy": {"events": e}, "total": e} for p, e in c["pisnn"]["energy"].items()}
-    bars["FTCS (cmos45)"] = {"energy": {"flops": c["ftcs"]["energy"]}, "total": c["ftcs"]["energy"]}
+    pisnn_rmse = f"RMSE {c['pisnn']['rmse_semidiscrete']:.2e}"
+    bars = {f"PISNN on {p}\n({pisnn_rmse})": e for p, e in c["pisnn"]["energy"].items()}
+    bars[f"FTCS on cmos45\n(RMSE {c['ftcs']['rmse_semidiscrete']:.2e})"] = c["ftcs"]["energy"]
     if c["pinn"] is not None:
-        bars["PINN (cmos45)"] = {"energy": {"flops": c["pinn"]["energy"]}, "total": c["pinn"]["energy"]}
+        pinn_rmse = f"RMSE {c['pinn']['rmse_train_window']:.2e} vs exact,\non its training window"
+        bars[f"PINN on cmos45\n({pinn_rmse})"] = c["pinn"]["energy"]
     plt = F.pyplot()
-    fig, ax = plt.subplots(figsize=(6.5, 3.5), layout="constrained")
-    ax.barh(list(bars), [b["total"] for b in bars.values()], color="tab:blue")
+    fig, ax = plt.subplots(figsize=(7.5, 4), layout="constrained")
+    ax.barh(list(bars), list(bars.values()), color="tab:blue")
+    for i, e in enumerate(bars.values()):
+        ax.text(e, i, f" {e:.2e} J", va="center", fontsize=8)
     ax.set_xscale("log")
-    ax.set_xlabel("energy [J] at matched accuracy")
-    ax.set_title("heat1d: PISNN vs FTCS vs PINN")
+    ax.set_xlim(right=max(bars.values()) * 20)
+    F.log_ticks(ax, "x")
+    ax.set_xlabel(F.LABELS["energy"])
+    ax.set_ylabel("solver on hardware profile")
+    ax.yaxis.set_tick_params(labelsize=8)
+    ax.set_title(f"{c['problem']}, t \u2264 {c['t_end']:g}: energy at matched accuracy\n"
+                 "(RMSE of PISNN and FTCS vs the semi-discrete reference)", fontsize=10)
     F.savefig(fig, out / "energy_comparison.png")
     c["experiment"] = "energy-comparison"
     return c

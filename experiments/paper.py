@@ -29,7 +29,8 @@ from typing import Any
 
 import numpy as np
 
-from evsim.analysis.figures import pyplot, savefig
+from evsim.analysis.figures import (LABELS, after_start, log_ticks, mark_training_window, pyplot,
+                                    reference_label, savefig)
 from evsim.errors import ConfigError
 from evsim.analysis.metrics import rmse, rmse_over_time
 from evsim.teachers.base import SemiDiscreteTeacher, teacher_on_cells
@@ -112,13 +113,26 @@ def _boundary_outflow(res, times: np.ndarray) -> np.ndarray:
     return res.quota * cum[np.searchsorted(log["time"], times, side="right")]
 
 
-def _spacetime(ax, field, x, times, title, cmap="viridis", **kw):
+def _spacetime(ax, field, x, times, title, cmap="viridis", label=LABELS["u"]):
+    """Space-time map of ``field`` (T, N); an error map (``label`` |error|) starts after t = 0."""
+    if label == LABELS["abs_error"]:
+        later = after_start(times)
+        field, times = field[later], times[later]
     im = ax.imshow(field.T, origin="lower", aspect="auto", cmap=cmap,
-                   extent=[times[0], times[-1], x[0], x[-1]], **kw)
-    ax.set_xlabel("t")
-    ax.set_ylabel("x")
+                   extent=[times[0], times[-1], x[0], x[-1]])
+    ax.set_xlabel(LABELS["t"])
+    ax.set_ylabel(LABELS["x"])
     ax.set_title(title)
-    ax.figure.colorbar(im, ax=ax)
+    ax.figure.colorbar(im, ax=ax, label=label)
+
+
+def _cost_axes(ax, rmse_label: str) -> None:
+    """Label a Pareto panel whose x axis carries PISNN spikes and the PINN's FLOPs."""
+    ax.set_xlabel("cost: PISNN spikes (packets) | PINN FLOPs (dashed line)")
+    ax.set_ylabel(rmse_label)
+    ax.margins(x=0.1, y=0.15)
+    log_ticks(ax)
+    ax.legend(fontsize=8)
 
 
 def _distill_heat1d(pinn: PINNTeacher, out: Path, cells: int, target_rmse: float) -> Distilled:
@@ -186,32 +200,35 @@ def paper_heat1d(out: Path, fast: bool = False, teacher: Any = None, cells: int 
     plt = pyplot()
     figures: list[str] = []
     fig, axes = plt.subplots(1, 3, figsize=(15, 4))
-    _spacetime(axes[0], d.teacher_field, x[:, 0], times, "PINN teacher u(x, t)")
+    _spacetime(axes[0], d.teacher_field, x[:, 0], times, "PINN teacher u(x, t), training window")
     _spacetime(axes[1], pisnn, x[:, 0], times, f"PISNN (q = {q0:.2e}, {res.spikes:,} spikes)")
-    _spacetime(axes[2], np.abs(pisnn - d.teacher_field), x[:, 0], times, "|PISNN - teacher|",
-               cmap="magma")
+    _spacetime(axes[2], np.abs(pisnn - d.teacher_field), x[:, 0], times, "|PISNN - PINN teacher|, t > 0",
+               cmap="magma", label=LABELS["abs_error"])
     _save(fig, out, "heat1d_spacetime.png", figures)
 
     fig, ax = plt.subplots(figsize=(6, 4))
-    ax.plot(times, rmse_over_time(pisnn, d.teacher_field), label="PISNN vs PINN teacher")
-    ax.plot(times, rmse_over_time(pisnn, exact), "--", label="PISNN vs exact")
-    ax.plot(times, rmse_over_time(d.teacher_field, exact), ":", label="PINN vs exact")
+    later = after_start(times)
+    ax.plot(times[later], rmse_over_time(pisnn, d.teacher_field)[later], label="PISNN vs PINN teacher")
+    ax.plot(times[later], rmse_over_time(pisnn, exact)[later], "--", label="PISNN vs exact solution")
+    ax.plot(times[later], rmse_over_time(d.teacher_field, exact)[later], ":",
+            label="PINN teacher vs exact solution")
     ax.set_yscale("log")
-    ax.set_xlabel("t")
-    ax.set_ylabel("RMSE")
-    ax.legend()
+    ax.set_xlabel(LABELS["t"])
+    ax.set_ylabel(LABELS["rmse"])
+    ax.set_title(f"training window t \u2264 {pinn.pde.t_train:g}", fontsize=9)
+    ax.legend(fontsize=8)
     _save(fig, out, "heat1d_rmse_time.png", figures)
 
     V = d.case.graph.nodes[0]["volume"]
     mass_ref = V * exact.sum(axis=1)
     fig, ax = plt.subplots(figsize=(6, 4))
     ax.plot(times, res.mass, label="PISNN cell mass")
-    ax.plot(times, mass_ref, "--", label="reference cell mass (exact)")
+    ax.plot(times, mass_ref, "--", label="exact solution, cell mass")
     ax.plot(times, outflow, label="PISNN boundary outflow (packets into reservoirs)")
-    ax.plot(times, mass_ref[0] - mass_ref, "--", label="reference boundary outflow")
+    ax.plot(times, mass_ref[0] - mass_ref, "--", label="exact solution, boundary outflow")
     ax.plot(times, res.mass + outflow, "k:", label="PISNN cells + outflow")
-    ax.set_xlabel("t")
-    ax.set_ylabel("mass")
+    ax.set_xlabel(LABELS["t"])
+    ax.set_ylabel(LABELS["mass"])
     ax.set_title(f"ledger residual = {res.ledger.residual}")
     ax.legend(fontsize=8)
     _save(fig, out, "heat1d_mass.png", figures)
@@ -219,14 +236,12 @@ def paper_heat1d(out: Path, fast: bool = False, teacher: Any = None, cells: int 
     fig, ax = plt.subplots(figsize=(6, 4.5))
     sp = np.array([r["spikes"] for r in sweep])
     er = np.array([r["rmse"] for r in sweep])
-    ax.loglog(sp, er, "o", label="PISNN, quota sweep")
+    ax.loglog(sp, er, "o", label="PISNN spikes, quota sweep")
     ax.loglog(sp[front], er[front], "-", color="C0", label="Pareto frontier")
-    ax.loglog([res.spikes], [d.quota.rmse], "*", ms=14, color="C3", label="distilled")
+    ax.loglog([res.spikes], [d.quota.rmse], "*", ms=14, color="C3", label="distilled quota")
     ax.axvline(pinn_flops, color="k", ls="--", label=f"PINN FLOPs, same field ({pinn_flops:.2e})")
-    ax.axhline(target_rmse, color="gray", ls=":", label="target RMSE")
-    ax.set_xlabel("spikes (PISNN) / FLOPs (PINN)")
-    ax.set_ylabel("RMSE vs teacher on [0, 0.5]")
-    ax.legend(fontsize=8)
+    ax.axhline(target_rmse, color="gray", ls=":", label=f"target RMSE {target_rmse:g}")
+    _cost_axes(ax, f"RMSE vs PINN teacher on t \u2264 {pinn.pde.t_train:g} [-]")
     _save(fig, out, "heat1d_pareto.png", figures)
 
     summary = {
@@ -299,13 +314,19 @@ def paper_generalize(out: Path, fast: bool = False, teacher: Any = None, cells: 
                            "mass_balance_error": float(res.mass_initial - res.mass_final
                                                        - res.boundary_mass),
                            "config": str(cfg)}
-        _spacetime(axes[row, 0], ref, x[:, 0], times, f"{name}: reference (semi-discrete)")
-        _spacetime(axes[row, 1], res.potential, x[:, 0], times, f"zero-shot PISNN ({res.spikes:,} spikes)")
-        _spacetime(axes[row, 2], np.abs(res.potential - ref), x[:, 0], times, "|error|", cmap="magma")
-        axes[row, 3].semilogy(times[1:], err_t[1:])
-        axes[row, 3].axhline(2e-3, color="gray", ls=":")
-        axes[row, 3].set_xlabel("t")
-        axes[row, 3].set_ylabel("RMSE vs reference")
+        _spacetime(axes[row, 0], ref, x[:, 0], times, f"{name}:\n{reference_label('semi-discrete')}")
+        _spacetime(axes[row, 1], res.potential, x[:, 0], times,
+                   f"{name}:\nzero-shot PISNN ({res.spikes:,} spikes)")
+        _spacetime(axes[row, 2], np.abs(res.potential - ref), x[:, 0], times,
+                   f"{name}:\n|PISNN - semi-discrete reference|, t > 0", cmap="magma",
+                   label=LABELS["abs_error"])
+        later = after_start(times)
+        axes[row, 3].semilogy(times[later], err_t[later], label="zero-shot PISNN")
+        axes[row, 3].axhline(2e-3, color="gray", ls=":", label="check: RMSE < 2e-3")
+        mark_training_window(axes[row, 3], pinn.pde.t_train)
+        axes[row, 3].set_xlabel(LABELS["t"])
+        axes[row, 3].set_ylabel("RMSE vs semi-discrete reference [-]")
+        axes[row, 3].legend(fontsize=8)
     _save(fig, out, "generalize_zero_shot.png", figures)
 
     # long horizon on heat1d
@@ -327,11 +348,12 @@ def paper_generalize(out: Path, fast: bool = False, teacher: Any = None, cells: 
             "pinn_flops_same_field": int(pinn.flops(res.potential.size))}
     long["flops_over_spikes"] = long["pinn_flops_same_field"] / max(res.spikes, 1)
     fig, ax = plt.subplots(figsize=(6.5, 4.5))
-    ax.semilogy(times[1:], e_pisnn[1:], label="PISNN vs exact")
-    ax.semilogy(times[1:], e_pinn[1:], label="PINN vs exact")
-    ax.axvspan(0, pinn.pde.t_train, color="gray", alpha=0.15, label="training window")
-    ax.set_xlabel("t")
-    ax.set_ylabel("RMSE")
+    later = after_start(times)
+    ax.semilogy(times[later], e_pisnn[later], label="PISNN vs exact solution")
+    ax.semilogy(times[later], e_pinn[later], label="PINN teacher vs exact solution")
+    mark_training_window(ax, pinn.pde.t_train)
+    ax.set_xlabel(LABELS["t"])
+    ax.set_ylabel(LABELS["rmse"])
     ax.legend()
     _save(fig, out, "generalize_long_horizon.png", figures)
 
@@ -349,10 +371,12 @@ def paper_generalize(out: Path, fast: bool = False, teacher: Any = None, cells: 
 
 
 # --------------------------------------------------------------------------- Fig. 4
-def _field_2d(ax, values, n, title, cmap="viridis"):
+def _field_2d(ax, values, n, title, cmap="viridis", label=LABELS["u"]):
     im = ax.imshow(values.reshape(n, n).T, origin="lower", extent=[0, 1, 0, 1], cmap=cmap)
     ax.set_title(title, fontsize=9)
-    ax.figure.colorbar(im, ax=ax, fraction=0.046)
+    ax.set_xlabel(LABELS["x"])
+    ax.set_ylabel(LABELS["y"])
+    ax.figure.colorbar(im, ax=ax, fraction=0.046, label=label)
 
 
 @experiment("paper-heat2d")
@@ -426,9 +450,10 @@ def paper_heat2d(out: Path, fast: bool = False, cells: int | None = None,
     snap_err = {}
     for c, k in enumerate(snaps):
         _field_2d(axes[0, c], res.potential[k], n, f"PISNN t = {times[k]:.1f}")
-        _field_2d(axes[1, c], exact[k], n, f"analytic t = {times[k]:.1f}")
+        _field_2d(axes[1, c], exact[k], n, f"exact (analytic) solution t = {times[k]:.1f}")
         err = np.abs(res.potential[k] - exact[k])
-        _field_2d(axes[2, c], err, n, f"|error| (max {err.max():.1e})", cmap="magma")
+        _field_2d(axes[2, c], err, n, f"|PISNN - exact| t = {times[k]:.1f} (max {err.max():.1e})",
+                  cmap="magma", label=LABELS["abs_error"])
         snap_err[f"{times[k]:.1f}"] = {"rmse": rmse(res.potential[k], exact[k]),
                                        "max_abs": float(err.max())}
     _save(fig, out, "heat2d_snapshots.png", figures)
@@ -439,8 +464,9 @@ def paper_heat2d(out: Path, fast: bool = False, cells: int | None = None,
     ax.plot(times, res.mass, "o-", label="PISNN cell mass")
     ax.plot(times, mass_analytic, "--", label="analytic mass 4/pi^2 exp(-0.2 pi^2 t)")
     ax.plot(times, V * exact.sum(1), ":", label="exact at cell centres, summed")
-    ax.set_xlabel("t")
-    ax.set_ylabel("total mass")
+    mark_training_window(ax, float(t_win[-1]))
+    ax.set_xlabel(LABELS["t"])
+    ax.set_ylabel("total mass [-]")
     ax.set_title(f"ledger residual = {res.ledger.residual}")
     ax.legend(fontsize=8)
     _save(fig, out, "heat2d_mass.png", figures)
@@ -448,12 +474,10 @@ def paper_heat2d(out: Path, fast: bool = False, cells: int | None = None,
     fig, ax = plt.subplots(figsize=(6, 4.5))
     sp = np.array([r["spikes"] for r in sweep])
     er = np.array([r["rmse_exact"] for r in sweep])
-    ax.loglog(sp, er, "o", label="PISNN, quota sweep (vs analytic)")
+    ax.loglog(sp, er, "o", label="PISNN spikes, quota sweep")
     ax.loglog(sp[front], er[front], "-", color="C0", label="Pareto frontier")
     ax.axvline(pinn_flops, color="k", ls="--", label=f"PINN FLOPs, same field ({pinn_flops:.2e})")
-    ax.set_xlabel("spikes (PISNN) / FLOPs (PINN)")
-    ax.set_ylabel("RMSE")
-    ax.legend(fontsize=8)
+    _cost_axes(ax, "RMSE vs exact (analytic) solution on t \u2264 0.8 [-]")
     _save(fig, out, "heat2d_pareto.png", figures)
 
     # laplace2d
@@ -467,13 +491,14 @@ def paper_heat2d(out: Path, fast: bool = False, cells: int | None = None,
     e_lap = rmse_over_time(lres.potential, np.broadcast_to(steady, lres.potential.shape))
     e_disc = rmse_over_time(lres.potential, np.broadcast_to(discrete, lres.potential.shape))
     fig, axes = plt.subplots(1, 3, figsize=(16, 4.3))
-    axes[0].semilogy(lt, e_lap, label="vs Laplace sin(pi x) sinh(pi y)/sinh(pi)")
-    axes[0].semilogy(lt, e_disc, "--", label="vs discrete steady state")
-    axes[0].set_xlabel("t")
-    axes[0].set_ylabel("RMSE")
+    axes[0].semilogy(lt, e_lap, label="PISNN vs Laplace solution sin(pi x) sinh(pi y)/sinh(pi)")
+    axes[0].semilogy(lt, e_disc, "--", label="PISNN vs discrete steady state")
+    axes[0].set_xlabel(LABELS["t"])
+    axes[0].set_ylabel(LABELS["rmse"])
     axes[0].legend(fontsize=8)
     _field_2d(axes[1], lres.potential[-1], n, f"PISNN t = {lt[-1]:.1f}")
-    _field_2d(axes[2], np.abs(lres.potential[-1] - steady), n, "|PISNN - Laplace|", cmap="magma")
+    _field_2d(axes[2], np.abs(lres.potential[-1] - steady), n, f"|PISNN - Laplace solution| t = {lt[-1]:.1f}",
+              cmap="magma", label=LABELS["abs_error"])
     _save(fig, out, "laplace2d.png", figures)
 
     return {

@@ -7,8 +7,11 @@ dictionaries as nested tables, lists of records as tables, energy breakdowns
 as one row per profile), the energy breakdown of a saved run (``result.npz``,
 computed from its event counts), the sweep points with their Pareto membership, and
 every ``.png``/``.gif``/``.svg`` figure of the directory embedded as a base64
-``data:`` URI. The page loads nothing from outside (no external scripts or
-links); one inline script records after loading how many images decoded.
+``data:`` URI. Every table sits in a container that scrolls horizontally, so
+the page keeps the window's width; missing values (None, NaN, empty
+dictionaries and lists, a column a row lacks) read as a dash. The page loads
+nothing from outside (no external scripts or links); one inline script records
+after loading how many images decoded and how wide the page is.
 """
 from __future__ import annotations
 
@@ -28,10 +31,15 @@ __all__ = ["write_report", "render_report"]
 _MIME = {".png": "image/png", ".gif": "image/gif", ".svg": "image/svg+xml"}
 
 _CSS = """
-body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1100px; color: #222; }
+body { font-family: system-ui, sans-serif; margin: 2em auto; padding: 0 1em; max-width: 1300px;
+       color: #222; }
 h1 { font-size: 1.5em; } h2 { font-size: 1.2em; margin-top: 1.6em; border-bottom: 1px solid #ccc; }
+div.table-wrap { max-width: 100%; overflow-x: auto; }
 table { border-collapse: collapse; margin: 0.5em 0; font-size: 0.85em; }
-th, td { border: 1px solid #ccc; padding: 2px 6px; text-align: left; vertical-align: top; }
+th, td { border: 1px solid #ccc; padding: 2px 6px; text-align: left; vertical-align: top;
+         overflow-wrap: break-word; }
+td.num { white-space: nowrap; font-variant-numeric: tabular-nums; } span.missing { color: #999; }
+div.list { max-width: 60em; }
 th { background: #f0f0f0; } tr.pareto td { background: #eef7ee; }
 figure { display: inline-block; margin: 0.5em; } figure img { max-width: 520px; border: 1px solid #ddd; }
 figcaption { font-size: 0.8em; color: #555; }
@@ -40,26 +48,34 @@ figcaption { font-size: 0.8em; color: #555; }
 
 #: Inline self-check: after load, the body records how many embedded images
 #: decoded (``data-images-ok``) and how many failed (``data-images-broken``),
-#: so a headless browser's ``--dump-dom`` shows whether the page rendered.
+#: and the page's width in CSS pixels (``data-page-width``: wide tables scroll
+#: inside their container, so it stays the window's width), so a headless
+#: browser's ``--dump-dom`` shows whether the page rendered and fits.
 _SELF_CHECK = """<script>
 window.addEventListener("load", function () {
   var ok = 0, bad = 0, imgs = document.images;
   for (var i = 0; i < imgs.length; i++) { if (imgs[i].complete && imgs[i].naturalWidth > 0) ok++; else bad++; }
   document.body.setAttribute("data-images-ok", ok);
   document.body.setAttribute("data-images-broken", bad);
+  document.body.setAttribute("data-page-width", document.documentElement.scrollWidth);
 });
 </script>"""
 
 
+#: How a missing value (None, NaN, an empty dict or list, an absent column) is shown.
+_MISSING = '<span class="missing">\u2014</span>'
+
+
 def _fmt(v: Any) -> str:
-    if isinstance(v, bool) or v is None:
+    """A scalar as text: integers with thin-space thousands, floats to 6 digits, None/NaN as —."""
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return _MISSING
+    if isinstance(v, bool):
         return html.escape(str(v))
     if isinstance(v, int):
         return f"{v:,}".replace(",", "\u2009")
     if isinstance(v, float):
-        if math.isnan(v) or math.isinf(v):
-            return html.escape(str(v))
-        return f"{v:.6g}"
+        return html.escape(str(v)) if math.isinf(v) else f"{v:.6g}"
     return html.escape(str(v))
 
 
@@ -67,37 +83,49 @@ def _is_record_list(v) -> bool:
     return isinstance(v, list) and v and all(isinstance(r, dict) for r in v)
 
 
+def _is_energy_table(v) -> bool:
+    return isinstance(v, dict) and bool(v) and all(isinstance(x, dict) and "total" in x for x in v.values())
+
+
+def _wrap(table: str) -> str:
+    """A table inside a container that scrolls horizontally when the table is wider than the page."""
+    return f'<div class="table-wrap">{table}</div>'
+
+
+def _cell(v: Any) -> str:
+    """``<td>`` of any summary value: nested tables for dicts and records, lists joined, — if empty."""
+    if v is None or v == "" or (isinstance(v, (dict, list)) and not v):
+        return f"<td>{_MISSING}</td>"
+    if _is_energy_table(v):
+        return f"<td>{_energy_table(v)}</td>"
+    if isinstance(v, dict):
+        return f"<td>{_kv(v)}</td>"
+    if _is_record_list(v):
+        return f"<td>{_table(v)}</td>"
+    if isinstance(v, list):
+        shown = v if len(v) <= 64 else v[:64] + ["..."]
+        return '<td><div class="list">' + ", ".join(_fmt(x) for x in shown) + "</div></td>"
+    num = isinstance(v, (int, float)) and not isinstance(v, bool)
+    return f'<td class="num">{_fmt(v)}</td>' if num else f"<td>{_fmt(v)}</td>"
+
+
 def _table(rows: list[dict], highlight: set[int] | None = None, index: bool = True) -> str:
     cols: list[str] = []
     for r in rows:
-        cols += [c for c in r if c not in cols and not isinstance(r[c], (dict, list))]
+        cols += [c for c in r if c not in cols]
     head = ("<th>#</th>" if index else "") + "".join(f"<th>{html.escape(str(c))}</th>" for c in cols)
     body = []
     for i, r in enumerate(rows):
         cls = ' class="pareto"' if highlight and i in highlight else ""
-        cells = (f"<td>{i}</td>" if index else "") + "".join(f"<td>{_fmt(r.get(c, ''))}</td>" for c in cols)
+        cells = (f'<td class="num">{i}</td>' if index else "") + "".join(_cell(r.get(c)) for c in cols)
         body.append(f"<tr{cls}>{cells}</tr>")
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+    return _wrap(f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>")
 
 
-def _kv(d: dict, depth: int = 0) -> str:
+def _kv(d: dict) -> str:
     """A dictionary as a two-column table; nested values recurse."""
-    rows = []
-    for k, v in d.items():
-        if isinstance(v, dict) and v and all(isinstance(x, dict) for x in v.values()) \
-                and all("total" in x for x in v.values()):
-            cell = _energy_table(v)
-        elif isinstance(v, dict):
-            cell = _kv(v, depth + 1) if v else "{}"
-        elif _is_record_list(v):
-            cell = _table(v)
-        elif isinstance(v, list):
-            shown = v if len(v) <= 64 else v[:64] + ["..."]
-            cell = html.escape(", ".join(_fmt(x) if not isinstance(x, str) else x for x in shown))
-        else:
-            cell = _fmt(v)
-        rows.append(f"<tr><th>{html.escape(str(k))}</th><td>{cell}</td></tr>")
-    return f"<table>{''.join(rows)}</table>"
+    rows = "".join(f"<tr><th>{html.escape(str(k))}</th>{_cell(v)}</tr>" for k, v in d.items())
+    return _wrap(f"<table>{rows}</table>")
 
 
 def _energy_table(table: dict) -> str:

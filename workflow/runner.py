@@ -301,9 +301,11 @@ def _figures(case: Case, result: Result, out: Path, title: str) -> list[str]:
     from evsim.analysis.plots import plot_run
 
     ref = case.reference(result.times)
-    figures = plot_run(result, ref, case.graph, out, title=title)
+    figures = plot_run(result, ref, case.graph, out, title=title,
+                       reference_kind=case.reference_kind)
     if "simplices" in case.graph.graph:  # irregular mesh: fields and spikes on the mesh itself
         from evsim.analysis.meshplot import plot_mesh_result
 
-        figures += plot_mesh_result(case.graph, result, out, ref)
+        figures += plot_mesh_result(case.graph, result, out, ref,
+                                    reference_kind=case.reference_kind)
     return [p.name for p in figures]

@@ -93,7 +93,8 @@ def run_point(problem: str, quota: float, cells: int | None = None, t_end: float
     -------
     dict
         ``quota``, the parameters, ``spikes``, ``rmse`` (vs the case's
-        reference over all record times), ``rmse_final``,
+        reference over all record times), ``reference`` (``"exact"`` or
+        ``"semi-discrete"``, what ``rmse`` is against), ``rmse_final``,
         ``rmse_semidiscrete`` (quantization error alone), ``ledger_residual``,
         ``in_transit``, ``stop_reason``, ``wall_seconds``, ``worker_pid``
         (process that ran it), ``energy_<profile>`` (J) and, with a mesh,
@@ -130,6 +131,7 @@ def run_point(problem: str, quota: float, cells: int | None = None, t_end: float
         "mapping": mapping if wh is not None else None, "hop_latency": hop_latency,
         "bandwidth": bandwidth, "spikes": int(r.spikes), "rmse": scores["rmse"],
         "rmse_final": scores["rmse_final"], "rmse_semidiscrete": scores["rmse_semidiscrete"],
+        "reference": scores["reference"],
         "ledger_residual": int(r.ledger.residual),
         "in_transit": int(r.in_transit), "stop_reason": r.stop_reason,
         "wall_seconds": float(r.wall_seconds), "worker_pid": os.getpid(),
