@@ -140,7 +140,8 @@ class Case:
         Returns
         -------
         dict
-            ``rmse`` (over all record times), ``rmse_final``, ``records`` (record
+            ``rmse`` (over all record times reached, and for a stopped run the
+            state where it stopped), ``rmse_final``, ``records`` (record
             times reached, planned), ``reference`` (:attr:`reference_kind`),
             ``rmse_semidiscrete`` (the quantization error alone), with an exact
             reference ``rmse_discretization`` (semi-discrete vs exact), and with an
@@ -156,11 +157,12 @@ class Case:
         exact = self.reference_kind == "exact"
         if exact or semidiscrete:
             ref = self.reference(result.times)
-            rmse_final = float(rmse_over_time(result.potential, ref)[-1])
-            if stopped:
-                at_stop = self.reference(np.array([result.t_final]))[0]
-                rmse_final = rmse(result.final_potential, at_stop)
-            scores.update(rmse=rmse(result.potential, ref), rmse_final=rmse_final)
+            fields, refs = result.potential, ref
+            if stopped:   # the state where the run stopped counts too (it is not a record)
+                at_stop = self.reference(np.array([result.t_final]))
+                fields = np.vstack([fields, result.final_potential[None, :]])
+                refs = np.vstack([refs, at_stop])
+            scores.update(rmse=rmse(fields, refs), rmse_final=float(rmse_over_time(fields, refs)[-1]))
         if exact and semidiscrete:
             semi = self.semidiscrete(result.times)
             scores["rmse_semidiscrete"] = rmse(result.potential, semi)

@@ -51,3 +51,16 @@ def test_case_scores_a_run_against_exact_and_semidiscrete():
 def test_make_case_names_a_bad_parameter(key, value):
     with pytest.raises(ValueError, match=key):
         make_case("heat1d", **{key: value})
+
+
+def test_a_run_stopped_before_its_first_record_is_not_scored_as_perfect():
+    """Only t = 0 is recorded (error 0 there); the headline RMSE includes the stop state."""
+    case = make_case("heat1d", cells=20, quota=1e-4, t_end=0.5)
+    result = case.simulate(progress=False, max_events=500)
+    assert result.stop_reason == "max_events" and result.times.size == 1
+    s = case.score(result)
+    at_stop = case.reference(np.array([result.t_final]))[0]
+    expected = math.sqrt(np.mean((result.final_potential - at_stop) ** 2) / 2)  # mean over 2 states
+    assert s["rmse"] > 0 and s["rmse"] == pytest.approx(expected, rel=1e-12)
+    assert s["rmse_final"] == pytest.approx(math.sqrt(np.mean((result.final_potential - at_stop) ** 2)),
+                                            rel=1e-12)
