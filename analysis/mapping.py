@@ -478,9 +478,9 @@ def metis_mapping(graph: nx.Graph, mesh: CoreMesh, seed: int = 0, place: bool = 
     Parameters
     ----------
     graph
-        The simulation graph (cells and reservoirs; reservoirs are ignored).
+        The simulation graph; only its cells and the edges between them are partitioned.
     mesh
-        The core mesh.
+        The core mesh whose cores receive one part each.
     seed
         METIS random seed (``options.seed``): the same graph and seed give the
         same mapping.

@@ -59,7 +59,7 @@ from evsim.network import Network, compile_network
 from evsim.optional import require
 from evsim.simulate import _initial_field
 
-__all__ = ["to_nir", "write_nir", "read_nir", "interpret", "edge_spikes", "NIRTrace"]
+__all__ = ["NIRTrace", "edge_spikes", "interpret", "read_nir", "to_nir", "write_nir"]
 
 _STATEFUL = ("I", "IF")
 _STATELESS = ("Affine", "Linear")
