@@ -428,18 +428,17 @@ def _metis_weights(W, scale: int = 1000) -> np.ndarray:
     return np.maximum(1, np.rint(scale * data / data.max())).astype(np.int64)
 
 
-def _enforce_capacity(W, part: np.ndarray, capacity: int) -> np.ndarray:
+def _enforce_capacity(W, part: np.ndarray, nparts: int, capacity: int) -> np.ndarray:
     """Move cells out of parts above ``capacity`` into parts below it, greedily by gain.
 
     While a part ``p`` holds more than ``capacity`` cells, the cell ``v`` of
     ``p`` and the part ``r != p`` with room that maximise the gain
     ``W_{v,r} - W_{v,p}`` (weight to ``r`` minus weight to ``p``; ties: lowest
-    cell, then lowest part) moves to ``r``. Deterministic; a no-op when METIS
-    already respected the capacity (the usual case).
+    cell, then lowest part) moves to ``r``; parts are ``0 .. nparts-1``, empty
+    ones included. Deterministic; a no-op when METIS already respected the capacity.
     """
     import scipy.sparse as sp
     part = part.copy()
-    nparts = int(part.max()) + 1
     while True:
         load = np.bincount(part, minlength=nparts)
         over = np.flatnonzero(load > capacity)
@@ -524,7 +523,7 @@ def metis_mapping(graph: nx.Graph, mesh: CoreMesh, seed: int = 0, place: bool = 
             nparts, adjacency, eweights=_metis_weights(W) if weight else None, options=opts,
             recursive=recursive)
         part = np.asarray(membership, dtype=np.int64)
-    part = _enforce_capacity(W, part, mesh.capacity)
+    part = _enforce_capacity(W, part, nparts, mesh.capacity)
     if place:
         part = _improve_placement(W, part, mesh)
     return Mapping(mesh, part, "metis")
