@@ -12,11 +12,14 @@ first along x, then along y, so it takes
 hold no state on chip: every core keeps its own copy, so packets to or from a
 reservoir never leave the core of their cell (zero hops).
 
-Two placements are provided: :func:`block_mapping` (geometric recursive
+Three placements are provided: :func:`block_mapping` (geometric recursive
 coordinate bisection: contiguous blocks of cells, 16 x 16 blocks for a 64 x 64
-grid on 4 x 4 cores) and :func:`partition_mapping` (recursive spectral graph
-bisection refined by Kernighan-Lin, for irregular meshes). Both split the core
-mesh and the cells together, so neighbouring parts land on neighbouring cores.
+grid on 4 x 4 cores), :func:`partition_mapping` (recursive spectral graph
+bisection refined by Kernighan-Lin, for irregular meshes) and
+:func:`metis_mapping` (METIS k-way partitioning through pymetis, extra
+``hardware``). The first two split the core mesh and the cells together, so
+neighbouring parts land on neighbouring cores; METIS parts are placed on the
+cores by the same 2-swap local search the partitioner uses.
 
 The engine side: :func:`build_routing` gives an :class:`evsim.Routing` (per-link
 FIFO service time ``s = 1 / bandwidth``) and :func:`with_hop_latency` sets the
@@ -33,12 +36,14 @@ import numpy as np
 
 from evsim.errors import ConfigError, GraphError
 from evsim.network import compile_network
+from evsim.optional import require
 from evsim.routing import Routing
 from evsim.topologies import cell_nodes, cell_positions
 
 from .packets import cell_count, directed_counts
 
-__all__ = ["CoreMesh", "Mapping", "Traffic", "block_mapping", "partition_mapping", "map_cells",
+__all__ = ["CoreMesh", "Mapping", "Traffic", "block_mapping", "partition_mapping", "metis_mapping",
+           "map_cells",
            "xy_route", "cut_edges", "traffic", "build_routing", "with_hop_latency", "with_noc_timing",
            "DIRECTIONS"]
 
@@ -420,13 +425,125 @@ def partition_mapping(graph: nx.Graph, mesh: CoreMesh, refine: bool = True, plac
     return Mapping(mesh, out, "partition")
 
 
+def _metis_weights(W, scale: int = 1000) -> np.ndarray:
+    """Integer METIS edge weights ``w_e = max(1, round(scale g_e / max g))`` of the CSR ``W``."""
+    data = np.asarray(W.data, dtype=float)
+    if data.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    return np.maximum(1, np.rint(scale * data / data.max())).astype(np.int64)
+
+
+def _enforce_capacity(W, part: np.ndarray, nparts: int, capacity: int) -> np.ndarray:
+    """Move cells out of parts above ``capacity`` into parts below it, greedily by gain.
+
+    While a part ``p`` holds more than ``capacity`` cells, the cell ``v`` of
+    ``p`` and the part ``r != p`` with room that maximise the gain
+    ``W_{v,r} - W_{v,p}`` (weight to ``r`` minus weight to ``p``; ties: lowest
+    cell, then lowest part) moves to ``r``; parts are ``0 .. nparts-1``, empty
+    ones included. Deterministic; a no-op when METIS already respected the capacity.
+    """
+    import scipy.sparse as sp
+    part = part.copy()
+    while True:
+        load = np.bincount(part, minlength=nparts)
+        over = np.flatnonzero(load > capacity)
+        if over.size == 0:
+            return part
+        p = int(over[0])
+        members = np.flatnonzero(part == p)
+        onehot = sp.csr_matrix((np.ones(part.size), (np.arange(part.size), part)),
+                               shape=(part.size, nparts))
+        to = (W[members] @ onehot).toarray()            # (members, parts) weight to each part
+        gain = to - to[:, [p]]
+        gain[:, load >= capacity] = -np.inf
+        v, r = np.unravel_index(int(np.argmax(gain)), gain.shape)
+        part[members[v]] = r
+
+
+def metis_mapping(graph: nx.Graph, mesh: CoreMesh, seed: int = 0, place: bool = True,
+                  weight: str | None = None, ncuts: int = 8, recursive: bool = False) -> Mapping:
+    """METIS k-way partition into one balanced part per core (pymetis, extra ``hardware``).
+
+    The cell adjacency (reservoirs dropped) goes to ``pymetis.part_graph`` with
+    ``nparts = min(cores, N)``. METIS minimises the cut
+    :math:`\\sum_{e \\in \\mathrm{cut}} w_e` with unit weights
+    (``weight=None``: the number of cut edges) or, with
+    ``weight="conductance"``, integer weights proportional to the conductances,
+    :math:`w_e = \\max(1, \\mathrm{round}(1000\\, g_e / \\max g))` (a proxy of
+    the packet traffic), subject to part sizes at most :math:`1.03\\, N / n_{parts}`
+    (METIS' default load imbalance ``ufactor = 30``; a tighter one makes k-way
+    METIS cut far more edges); the best of ``ncuts`` tries is kept. A
+    deterministic greedy move (:func:`_enforce_capacity`) then guarantees at
+    most ``mesh.capacity`` cells per core. Part ``p`` starts on core ``p``;
+    with ``place`` the 2-swap local search of :func:`_improve_placement`
+    permutes parts among cores so that strongly coupled parts sit close (the
+    placement of ``"partition"``).
+
+    Parameters
+    ----------
+    graph
+        The simulation graph; only its cells and the edges between them are partitioned.
+    mesh
+        The core mesh whose cores receive one part each.
+    seed
+        METIS random seed (``options.seed``): the same graph and seed give the
+        same mapping.
+    place
+        Permute the parts among cores to lower the conductance-weighted hop distance.
+    weight
+        ``None`` (unit edge weights) or ``"conductance"``.
+    ncuts
+        Number of partitions METIS computes; it keeps the one of lowest cut.
+    recursive
+        Recursive bisection (``METIS_PartGraphRecursive``) instead of k-way.
+
+    Returns
+    -------
+    Mapping
+        ``method == "metis"``.
+
+    Raises
+    ------
+    MissingDependency
+        Without pymetis (``pip install "evsim[hardware]"``).
+    ConfigError
+        For an unknown ``weight``.
+    """
+    pymetis = require("pymetis", extra="hardware", feature="METIS core mapping")
+    import scipy.sparse as sp
+    if weight not in (None, "conductance"):
+        raise ConfigError(f"metis weight must be None or 'conductance', got {weight!r}")
+    cells, g = _cell_graph(graph)
+    n = len(cells)
+    _check_fits(n, mesh)
+    W = sp.csr_matrix(nx.to_scipy_sparse_array(g, nodelist=range(n), weight="weight", format="csr"))
+    W.sort_indices()
+    nparts = min(mesh.cores, n)
+    if nparts == 1 or W.nnz == 0:
+        part = (np.arange(n) * nparts) // n
+    else:
+        opts = pymetis.Options(seed=int(seed), ufactor=30, ncuts=int(ncuts))
+        adjacency = pymetis.CSRAdjacency(W.indptr.astype(np.int64), W.indices.astype(np.int64))
+        _, membership = pymetis.part_graph(
+            nparts, adjacency, eweights=_metis_weights(W) if weight else None, options=opts,
+            recursive=recursive)
+        part = np.asarray(membership, dtype=np.int64)
+    part = _enforce_capacity(W, part, nparts, mesh.capacity)
+    if place:
+        part = _improve_placement(W, part, mesh)
+    return Mapping(mesh, part, "metis")
+
+
 def map_cells(graph: nx.Graph, mesh: CoreMesh, method: str = "blocks", **kwargs) -> Mapping:
-    """Map the cells of ``graph`` onto ``mesh`` with ``method`` ``"blocks"`` or ``"partition"``."""
+    """Map the cells of ``graph`` onto ``mesh`` with ``method`` ``"blocks"``, ``"partition"``
+    or ``"metis"`` (keywords go to :func:`partition_mapping` / :func:`metis_mapping`)."""
     if method == "blocks":
         return block_mapping(cell_positions(graph), mesh)
     if method == "partition":
         return partition_mapping(graph, mesh, **kwargs)
-    raise ConfigError(f"unknown mapping method {method!r}; use 'blocks' or 'partition'")
+    if method == "metis":
+        return metis_mapping(graph, mesh, **kwargs)
+    raise ConfigError(f"unknown mapping method {method!r}; use 'blocks', 'partition' or 'metis'")
 
 
 def cut_edges(graph: nx.Graph, mapping: Mapping) -> int:
