@@ -10,7 +10,7 @@ from tqdm.auto import tqdm
 
 from .engine import Engine, EngineRegistry, Status
 from .errors import ConfigError
-from .network import Network, compile_network
+from .network import Network, compile_network, validate_network
 from .result import Result
 from .routing import Routing
 from .state import initial_state
@@ -134,8 +134,15 @@ def simulate(
     ------
     ConfigError
         A bad argument (a ``ValueError``); the message names it.
+    GraphError
+        An invalid graph, or a :class:`Network` whose arrays were changed into an
+        invalid one (:func:`evsim.network.validate_network`); the message names it.
     """
-    network = graph if isinstance(graph, Network) else compile_network(graph)
+    if isinstance(graph, Network):
+        validate_network(graph)
+        network = graph
+    else:
+        network = compile_network(graph)
     quota = _positive(quota, "quota")
     t_end = float(t_end)
     if not np.isfinite(t_end) or t_end < 0:

@@ -309,7 +309,7 @@ def initial_state(network: Network, u0: np.ndarray, quota: float, t_end: float,
     node["base"][:N], node["volume"][:N] = base, volume
     return EngineState(
         edge=edge, drive=network.drive.copy(), node=_paged(node), potential=_paged(pot),
-        latency=network.latency, inc_ptr=_paged(network.inc_ptr.astype(np.int32)),
+        latency=network.latency.copy(), inc_ptr=_paged(network.inc_ptr.astype(np.int32)),
         incident=_paged(incident), stencil=_paged(stencil), stencil_over=over,
         stencil_ptr=over_ptr, ncell=N,
         route_ptr=routing.ptr if use_routes else np.zeros(2 * E + 1, dtype=np.int64),
