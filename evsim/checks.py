@@ -136,7 +136,8 @@ def check_scales(network: Network, u0: np.ndarray, quota: float) -> float:
     def bad(mask: np.ndarray, what: str) -> None:
         if mask.any():
             k = int(np.flatnonzero(mask)[0])
-            raise GraphError(f"cell {nodes[k]!r}: {what} (volume {volume[k]!r}, u0 {u0[k]!r}, "
+            raise GraphError(f"cell {nodes[k]!r}: {what} (volume {float(volume[k])!r}, "
+                             f"u0 {float(u0[k])!r}, "
                              f"quota {quota!r}); rescale the volumes or the quota")
 
     with np.errstate(over="ignore", invalid="ignore"):
@@ -149,8 +150,8 @@ def check_scales(network: Network, u0: np.ndarray, quota: float) -> float:
     if not np.all(np.isfinite(flux)):
         e = int(np.flatnonzero(~np.isfinite(flux))[0])
         raise GraphError(f"edge ({nodes[i[e]]!r}, {nodes[j[e]]!r}): the initial flux "
-                         f"g (u_i - u_j) = {network.conductance[e]!r} * ({pot[i[e]]!r} - "
-                         f"{pot[j[e]]!r}) overflows; rescale the conductances or the potentials")
+                         f"g (u_i - u_j) = {float(network.conductance[e])!r} * "
+                         f"({float(pot[i[e]])!r} - {float(pot[j[e]])!r}) overflows; rescale the conductances or the potentials")
 
     offset = 0.0
     ratio, k = _resolution_ratio(network, u0, quota)
@@ -159,21 +160,28 @@ def check_scales(network: Network, u0: np.ndarray, quota: float) -> float:
         if c and _resolution_ratio(shift_network(network, c), u0 - c, quota)[0] <= RESOLUTION_LIMIT:
             offset = c
         else:
+            u = _potentials(network, u0)
+            mid = float(0.5 * u.min() + 0.5 * u.max())
+            spread = float(np.abs(u - mid).max()) * float(network.volume.max()) / quota
+            fix = (f"subtract a constant (about {mid:.17g}) from u0 and every reservoir potential "
+                   "and add it back to the fields (no exactly representable one was found)"
+                   if spread <= RESOLUTION_LIMIT else
+                   f"raise the quota above {quota * spread / RESOLUTION_LIMIT:.3g} (the data's "
+                   "spread alone is below the float resolution of this quota)")
             warnings.warn(
                 f"cell {nodes[k]!r}: |u| V / q = {ratio:.3g} > 2^50: a packet changes the "
-                f"potential by less than its float resolution and the field goes flat. Subtract "
-                f"a constant (about {float(np.median(u0)):.17g}) from u0 and every reservoir "
-                "potential and add it back to the fields, or raise the quota",
+                f"potential by less than its float resolution and the field goes flat; {fix}",
                 ScaleWarning, stacklevel=3)
     u = _potentials(network, u0)
     spread = float(u.max() - u.min())
     if spread > 0:
         k = int(np.argmin(volume))
-        if quota >= volume[k] * spread:
+        scale = float(volume[k]) * spread
+        if quota >= scale:
             warnings.warn(
-                f"cell {nodes[k]!r}: quota {quota!r} >= V (max u - min u) = {volume[k] * spread!r}: "
-                "one packet moves the cell across the data's whole range (a frozen field or "
-                f"values outside it); use a quota well below {volume[k] * spread:.3g}",
+                f"cell {nodes[k]!r}: quota {quota!r} >= V (max u - min u) = {scale!r}: one packet "
+                "moves the cell across the data's whole range (a frozen field or values outside "
+                f"it); use a quota well below {scale:.3g}, or rescale the volumes",
                 ScaleWarning, stacklevel=3)
     return offset
 
@@ -209,6 +217,7 @@ def stall_message(network: Network, potential: np.ndarray, rate: np.ndarray, slo
                 "(overflow); rescale the conductances or potentials")
     step = quota / abs(j) if j else math.inf
     return (f"the clock stalled at t = {t!r}: the events chatter on edge ({a!r}, {b!r}) "
-            f"(conductance {network.conductance[e]!r}, flux {j!r}), each advancing time by about "
-            f"q / |J| = {step:.3g}, at or below the float spacing of t ({math.ulp(t):.3g}): the "
-            "edge is too stiff for this quota; lower its conductance or raise the quota")
+            f"(conductance {float(network.conductance[e])!r}, flux {j!r}), each advancing time "
+            f"by about q / |J| = {step:.3g} (the float spacing of t is {math.ulp(t):.3g}): the "
+            "edge is too stiff for this quota (lower its conductance or raise the quota), or the "
+            "quota too large for its cells' volumes (a ScaleWarning said so)")

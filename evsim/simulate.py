@@ -287,6 +287,7 @@ def _drive(run: Run, network: Network, state, processes, max_events, max_wall_se
                 break
             if stalled(before, now, events() - done, t_end):
                 stop_reason = "stalled"
+                runner.flush()   # the next event's slot, in the state's winner tree
                 warnings.warn(stall_message(network, state.potential, state.rate,
                                             int(state.queue[1]["slot"]),
                                             float(state.queue[1]["time"]), run.quota),
