@@ -23,7 +23,7 @@ import numpy as np
 
 from .atomic import atomic_path
 from .errors import ResultFileError
-from .network import Network
+from .network import Network, validate_network
 from .state import EngineState, restore_state
 
 __all__ = ["Run", "save_checkpoint", "load_checkpoint", "CHECKPOINT_VERSION"]
@@ -63,6 +63,8 @@ def load_checkpoint(path: str | Path) -> tuple[Run, Network, EngineState]:
     ------
     ResultFileError
         The file is missing, not a checkpoint, or of another layout version.
+    GraphError
+        Its network is invalid (:func:`~evsim.network.validate_network`).
     """
     path = Path(path)
     try:
@@ -79,4 +81,5 @@ def load_checkpoint(path: str | Path) -> tuple[Run, Network, EngineState]:
     for value in vars(network).values():
         if isinstance(value, np.ndarray):
             value.flags.writeable = False
+    validate_network(network)
     return Run(**payload["run"]), network, restore_state(payload["state"])

@@ -151,7 +151,8 @@ def check_scales(network: Network, u0: np.ndarray, quota: float) -> float:
         e = int(np.flatnonzero(~np.isfinite(flux))[0])
         raise GraphError(f"edge ({nodes[i[e]]!r}, {nodes[j[e]]!r}): the initial flux "
                          f"g (u_i - u_j) = {float(network.conductance[e])!r} * "
-                         f"({float(pot[i[e]])!r} - {float(pot[j[e]])!r}) overflows; rescale the conductances or the potentials")
+                         f"({float(pot[i[e]])!r} - {float(pot[j[e]])!r}) overflows; rescale the "
+                         "conductances or the potentials")
 
     offset = 0.0
     ratio, k = _resolution_ratio(network, u0, quota)

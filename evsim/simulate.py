@@ -204,7 +204,8 @@ def resume(
     The run continues exactly where the checkpoint was taken: the result, every
     record, spike count, ledger entry and spike-log entry, is bit-identical to
     that of the same run without the interruption, on both engines (the state
-    between two chunks of events is complete: :mod:`evsim.engine`).
+    between two chunks of events is complete: :mod:`evsim.engine`). The SimPy
+    engine's user ``processes`` are not part of a checkpoint and do not resume.
 
     Parameters
     ----------

@@ -104,3 +104,25 @@ def test_bad_checkpoint_every(tmp_path, every):
         evsim.simulate(graph, u0, checkpoint=tmp_path / "c", checkpoint_every=every)
     with pytest.raises(evsim.ConfigError, match="needs a checkpoint"):
         evsim.simulate(graph, u0, checkpoint_every=10)
+
+
+def test_interrupted_compiled_run_leaves_a_checkpoint(tmp_path, monkeypatch):
+    graph, u0 = _problem(0.01)
+    run = dict(quota=2e-4, t_end=0.1, spike_log=True, progress=False)
+    whole = evsim.simulate(graph, u0, **run)
+    cls = evsim.ENGINES["compiled"]
+    real, calls = cls.run, []
+
+    def ctrl_c_on_third_chunk(self, max_events):
+        calls.append(max_events)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return real(self, max_events)
+
+    monkeypatch.setattr(cls, "chunk", 300)
+    monkeypatch.setattr(cls, "run", ctrl_c_on_third_chunk)
+    path = tmp_path / "ctrl-c.ckpt"
+    stopped = evsim.simulate(graph, u0, **run, checkpoint=path)
+    assert stopped.stop_reason == "interrupted" and stopped.firings + stopped.arrivals == 600
+    monkeypatch.undo()
+    _assert_same(whole, evsim.resume(path))
