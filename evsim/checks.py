@@ -44,8 +44,8 @@ __all__ = ["ScaleWarning", "StallWarning", "check_scales", "potential_offset", "
 
 #: Largest ``|u| V / q`` at which a packet still changes a potential by >= 4 ulps.
 RESOLUTION_LIMIT = 2.0 ** 50
-#: A chunk of events is stalled when the clock advanced by at most this much,
-#: relative to ``max(|t|, t_end)`` (at that pace a run needs > 1e12 chunks).
+#: A chunk of events is stalled when the time left is more than ``1 / STALL_RTOL``
+#: times what the chunk advanced the clock by (:func:`stalled`).
 STALL_RTOL = 1e-12
 #: Fewest events in a chunk for the stall test to apply (the SimPy engine's chunk).
 STALL_MIN_EVENTS = 1 << 14
@@ -190,15 +190,21 @@ def check_scales(network: Network, u0: np.ndarray, quota: float) -> float:
 def stalled(t_before: float, t_after: float, events: int, t_end: float) -> bool:
     """Whether a chunk of ``events`` events left the clock stalled.
 
-    Stalled: the clock is not finite, or, over at least ``STALL_MIN_EVENTS``
-    events, it advanced by at most ``STALL_RTOL max(|t|, t_end)`` (at that pace
-    the run would need more than ``1 / STALL_RTOL`` such chunks).
+    Stalled: the clock is not finite, or, over a chunk of at least
+    ``STALL_MIN_EVENTS`` events that advanced it by ``dt = t_after - t_before``,
+    the time left is more than ``1 / STALL_RTOL`` such chunks,
+
+    .. math:: t_{end} - t_{after} > \\frac{t_{after} - t_{before}}{\\epsilon},
+              \\qquad \\epsilon = 10^{-12} ,
+
+    (a frozen clock, ``dt = 0``, or one chattering forward by ~1e-300 per event:
+    more than ``10^{16}`` events before ``t_end``, a run that never ends).
     """
     if not math.isfinite(t_after):
         return True
     if events < STALL_MIN_EVENTS:
         return False
-    return t_after - t_before <= STALL_RTOL * max(abs(t_after), t_end)
+    return t_end - t_after > (t_after - t_before) / STALL_RTOL
 
 
 def stall_message(network: Network, potential: np.ndarray, rate: np.ndarray, slot: int,
