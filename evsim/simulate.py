@@ -321,15 +321,19 @@ def _result(run: Run, network: Network, state, stop_reason: str, wall: float) ->
     log = ({"time": state.log_time[:nlog].copy(), "edge": state.log_edge[:nlog].copy(),
             "sign": state.log_sign[:nlog].copy()} if run.spike_log else None)
     ncell = network.cells
+    potential, final, mass = (state.record_potential[:taken], state.potential[:ncell].copy(),
+                              float(state.base.sum()))
     c = run.offset
+    if c:  # only then: -0.0 + 0.0 would be +0.0
+        potential, final, mass = potential + c, final + c, mass + c * float(network.volume.sum())
     return Result(
-        times=run.times[:taken], potential=state.record_potential[:taken] + c,
+        times=run.times[:taken], potential=potential,
         cell_count=state.record_count[:taken], edge_forward=state.forward,
         edge_backward=state.backward, edges=network.edges, positions=network.positions,
-        final_potential=state.potential[:ncell] + c, ledger_cells=state.count[:ncell].copy(),
+        final_potential=final, ledger_cells=state.count[:ncell].copy(),
         ledger_reservoirs=state.count[ncell:].copy(), in_transit=int(state.pool[1]),
         quota=run.quota, t_end=run.t_end, t_final=float(state.clock[0]), engine=run.engine,
         stop_reason=stop_reason, wall_seconds=wall, firings=int(state.cursor[1]),
-        arrivals=int(state.cursor[2]), mass_initial=float(state.base.sum() + c * network.volume.sum()),
+        arrivals=int(state.cursor[2]), mass_initial=mass,
         spike_log=log, network=network, metadata={"potential_offset": c} if c else {},
     )
