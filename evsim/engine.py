@@ -12,7 +12,13 @@ An engine advances an :class:`~evsim.state.EngineState` in chunks, as a
    ``max_events`` events (firings plus delayed arrivals) are processed
    (returns :attr:`Status.LIMIT`). It is called again until ``DONE``, with
    ``max_events`` at most ``cls.chunk``.
-3. Between two calls ``state`` is complete and consistent: the ledger
+3. ``engine.flush()`` writes whatever the engine keeps outside ``state`` (the
+   SimPy engine's due times and FIFOs of packets in flight) into it, so that the
+   state alone continues the run: a checkpoint (:mod:`evsim.checkpoint`) stores
+   the state after a flush, and ``cls(state)`` on that state continues it, bit
+   for bit. ``cls.consistent_on_interrupt`` says whether the state is still
+   consistent after a ``KeyboardInterrupt`` inside :meth:`Engine.run`.
+4. Between two calls ``state`` is complete and consistent: the ledger
    (``state.count``, ``state.pool[1]`` packets in transit), the spike counts
    (``state.forward``, ``state.backward``), ``state.cursor`` (records taken,
    firings, arrivals, log length), ``state.clock`` (time of the last event,
@@ -63,13 +69,21 @@ class Engine(Protocol):
     chunk : int
         Largest ``max_events`` per :meth:`run` call: the events between two
         checks of the progress bar, the wall-clock limit and Ctrl-C.
+    consistent_on_interrupt : bool
+        Whether the state may be checkpointed after a ``KeyboardInterrupt``
+        raised inside :meth:`run`.
     state : EngineState
         The state the engine advances.
     """
 
     name: ClassVar[str]
     chunk: ClassVar[int]
+    consistent_on_interrupt: ClassVar[bool]
     state: EngineState
+
+    def flush(self) -> None:
+        """Write the engine's own structures into ``state`` (for a checkpoint)."""
+        ...
 
     def run(self, max_events: int) -> Status:
         """Process at most ``max_events`` events; ``Status.DONE`` or ``Status.LIMIT``."""

@@ -379,10 +379,15 @@ class CompiledEngine:
 
     name = "compiled"
     chunk = 1 << 19
+    #: the kernel returns only between events, and Python sees Ctrl-C only then
+    consistent_on_interrupt = True
 
     def __init__(self, state: EngineState):
         self.state = state
         self.prefetch = prefetch_pays(state)
+
+    def flush(self) -> None:
+        """Nothing to do: the kernel keeps its whole state in ``state``."""
 
     def run(self, max_events: int) -> Status:
         """Process at most ``max_events`` events; return ``Status.DONE`` or ``Status.LIMIT``.

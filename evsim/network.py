@@ -5,6 +5,10 @@
 node order), then reservoirs, edges as index pairs, and the CSR incidence of
 every cell. Every engine simulates a :class:`Network`, never the graph itself.
 Bad input raises :class:`GraphError` (a ``ValueError``) naming the node or edge.
+
+A compiled network's arrays are read-only (``flags.writeable`` is False), and a
+:class:`Network` built or changed by hand is checked by :func:`validate_network`
+before an engine reads it: the kernel indexes its arrays without bounds checks.
 """
 from __future__ import annotations
 
@@ -16,7 +20,7 @@ import numpy as np
 
 from .errors import GraphError
 
-__all__ = ["Network", "GraphError", "compile_network", "SOURCE_NODE"]
+__all__ = ["Network", "GraphError", "compile_network", "validate_network", "SOURCE_NODE"]
 
 #: Label of the internal reservoir that feeds cells with a ``source`` attribute.
 SOURCE_NODE = "__source__"
@@ -170,7 +174,84 @@ def compile_network(graph: nx.Graph) -> Network:
     inc_ptr = np.zeros(ncell + 1, dtype=np.int64)
     np.cumsum(np.bincount(ends[keep], minlength=ncell), out=inc_ptr[1:])
 
-    return Network(nodes=nodes, cells=ncell, reservoirs=len(nodes) - ncell, edges=edges,
-                   conductance=np.array(cond, dtype=float), drive=np.array(drive, dtype=float),
-                   latency=np.array(lat, dtype=float), volume=volume, reservoir_potential=rpot,
-                   initial_potential=init, positions=positions, inc_ptr=inc_ptr, inc_edge=inc_edge)
+    network = Network(nodes=nodes, cells=ncell, reservoirs=len(nodes) - ncell, edges=edges,
+                      conductance=np.array(cond, dtype=float), drive=np.array(drive, dtype=float),
+                      latency=np.array(lat, dtype=float), volume=volume, reservoir_potential=rpot,
+                      initial_potential=init, positions=positions, inc_ptr=inc_ptr,
+                      inc_edge=inc_edge)
+    for name in _ARRAYS:
+        getattr(network, name).flags.writeable = False
+    return network
+
+
+#: The arrays of a :class:`Network`: dtype kind ("i" integer, "f" float) and shape,
+#: in terms of E edges, N cells, R reservoirs (None: any size).
+_ARRAYS = {"edges": ("i", ("E", 2)), "conductance": ("f", ("E",)), "drive": ("f", ("E",)),
+           "latency": ("f", ("E",)), "volume": ("f", ("N",)), "reservoir_potential": ("f", ("R",)),
+           "initial_potential": ("f", ("N",)), "positions": ("f", ("N", None)),
+           "inc_ptr": ("i", ("N+1",)), "inc_edge": ("i", (None,))}
+
+
+def _first_bad(name: str, bad: np.ndarray, what: str) -> None:
+    """Raise a :class:`GraphError` at the first ``True`` entry of ``bad``, if any."""
+    if bad.any():
+        k = np.argwhere(bad)[0]
+        at = int(k[0]) if k.size == 1 else tuple(int(i) for i in k)
+        raise GraphError(f"Network.{name}[{at}] {what}")
+
+
+def validate_network(network: Network) -> None:
+    """Check a :class:`Network` as :func:`compile_network` would have built it.
+
+    Vectorised numpy, ``O(E + N)``: the dtypes and shapes of every array, node
+    indices ``0 <= edges[e, k] < N + R`` with no self-loop and no edge between
+    two reservoirs, finite values, ``V_i > 0``, ``g_e >= 0`` (0 only on source
+    edges, which carry a drive), ``tau_e >= 0``, and the CSR incidence: ``inc_ptr``
+    starts at 0, ends at ``len(inc_edge)`` and counts the cell ends of the edges,
+    and the entries of cell ``c`` list each edge with an end ``c`` once.
+
+    Raises
+    ------
+    GraphError
+        Naming the first offending array and index, e.g. ``Network.edges[(3, 1)]``.
+    """
+    N, R = int(network.cells), int(network.reservoirs)
+    E = network.size
+    if N < 1 or R < 0 or len(network.nodes) != N + R:
+        raise GraphError(f"Network has {N} cells, {R} reservoirs and {len(network.nodes)} node labels")
+    sizes = {"E": E, "N": N, "R": R, "N+1": N + 1}
+    for name, (kind, shape) in _ARRAYS.items():
+        a = getattr(network, name)
+        if not isinstance(a, np.ndarray) or a.dtype.kind not in (kind if kind == "f" else "iu"):
+            raise GraphError(f"Network.{name} must be a numpy array of "
+                             f"{'floats' if kind == 'f' else 'integers'}, got {type(a).__name__} "
+                             f"{getattr(a, 'dtype', '')}")
+        want = tuple(sizes.get(d, d) for d in shape)
+        if a.ndim != len(want) or any(w is not None and n != w for n, w in zip(a.shape, want)):
+            raise GraphError(f"Network.{name} has shape {a.shape}, expected "
+                             f"{tuple('any' if w is None else w for w in want)}")
+    for name in ("conductance", "drive", "latency", "volume", "reservoir_potential"):
+        _first_bad(name, ~np.isfinite(getattr(network, name)), "is not finite")
+    _first_bad("initial_potential", np.isinf(network.initial_potential), "is infinite")
+    _first_bad("volume", network.volume <= 0, "is not positive")
+    _first_bad("latency", network.latency < 0, "is negative")
+    _first_bad("conductance", (network.conductance < 0)
+               | ((network.conductance == 0) & (network.drive == 0)), "is not positive")
+    edges = network.edges
+    _first_bad("edges", (edges < 0) | (edges >= N + R), f"is not a node index in [0, {N + R})")
+    _first_bad("edges", np.c_[edges[:, 0] == edges[:, 1], np.zeros(E, bool)], "is a self-loop")
+    _first_bad("edges", np.c_[(edges >= N).all(axis=1), np.zeros(E, bool)], "joins two reservoirs")
+    ptr, inc = network.inc_ptr, network.inc_edge
+    ends = edges.ravel()
+    expected = np.zeros(N + 1, dtype=np.int64)
+    np.cumsum(np.bincount(ends[ends < N], minlength=N), out=expected[1:])
+    _first_bad("inc_ptr", ptr != expected, "does not match the cell ends of Network.edges")
+    if inc.size != expected[-1]:
+        raise GraphError(f"Network.inc_edge has {inc.size} entries, the edges have {expected[-1]} cell ends")
+    _first_bad("inc_edge", (inc < 0) | (inc >= E), f"is not an edge index in [0, {E})")
+    cell = np.repeat(np.arange(N), np.diff(expected))
+    _first_bad("inc_edge", (edges[inc, 0] != cell) & (edges[inc, 1] != cell),
+               "is an edge without an end at its cell")
+    eid = np.repeat(np.arange(E), 2)[ends < N]
+    if not np.array_equal(np.sort(cell * E + inc), np.sort(ends[ends < N] * E + eid)):
+        raise GraphError("Network.inc_edge does not list every edge of each cell exactly once")

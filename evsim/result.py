@@ -27,7 +27,7 @@ __all__ = ["Ledger", "Result", "load", "FORMAT_VERSION", "STOP_REASONS"]
 FORMAT_VERSION = 1
 
 #: Why a run stopped (``Result.stop_reason``).
-STOP_REASONS = ("t_end", "max_events", "max_wall_seconds", "interrupted")
+STOP_REASONS = ("t_end", "max_events", "max_wall_seconds", "interrupted", "stalled")
 
 
 @dataclass(eq=False)
@@ -92,7 +92,8 @@ class Result:
     final_potential : (N,) potentials when the run stopped (at ``t_final``).
     ledger : :class:`Ledger`.
     quota, t_end, t_final, engine, wall_seconds : run parameters and timing.
-    stop_reason : ``"t_end"``, ``"max_events"``, ``"max_wall_seconds"`` or ``"interrupted"``.
+    stop_reason : ``"t_end"``, ``"max_events"``, ``"max_wall_seconds"``, ``"interrupted"`` or
+        ``"stalled"`` (the clock stopped advancing, see :func:`evsim.checks.stalled`).
     firings, arrivals : number of packets fired / delivered after a latency.
     mass_initial : total cell mass at ``t = 0``.
     spike_log : ``{"time", "edge", "sign"}`` arrays of every firing, or None.

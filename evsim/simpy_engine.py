@@ -36,7 +36,7 @@ from . import rule
 from .rule import RECEIVE, SEND, advance, deposit, ends, fire
 from .engine import Status
 from .simpy_adapter import BornEvent, Environment, stop
-from .state import EngineState
+from .state import EngineState, winner_tree
 
 __all__ = ["SimPyEngine", "USER_PRIORITIES"]
 
@@ -67,6 +67,8 @@ class SimPyEngine:
 
     name = "simpy"
     chunk = 1 << 14
+    #: Ctrl-C may land inside an event's Python code, between two of its steps
+    consistent_on_interrupt = False
 
     def __init__(self, state: EngineState, processes: Iterable[Callable] = ()):
         st = self.state = state
@@ -93,16 +95,25 @@ class SimPyEngine:
         self.count, self.potential = st.count.tolist(), st.potential.tolist()
         self.acc, self.tlast, self.rate = st.acc.tolist(), st.tlast.tolist(), st.rate.tolist()
         self.forward, self.backward = st.forward.tolist(), st.backward.tolist()
+        # a state from initial_state or from a checkpoint (written by flush): packets
+        # in flight, the spike log, counters and clock continue from where it stands
         self.in_flight = [deque() for _ in range(E)]
+        for e in np.flatnonzero(st.fifo_head >= 0).tolist():
+            p = int(st.fifo_head[e])
+            while p >= 0:
+                self.in_flight[e].append((float(st.pk_time[p]), int(st.pk_sign[p])))
+                p = int(st.pk_next[p])
         self.in_transit = int(st.pool[1])
-        self.log = []
+        n = int(st.cursor[3])
+        self.log = list(zip(st.log_time[:n].tolist(), st.log_edge[:n].tolist(),
+                            st.log_sign[:n].tolist()))
         self.due = st.slot_time.tolist() + [math.inf] * (2 * E - st.slot_time.size)
         self.heap = [(time, slot) for slot, time in enumerate(self.due) if time != math.inf]
         heapify(self.heap)
         self.quota, self.ncell, self.log_on = st.quota, st.ncell, st.log_on
-        self.firings = self.arrivals = 0
+        self.firings, self.arrivals = int(st.cursor[1]), int(st.cursor[2])
         self.stop_after = math.inf
-        self.clock = 0.0
+        self.clock = float(st.clock[0])
         self._arm()
         for r in range(int(st.cursor[0]), st.record_times.size):
             if st.record_times[r] <= st.t_end:
@@ -242,6 +253,24 @@ class SimPyEngine:
             return Status.LIMIT
         finally:
             self._sync()
+
+    def flush(self) -> None:
+        """Write the due times (as the winner tree) and the FIFOs of packets in flight
+        into the state, which :meth:`run` leaves out (a checkpoint needs them)."""
+        st = self.state
+        st.queue[...] = winner_tree(np.array(self.due[:st.slot_time.size], dtype=float))
+        packets = [(e, packet) for e, fifo in enumerate(self.in_flight) for packet in fifo]
+        st.pk_time = np.array([t for _, (t, _) in packets], dtype=float)
+        st.pk_sign = np.array([sign for _, (_, sign) in packets], dtype=np.int8)
+        st.pk_next = np.arange(1, len(packets) + 1, dtype=np.int64)
+        st.pool[0] = -1
+        st.fifo_head[:], st.fifo_tail[:] = -1, -1
+        for k, (e, _) in enumerate(packets):
+            if st.fifo_head[e] < 0:
+                st.fifo_head[e] = k
+            st.fifo_tail[e] = k
+        if packets:
+            st.pk_next[st.fifo_tail[st.fifo_tail >= 0]] = -1
 
     def _sync(self) -> None:
         """Copy the Python-side state back into the shared arrays."""

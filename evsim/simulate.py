@@ -2,20 +2,24 @@
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Callable
+from pathlib import Path
 
 import networkx as nx
 import numpy as np
 from tqdm.auto import tqdm
 
+from .checkpoint import Run, load_checkpoint, save_checkpoint
+from .checks import StallWarning, check_scales, shift_network, stall_message, stalled
 from .engine import Engine, EngineRegistry, Status
 from .errors import ConfigError
-from .network import Network, compile_network
+from .network import Network, compile_network, validate_network
 from .result import Result
 from .routing import Routing
 from .state import initial_state
 
-__all__ = ["simulate", "ENGINES"]
+__all__ = ["simulate", "resume", "ENGINES"]
 
 #: Engine name -> engine class (an :class:`evsim.engine.Engine`), imported when first used.
 ENGINES = EngineRegistry({"compiled": "evsim.kernel:CompiledEngine",
@@ -75,6 +79,8 @@ def simulate(
     routing: Routing | None = None,
     progress: bool | None = None,
     processes: list[Callable] | None = None,
+    checkpoint: str | Path | None = None,
+    checkpoint_every: int | float | None = None,
 ) -> Result:
     """Simulate the C-LIF/CFQ spiking network of a cell graph, event by event.
 
@@ -123,19 +129,43 @@ def simulate(
         processes, e.g. sensors sampling ``engine.potential`` at their own
         times (see :mod:`evsim.simpy_engine`). They run before the packets due
         at the same time and do not change the spike sequence.
+    checkpoint
+        A file to write the complete engine state to (:mod:`evsim.checkpoint`,
+        atomically), between chunks of events every ``checkpoint_every`` and
+        when the run stops; :func:`resume` continues it, bit for bit.
+    checkpoint_every
+        An ``int``: checkpoint after at least this many events; a ``float``:
+        after at least this many wall-clock seconds. Default: only at the stop.
 
     Returns
     -------
     Result
-        Records, spike counts and the integer ledger. A run stopped by a limit
-        or Ctrl-C returns what it has, with ``stop_reason`` saying why.
+        Records, spike counts and the integer ledger. A run stopped by a limit,
+        Ctrl-C or a stalled clock returns what it has, with ``stop_reason``
+        saying why (``"stalled"``: the clock stopped advancing,
+        :func:`evsim.checks.stalled`; a :class:`evsim.checks.StallWarning`
+        names the cause and the edge). The ledger is exact in every case.
+
+    Potentials so far from zero that a packet is below their float resolution
+    (:func:`evsim.checks.check_scales`) are simulated with an exact constant
+    offset taken out and added back to the fields (``metadata["potential_offset"]``),
+    when one exists; otherwise a :class:`evsim.checks.ScaleWarning` says the fix.
 
     Raises
     ------
     ConfigError
-        A bad argument (a ``ValueError``); the message names it.
+        A bad argument (a ``ValueError``); the message names it, e.g. a
+        subnormal quota.
+    GraphError
+        An invalid graph, or a :class:`Network` whose arrays were changed into an
+        invalid one (:func:`evsim.network.validate_network`), or scales that
+        overflow (:func:`evsim.checks.check_scales`); the message names it.
     """
-    network = graph if isinstance(graph, Network) else compile_network(graph)
+    if isinstance(graph, Network):
+        validate_network(graph)
+        network = graph
+    else:
+        network = compile_network(graph)
     quota = _positive(quota, "quota")
     t_end = float(t_end)
     if not np.isfinite(t_end) or t_end < 0:
@@ -150,49 +180,160 @@ def simulate(
         max_wall_seconds = _positive(max_wall_seconds, "max_wall_seconds")
     u0 = _initial_field(network, u0)
     times = _record_times(record, t_end)
+    every = _checkpoint_every(checkpoint, checkpoint_every)
+    offset = check_scales(network, u0, quota)
+    run = Run(engine=engine, quota=quota, t_end=t_end, times=times, spike_log=spike_log,
+              offset=offset)
+    state = initial_state(shift_network(network, offset) if offset else network, u0 - offset,
+                          quota, t_end, times, routing, spike_log)
+    return _drive(run, network, state, processes, max_events, max_wall_seconds, progress,
+                  checkpoint, every)
 
-    engine_class = ENGINES[engine]
-    state = initial_state(network, u0, quota, t_end, times, routing, spike_log)
+
+def resume(
+    path: str | Path,
+    *,
+    max_events: int | None = None,
+    max_wall_seconds: float | None = None,
+    progress: bool | None = None,
+    checkpoint: str | Path | None = None,
+    checkpoint_every: int | float | None = None,
+) -> Result:
+    """Continue a run from a checkpoint written by :func:`simulate` (or by ``resume``).
+
+    The run continues exactly where the checkpoint was taken: the result, every
+    record, spike count, ledger entry and spike-log entry, is bit-identical to
+    that of the same run without the interruption, on both engines (the state
+    between two chunks of events is complete: :mod:`evsim.engine`). The SimPy
+    engine's user ``processes`` are not part of a checkpoint and do not resume.
+
+    Parameters
+    ----------
+    path
+        A checkpoint file (:mod:`evsim.checkpoint`). Only open checkpoints you
+        wrote: the file holds pickled node labels.
+    max_events
+        Stop once the run (counted from ``t = 0``, the events before the
+        checkpoint included) has processed this many events.
+    max_wall_seconds
+        Stop after about this much wall-clock time of this call.
+    progress
+        As for :func:`simulate`.
+    checkpoint
+        Where to keep checkpointing; default ``path`` itself.
+    checkpoint_every
+        As for :func:`simulate`; default: only when the run stops.
+
+    Returns
+    -------
+    Result
+        As :func:`simulate` returns it; ``wall_seconds`` is this call's time.
+
+    Raises
+    ------
+    ResultFileError
+        The file is not a readable checkpoint of this evsim version.
+    """
+    run, network, state = load_checkpoint(path)
+    checkpoint = path if checkpoint is None else checkpoint
+    return _drive(run, network, state, None, max_events,
+                  None if max_wall_seconds is None else _positive(max_wall_seconds, "max_wall_seconds"),
+                  progress, checkpoint, _checkpoint_every(checkpoint, checkpoint_every))
+
+
+def _checkpoint_every(checkpoint, every) -> int | float | None:
+    """``checkpoint_every`` checked: events (an int >= 1) or wall seconds (a float > 0)."""
+    if every is None:
+        return None
+    if checkpoint is None:
+        raise ConfigError("checkpoint_every needs a checkpoint path")
+    if isinstance(every, (bool, np.bool_)) or not isinstance(every, (int, np.integer, float)):
+        raise ConfigError(f"checkpoint_every must be an int (events) or a float (seconds), got {every!r}")
+    if isinstance(every, (int, np.integer)):
+        if every < 1:
+            raise ConfigError(f"checkpoint_every must be >= 1 events, got {every!r}")
+        return int(every)
+    return _positive(every, "checkpoint_every")
+
+
+def _drive(run: Run, network: Network, state, processes, max_events, max_wall_seconds,
+           progress, checkpoint, every) -> Result:
+    """Advance ``state`` chunk by chunk until done, a limit, a stalled clock or Ctrl-C;
+    write checkpoints between chunks; build the :class:`Result`."""
+    engine_class = ENGINES[run.engine]
     runner: Engine = engine_class(state, processes) if processes else engine_class(state)
+
+    def events() -> int:
+        return int(state.cursor[1] + state.cursor[2])
+
+    def save() -> None:
+        runner.flush()
+        save_checkpoint(checkpoint, run, network, state)
 
     budget = np.inf if max_events is None else int(max_events)
     stop_reason = "t_end"
     start = time.perf_counter()
+    saved_at = (events(), start)
+    t_end = run.t_end
     shown = {} if progress is None else {"disable": not progress}  # None: tqdm decides (TTY, TQDM_DISABLE)
-    bar = tqdm(total=t_end, unit="t", desc=f"evsim[{engine}]", delay=1.0, leave=False, **shown,
+    bar = tqdm(total=t_end, unit="t", desc=f"evsim[{run.engine}]", delay=1.0, leave=False, **shown,
                bar_format="{l_bar}{bar}| t={n:.4g}/{total:.4g} [{elapsed}<{remaining}]")
     try:
         while True:
-            done = int(state.cursor[1] + state.cursor[2])
-            status = runner.run(int(min(engine_class.chunk, budget - done)))
-            bar.update(float(state.clock[0]) - bar.n)
+            done, before = events(), float(state.clock[0])
+            status = runner.run(int(min(engine_class.chunk, max(budget - done, 0))))
+            now = float(state.clock[0])
+            bar.update(now - bar.n if np.isfinite(now) else 0.0)
             if status == Status.DONE:
                 break
-            if state.cursor[1] + state.cursor[2] >= budget:
+            if stalled(before, now, events() - done, t_end):
+                stop_reason = "stalled"
+                runner.flush()   # the next event's slot, in the state's winner tree
+                warnings.warn(stall_message(network, state.potential, state.rate,
+                                            int(state.queue[1]["slot"]),
+                                            float(state.queue[1]["time"]), run.quota),
+                              StallWarning, stacklevel=3)
+                break
+            if events() >= budget:
                 stop_reason = "max_events"
                 break
             if max_wall_seconds is not None and time.perf_counter() - start > max_wall_seconds:
                 stop_reason = "max_wall_seconds"
                 break
+            if every is not None and (events() - saved_at[0] >= every if isinstance(every, int)
+                                      else time.perf_counter() - saved_at[1] >= every):
+                save()
+                saved_at = (events(), time.perf_counter())
     except KeyboardInterrupt:
         stop_reason = "interrupted"
     finally:
         bar.close()
     wall = time.perf_counter() - start
+    if checkpoint is not None and (stop_reason != "interrupted" or runner.consistent_on_interrupt):
+        save()
+    return _result(run, network, state, stop_reason, wall)
 
+
+def _result(run: Run, network: Network, state, stop_reason: str, wall: float) -> Result:
+    """The :class:`Result` of a run from its state (the offset added back to the fields)."""
     taken = int(state.cursor[0])
     nlog = int(state.cursor[3])
     log = ({"time": state.log_time[:nlog].copy(), "edge": state.log_edge[:nlog].copy(),
-            "sign": state.log_sign[:nlog].copy()} if spike_log else None)
+            "sign": state.log_sign[:nlog].copy()} if run.spike_log else None)
     ncell = network.cells
+    potential, final, mass = (state.record_potential[:taken], state.potential[:ncell].copy(),
+                              float(state.base.sum()))
+    c = run.offset
+    if c:  # only then: -0.0 + 0.0 would be +0.0
+        potential, final, mass = potential + c, final + c, mass + c * float(network.volume.sum())
     return Result(
-        times=times[:taken], potential=state.record_potential[:taken],
+        times=run.times[:taken], potential=potential,
         cell_count=state.record_count[:taken], edge_forward=state.forward,
         edge_backward=state.backward, edges=network.edges, positions=network.positions,
-        final_potential=state.potential[:ncell].copy(), ledger_cells=state.count[:ncell].copy(),
+        final_potential=final, ledger_cells=state.count[:ncell].copy(),
         ledger_reservoirs=state.count[ncell:].copy(), in_transit=int(state.pool[1]),
-        quota=quota, t_end=t_end, t_final=float(state.clock[0]), engine=engine,
+        quota=run.quota, t_end=run.t_end, t_final=float(state.clock[0]), engine=run.engine,
         stop_reason=stop_reason, wall_seconds=wall, firings=int(state.cursor[1]),
-        arrivals=int(state.cursor[2]), mass_initial=float(state.base.sum()), spike_log=log,
-        network=network,
+        arrivals=int(state.cursor[2]), mass_initial=mass,
+        spike_log=log, network=network, metadata={"potential_offset": c} if c else {},
     )

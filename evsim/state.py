@@ -37,13 +37,16 @@ from .errors import ConfigError
 from .network import Network
 from .routing import Routing
 
-__all__ = ["EngineState", "StateTuple", "initial_state", "event_stencil", "stencil_row",
-           "winner_tree"]
+__all__ = ["EngineState", "StateTuple", "initial_state", "restore_state", "event_stencil",
+           "stencil_row", "winner_tree"]
 
 _EMPTY_I = np.zeros(0, dtype=np.int64)
 _HUGE = 2 << 20  #: huge page size (bytes)
 _PAGED_MIN = 256 << 10  #: smallest array (bytes) moved to huge pages
 _STENCIL_QUANTILE = 0.99  #: share of event stencils stored at a fixed stride
+#: The fields an event reads at random places: on huge pages (:func:`_paged`).
+_PAGED_FIELDS = ("edge", "node", "potential", "inc_ptr", "incident", "stencil", "queue",
+                 "forward", "backward")
 
 #: Per-edge record, half a cache line: what refreshing an edge reads and writes.
 #: The flux is not stored: it is recomputed from the potentials when needed.
@@ -277,6 +280,13 @@ def stencil_row(stencil: np.ndarray, over: np.ndarray, over_ptr: np.ndarray, e: 
     return over[over_ptr[-1 - j]:over_ptr[-j]]
 
 
+def restore_state(arrays: dict) -> EngineState:
+    """An :class:`EngineState` from its fields by name (as a checkpoint stores them),
+    the hot arrays moved back to huge pages (speed only)."""
+    return EngineState(**{name: _paged(value) if name in _PAGED_FIELDS else value
+                          for name, value in arrays.items()})
+
+
 def initial_state(network: Network, u0: np.ndarray, quota: float, t_end: float,
                   record: np.ndarray, routing: Routing | None = None,
                   spike_log: bool = False) -> EngineState:
@@ -309,7 +319,7 @@ def initial_state(network: Network, u0: np.ndarray, quota: float, t_end: float,
     node["base"][:N], node["volume"][:N] = base, volume
     return EngineState(
         edge=edge, drive=network.drive.copy(), node=_paged(node), potential=_paged(pot),
-        latency=network.latency, inc_ptr=_paged(network.inc_ptr.astype(np.int32)),
+        latency=network.latency.copy(), inc_ptr=_paged(network.inc_ptr.astype(np.int32)),
         incident=_paged(incident), stencil=_paged(stencil), stencil_over=over,
         stencil_ptr=over_ptr, ncell=N,
         route_ptr=routing.ptr if use_routes else np.zeros(2 * E + 1, dtype=np.int64),
