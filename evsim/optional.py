@@ -59,5 +59,6 @@ def require(module: str, extra: str | None = None, feature: str | None = None) -
         what = f" for {feature}" if feature else ""
         hint = (f'pip install "evsim[{extra}]"' if extra else f"pip install {top}")
         if top == "torch":
-            hint = "pip install torch==2.13.0  (the CPU build; or " + f'"evsim[{extra}]")'
+            hint = ("pip install torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu"
+                    f'  (the CPU build), then pip install "evsim[{extra}]"')
         raise MissingDependency(f"{module} is needed{what} but is not installed: {hint}") from err

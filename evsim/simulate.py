@@ -1,6 +1,7 @@
 """``evsim.simulate``: the one entry point that runs a PISNN on a cell graph."""
 from __future__ import annotations
 
+import os
 import time
 import warnings
 from collections.abc import Callable
@@ -275,7 +276,10 @@ def _drive(run: Run, network: Network, state, processes, max_events, max_wall_se
     start = time.perf_counter()
     saved_at = (events(), start)
     t_end = run.t_end
-    shown = {} if progress is None else {"disable": not progress}  # None: tqdm decides (TTY, TQDM_DISABLE)
+    # progress None: a bar only when stderr is a terminal (tqdm's disable=None), unless the
+    # user's TQDM_DISABLE says otherwise (tqdm reads it only for arguments not passed)
+    shown = ({"disable": not progress} if progress is not None
+             else {} if "TQDM_DISABLE" in os.environ else {"disable": None})
     bar = tqdm(total=t_end, unit="t", desc=f"evsim[{run.engine}]", delay=1.0, leave=False, **shown,
                bar_format="{l_bar}{bar}| t={n:.4g}/{total:.4g} [{elapsed}<{remaining}]")
     try:
