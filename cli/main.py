@@ -26,7 +26,7 @@ import json
 import sys
 from pathlib import Path
 
-from evsim.errors import EvsimError
+from evsim.errors import ConfigError, EvsimError
 
 __all__ = ["main", "EXIT_OK", "EXIT_FAILED_POINTS", "EXIT_ERROR", "EXIT_INTERRUPTED"]
 
@@ -42,9 +42,19 @@ _RUN_OVERRIDES = ("cells", "quota", "t_end", "engine", "diffusivity", "initial",
 def _run(args) -> int:
     from evsim.workflow.output import fresh_directory
     from evsim.workflow.problems import get_problem
-    from evsim.workflow.runner import check_config, load_config, run_problem
+    from evsim.workflow.runner import check_config, load_config, resume_run, run_problem
 
+    if args.resume is not None:
+        if args.target is not None:
+            raise ConfigError("--resume DIR continues the run in DIR; give no problem or "
+                              f"configuration with it (got {args.target!r})")
+        limits = check_config({"max_events": args.max_events,
+                               "max_wall_seconds": args.max_wall_seconds}, "command line")
+        _, summary = resume_run(args.resume, checkpoint_every=args.checkpoint_every, **limits)
+        return _report_run(summary, Path(args.resume))
     target = args.target
+    if target is None:
+        raise ConfigError("evsim run needs a problem name or CONFIG.toml (or --resume DIR)")
     config: dict = {}
     if target.endswith(".toml"):
         config = load_config(target)
@@ -55,15 +65,24 @@ def _run(args) -> int:
     if "out" not in config:
         config["out"] = fresh_directory(Path("runs") / target)
     print(f"evsim: writing to {config['out']}", file=sys.stderr, flush=True)
-    _, summary = run_problem(target, plots=not args.no_plots, overwrite=args.overwrite, **config)
+    _, summary = run_problem(target, plots=not args.no_plots, overwrite=args.overwrite,
+                             checkpoint_every=args.checkpoint_every, **config)
+    return _report_run(summary, Path(config["out"]))
+
+
+def _report_run(summary: dict, out: Path) -> int:
+    """Print the headline of a run's summary; the exit status."""
     keys = ("problem", "cells", "quota", "spikes", "rmse", "rmse_final", "ledger_residual",
             "wall_seconds", "events_per_second", "stop_reason")
     print(json.dumps({k: summary[k] for k in keys}, indent=2, default=float))
-    print(f"wrote {Path(config['out']) / 'summary.json'}", file=sys.stderr)
+    print(f"wrote {out / 'summary.json'}", file=sys.stderr)
     if summary["stop_reason"] == "interrupted" or "signal" in summary:
-        print(f"evsim: interrupted ({summary.get('signal', 'SIGINT')}); the partial run is saved",
-              file=sys.stderr)
+        print(f"evsim: interrupted ({summary.get('signal', 'SIGINT')}); the partial run is saved; "
+              f"continue it with: evsim run --resume {out}", file=sys.stderr)
         return EXIT_INTERRUPTED
+    if "checkpoint" in summary:
+        print(f"evsim: stopped ({summary['stop_reason']}); continue it with: "
+              f"evsim run --resume {out}", file=sys.stderr)
     return EXIT_OK
 
 
@@ -232,7 +251,8 @@ def build_parser() -> argparse.ArgumentParser:
                                 help="command ('evsim COMMAND --help' shows its options)")
 
     run = sub.add_parser("run", help="simulate a canonical problem or a TOML configuration")
-    run.add_argument("target", help="problem name (see 'evsim problems') or CONFIG.toml")
+    run.add_argument("target", nargs="?",
+                     help="problem name (see 'evsim problems') or CONFIG.toml (not with --resume)")
     run.add_argument("--cells", type=int, help="resolution (cells per axis, or target cell count)")
     run.add_argument("--quota", type=float, help="packet mass q")
     run.add_argument("--t-end", dest="t_end", type=float, help="final time")
@@ -249,6 +269,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--overwrite", action="store_true",
                      help="replace the run already in --out (its files are removed first)")
     run.add_argument("--no-plots", action="store_true", help="skip the figures")
+    run.add_argument("--resume", metavar="DIR",
+                     help="continue the stopped run in DIR from its checkpoint.evsim "
+                          "(same spikes and bits as an uninterrupted run)")
+    run.add_argument("--checkpoint-every", dest="checkpoint_every", type=float, metavar="SECONDS",
+                     help="also checkpoint every SECONDS of wall time (a stopped run always "
+                          "leaves a checkpoint in its folder)")
     run.set_defaults(func=_run)
 
     exp = sub.add_parser("experiment", help="run a named experiment (see 'evsim experiments')",

@@ -10,9 +10,16 @@ and the figures are skipped, and the partial result and its summary are still
 written. ``max_wall_seconds`` bounds the whole run, not only the simulation:
 what remains after the simulation decides whether the optional scores are
 computed. What was skipped, and why, is listed in the summary's ``skipped``.
+
+A run with an output folder that stops before ``t_end`` (a limit, a signal, a
+stalled clock) leaves the complete engine state in ``checkpoint.evsim`` beside its
+summary; :func:`resume_run` (``evsim run --resume DIR``) continues it, bit for bit
+as if it had never stopped (:func:`evsim.resume`), and rewrites the folder's
+results. A run that reaches ``t_end`` removes its checkpoint.
 """
 from __future__ import annotations
 
+import json
 import math
 import numbers
 import signal
@@ -28,13 +35,13 @@ from typing import Any
 from evsim import __version__
 from evsim.errors import ConfigError, ResultFileError
 from evsim.result import Result
-from evsim.simulate import ENGINES
+from evsim.simulate import ENGINES, resume
 
 from .case import Case, make_case
-from .output import prepare_directory, write_json
+from .output import CHECKPOINT, prepare_directory, write_json
 from .problems import get_problem
 
-__all__ = ["run_problem", "load_config", "check_config", "CONFIG_KEYS", "OPTIONAL_SCORES"]
+__all__ = ["run_problem", "resume_run", "load_config", "check_config", "CONFIG_KEYS", "OPTIONAL_SCORES"]
 
 #: Keys accepted in a run configuration (TOML) and by :func:`run_problem`.
 CONFIG_KEYS = ("problem", "cells", "quota", "t_end", "engine", "diffusivity", "initial",
@@ -185,7 +192,8 @@ def run_problem(problem: str, *, cells: int | None = None, quota: float | None =
                 max_events: int | None = None, max_wall_seconds: float | None = None,
                 out: str | Path | None = None, provenance: dict | None = None,
                 plots: bool = True, progress: bool | None = None, overwrite: bool = False,
-                command: Sequence[str] | None = None) -> tuple[Result, dict]:
+                command: Sequence[str] | None = None,
+                checkpoint_every: float | None = None) -> tuple[Result, dict]:
     """Simulate a canonical problem and score it against its reference.
 
     Parameters
@@ -247,38 +255,107 @@ def run_problem(problem: str, *, cells: int | None = None, quota: float | None =
         budget = None
         if max_wall_seconds is not None:
             budget = max(max_wall_seconds - (time.perf_counter() - start), 1e-9)
+        keep = {} if out is None else {"checkpoint": out / CHECKPOINT,
+                                        "checkpoint_every": checkpoint_every}
         result = case.simulate(engine=engine, max_events=max_events, max_wall_seconds=budget,
-                               progress=progress)
+                               progress=progress, **keep)
         stop.armed = False
-        reason = None
-        if stop.received is not None or result.stop_reason == "interrupted":
-            reason = "interrupted"
-        elif max_wall_seconds is not None and time.perf_counter() - start >= max_wall_seconds:
-            reason = "max_wall_seconds"
-        scores = case.score(result, semidiscrete=reason is None)
-        skipped = {k: reason for k in OPTIONAL_SCORES[case.reference_kind] if reason is not None}
-        summary = _summary(problem, case, result, scores, engine)
-        summary.update(skipped=skipped, config={
-            "problem": problem, "cells": case.cells, "quota": case.quota, "t_end": case.t_end,
-            "diffusivity": case.diffusivity, "engine": engine, "initial": initial,
-            "max_events": max_events, "max_wall_seconds": max_wall_seconds,
-            "out": None if out is None else str(out), "plots": plots},
-            command=list(sys.argv if command is None else command), evsim_version=__version__,
-            created=datetime.now(timezone.utc).isoformat(timespec="seconds"))
-        if initial is not None:
-            summary["initial"] = initial
-        if provenance:
-            summary["provenance"] = provenance
-        if stop.received is not None:
-            summary["signal"] = stop.received
-        if out is not None:
-            result.save(out / "result.npz")
-            if plots and reason is None:
-                summary["figures"] = _figures(case, result, out, problem)
-            elif plots:
-                skipped["figures"] = reason
-            write_json(out / "summary.json", summary)
+        config = {"problem": problem, "cells": case.cells, "quota": case.quota,
+                  "t_end": case.t_end, "diffusivity": case.diffusivity, "engine": engine,
+                  "initial": initial, "max_events": max_events,
+                  "max_wall_seconds": max_wall_seconds, "out": None if out is None else str(out),
+                  "plots": plots}
+        summary = _finish(case, result, stop, start, max_wall_seconds, config, out, command,
+                          provenance)
     return result, summary
+
+
+def resume_run(directory: str | Path, *, max_events: int | None = None,
+               max_wall_seconds: float | None = None, progress: bool | None = None,
+               command: Sequence[str] | None = None,
+               checkpoint_every: float | None = None) -> tuple[Result, dict]:
+    """Continue the stopped run in ``directory`` from its checkpoint (``evsim run --resume``).
+
+    The case is set up again from the folder's ``summary.json`` (its ``config``),
+    the simulation continues from ``checkpoint.evsim`` (:func:`evsim.resume`: the
+    same spikes and bits as an uninterrupted run), and the folder's result,
+    summary and figures are rewritten.
+
+    Parameters
+    ----------
+    directory
+        A folder written by :func:`run_problem` whose run stopped before ``t_end``.
+    max_events, max_wall_seconds
+        Limits of the continued run (``max_events`` counts from t = 0, as in
+        :func:`evsim.resume`; ``max_wall_seconds`` from now).
+
+    Raises
+    ------
+    ResultFileError
+        If the folder holds no summary or no checkpoint (e.g. the run had finished).
+    """
+    start = time.perf_counter()
+    out = Path(directory)
+    ckpt = out / CHECKPOINT
+    try:
+        saved = json.loads((out / "summary.json").read_text())
+        config = dict(saved["config"])
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        raise ResultFileError(f"{out}: no readable summary.json with a 'config' of the run "
+                              f"to resume ({type(err).__name__}: {err})") from None
+    if not ckpt.is_file():
+        raise ResultFileError(f"{out}: no {CHECKPOINT} to resume from (the run finished, or "
+                              "was written without an output folder)")
+    check_config({k: config.get(k) for k in ("problem", "cells", "quota", "t_end",
+                                             "diffusivity", "engine", "initial")}, str(out))
+    with _StopSignals() as stop:
+        case = make_case(config["problem"], cells=config["cells"], quota=config["quota"],
+                         t_end=config["t_end"], diffusivity=config["diffusivity"],
+                         initial=config.get("initial"))
+        result = resume(ckpt, max_events=max_events, max_wall_seconds=max_wall_seconds,
+                        progress=progress, checkpoint_every=checkpoint_every)
+        stop.armed = False
+        config.update(max_events=max_events, max_wall_seconds=max_wall_seconds, resumed=True)
+        summary = _finish(case, result, stop, start, max_wall_seconds, config, out, command,
+                          saved.get("provenance"))
+    return result, summary
+
+
+def _finish(case: Case, result: Result, stop: _StopSignals, start: float,
+            max_wall_seconds: float | None, config: dict, out: Path | None,
+            command: Sequence[str] | None, provenance: dict | None = None) -> dict:
+    """Score a run, build its summary, write result, figures and summary into ``out``."""
+    reason = None
+    if stop.received is not None or result.stop_reason == "interrupted":
+        reason = "interrupted"
+    elif max_wall_seconds is not None and time.perf_counter() - start >= max_wall_seconds:
+        reason = "max_wall_seconds"
+    scores = case.score(result, semidiscrete=reason is None)
+    skipped = {k: reason for k in OPTIONAL_SCORES[case.reference_kind] if reason is not None}
+    problem = config["problem"]
+    summary = _summary(problem, case, result, scores, config["engine"])
+    summary.update(skipped=skipped, config=config,
+                   command=list(sys.argv if command is None else command),
+                   evsim_version=__version__,
+                   created=datetime.now(timezone.utc).isoformat(timespec="seconds"))
+    if config.get("initial") is not None:
+        summary["initial"] = config["initial"]
+    if provenance:
+        summary["provenance"] = provenance
+    if stop.received is not None:
+        summary["signal"] = stop.received
+    if out is not None:
+        result.save(out / "result.npz")
+        if result.stop_reason == "t_end":
+            (out / CHECKPOINT).unlink(missing_ok=True)
+        elif (out / CHECKPOINT).is_file():
+            summary["checkpoint"] = CHECKPOINT
+        if config.get("plots", True) and reason is None:
+            summary["figures"] = _figures(case, result, out, problem)
+        elif config.get("plots", True):
+            skipped["figures"] = reason
+        write_json(out / "summary.json", summary)
+    return summary
 
 
 def _summary(problem: str, case: Case, result: Result, scores: dict, engine: str) -> dict:

@@ -49,7 +49,7 @@ ROWS = [
     (["run", "heat9d"], {}, ["unknown problem 'heat9d'"]),
     (["run", "heat1d", "--out", "{d}/f"], {"f": "x"}, ["out", "is an existing file"]),
     (["run", "heat1d", "--out", "{d}/run"], RUN, ["out", "already holds a run", "--overwrite"]),
-    (["run"], {}, ["the following arguments are required: target"]),
+    (["run"], {}, ["needs a problem name or CONFIG.toml"]),
     # ------------------------------------------------------------ evsim run, config files
     (["run", "{d}/missing.toml"], {}, ["missing.toml", "no such configuration file"]),
     (["run", "{d}/c.toml"], {"c.toml": DIR}, ["c.toml", "is a directory"]),

@@ -51,3 +51,10 @@ def test_signal_stops_the_run_with_its_result_and_summary(tmp_path, sig):
     result = evsim.load(out / "result.npz")
     assert result.stop_reason == "interrupted" and result.ledger.residual == 0
     assert 0 < result.t_final < result.t_end and result.spikes == summary["spikes"] > 0
+    # ... and the checkpoint it can be resumed from (the state at the stop, bit for bit)
+    assert summary["checkpoint"] == "checkpoint.evsim" and (out / "checkpoint.evsim").is_file()
+    assert f"evsim run --resume {out}" in stderr
+    continued = evsim.resume(out / "checkpoint.evsim", max_events=result.firings + 1000,
+                             progress=False)
+    assert continued.spikes > result.spikes and continued.ledger.residual == 0
+    assert (continued.potential[: result.times.size] == result.potential).all()
