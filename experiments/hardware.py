@@ -14,6 +14,11 @@ on a small routed run.
 ``evsim experiment energy-comparison`` costs heat1d as PISNN vs FTCS vs PINN
 at matched accuracy with the break-even activity
 (:func:`evsim.workflow.comparison.compare_solvers`).
+
+``evsim experiment hardware-step`` sweeps the hardware step ``dt_hw`` of a
+time-stepped chip on heat1d and heat2d: Loihi energy and chip time of the
+replayed run, and the RMSE of the closed-loop stepped run, up to and beyond the
+explicit-Euler stability bound.
 """
 from __future__ import annotations
 
@@ -25,9 +30,12 @@ from typing import Any
 import numpy as np
 
 from evsim.analysis import figures as F
+from evsim.analysis.chip import _largest_rate, estimate, stepped_potentials
 from evsim.analysis.energy import PROFILE_NAMES, busy_seconds, energy
 from evsim.analysis.mapping import CoreMesh, Mapping, cut_edges, map_cells, traffic, with_noc_timing
 from evsim.analysis.metrics import rmse
+from evsim.errors import ConfigError
+from evsim.network import compile_network
 from evsim.simulate import simulate
 from evsim.workflow.case import Case, make_case
 from evsim.workflow.comparison import compare_solvers
@@ -35,7 +43,7 @@ from evsim.workflow.problems import get_problem
 
 from .registry import experiment
 
-__all__ = ["hardware_heat2d", "energy_comparison", "timing_study"]
+__all__ = ["energy_comparison", "hardware_heat2d", "hardware_step", "step_sweep", "timing_study"]
 
 
 def timing_study(case: Case, mapping: Mapping, quota: float,
@@ -207,3 +215,113 @@ def energy_comparison(out: Path, fast: bool = False) -> dict[str, Any]:
     F.savefig(fig, out / "energy_comparison.png")
     c["experiment"] = "energy-comparison"
     return c
+
+
+def step_sweep(case: Case, steps: Sequence[int], profile: str = "loihi") -> dict[str, Any]:
+    """Energy, chip time and RMSE of ``case`` on a time-stepped chip, per hardware step.
+
+    Runs ``case`` once with a spike log, maps its cells onto 4 x 4 cores
+    (``"blocks"``), and for each ``dt_hw = t_end / k`` (``k`` in ``steps``)
+    estimates the time-stepped energy and chip time
+    (:func:`evsim.analysis.chip.estimate`) and the RMSE of the closed-loop
+    stepped run (:func:`evsim.analysis.chip.stepped_potentials`) against the
+    case's reference.
+
+    Parameters
+    ----------
+    case
+        The problem at its resolution and quota.
+    steps
+        Hardware steps over ``t_end``.
+    profile
+        Chip profile of the energy estimates.
+
+    Returns
+    -------
+    dict
+        ``problem``, ``cells``, ``quota``, ``t_end``, ``spikes``,
+        ``stability_bound`` (``2 / lambda_max``), ``event_rmse`` (exact-event
+        run), ``async_joules`` and ``async_chip_seconds`` (asynchronous
+        estimate) and ``rows``: per step ``steps``, ``dt_hw``, ``status``
+        (``"stable"`` or ``"unstable"``: ``dt_hw`` at or above the bound),
+        ``rmse`` (NaN when unstable), ``energy_joules`` and ``chip_seconds``.
+    """
+    result = case.simulate(spike_log=True, progress=False)
+    reference = case.reference(result.times)
+    network = compile_network(case.graph)
+    cells = len(case.x)
+    mapping = map_cells(case.graph, CoreMesh(4, 4, math.ceil(cells / 16)), "blocks")
+    asynchronous = estimate(result, mapping, profile, model="asynchronous")
+    rows = []
+    for k in steps:
+        dt = case.t_end / k
+        try:
+            error = rmse(stepped_potentials(network, case.u0, case.quota, dt, result.times), reference)
+        except ConfigError:
+            error = math.nan
+        stepped = estimate(result, mapping, profile, model="time-stepped", dt_hw=dt)
+        rows.append({"steps": int(k), "dt_hw": dt, "status": "unstable" if math.isnan(error) else "stable",
+                     "rmse": error, "energy_joules": stepped.breakdown.total,
+                     "chip_seconds": stepped.chip_seconds})
+    return {"problem": case.name, "cells": cells, "quota": case.quota, "t_end": case.t_end,
+            "spikes": int(result.spikes), "stability_bound": 2.0 / _largest_rate(network),
+            "event_rmse": rmse(result.potential, reference), "async_joules": asynchronous.breakdown.total,
+            "async_chip_seconds": asynchronous.chip_seconds, "rows": rows}
+
+
+def _step_figure(sweeps: Sequence[dict[str, Any]]) -> Any:
+    """Energy and RMSE vs ``dt_hw`` (log-log) per sweep of :func:`step_sweep`, with their reference lines."""
+    plt = F.pyplot()
+    fig, (ax_e, ax_r) = plt.subplots(1, 2, figsize=(11, 4.5), layout="constrained")
+    for s, color in zip(sweeps, ("tab:blue", "tab:orange", "tab:green")):
+        dt = np.array([r["dt_hw"] for r in s["rows"]])
+        label = f"{s['problem']} ({s['cells']} cells, q = {s['quota']:g})"
+        ax_e.plot(dt, [r["energy_joules"] for r in s["rows"]], "o-", color=color,
+                  label=f"{label}: time-stepped")
+        ax_e.axhline(s["async_joules"], color=color, ls=":", label=f"{s['problem']}: asynchronous")
+        ax_r.plot(dt, [r["rmse"] for r in s["rows"]], "o-", color=color, label=f"{label}: stepped run (none where unstable)")
+        ax_r.axhline(s["event_rmse"], color=color, ls=":", label=f"{s['problem']}: exact events")
+        for ax in (ax_e, ax_r):
+            ax.axvline(s["stability_bound"], color=color, ls="--",
+                       label=f"{s['problem']}: stability bound 2/\u03bb_max")
+    for ax, quantity, title in ((ax_e, "energy", "Loihi energy of the replayed run"),
+                                (ax_r, "rmse", "RMSE of the closed-loop stepped run vs reference")):
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        F.log_ticks(ax)
+        ax.set_xlabel("hardware step dt_hw [-]")
+        ax.set_ylabel(F.LABELS[quantity])
+        ax.set_title(title, fontsize=10)
+    ax_e.legend(fontsize=7, loc="lower left")
+    ax_r.legend(fontsize=7)
+    return fig
+
+
+@experiment("hardware-step")
+def hardware_step(out: Path, fast: bool = False) -> dict[str, Any]:
+    """Energy, chip time and RMSE vs the hardware step dt_hw (heat1d and heat2d).
+
+    Parameters
+    ----------
+    out
+        Directory for ``hardware_step.png``.
+    fast
+        Quotas 1e-4 (heat1d) and 5e-5 (heat2d) instead of the problems' and
+        four steps instead of seven.
+
+    Returns
+    -------
+    dict
+        ``sweeps`` (:func:`step_sweep` per problem: heat1d 100 cells, heat2d
+        16 x 16), ``summary`` (one row per problem and step) and ``figures``.
+    """
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    steps = (30_000, 10_000, 3_000, 300) if fast else (100_000, 30_000, 10_000, 3_000, 1_000, 300, 100)
+    sweeps = [step_sweep(make_case(name, cells=cells, quota=quota if fast else None), steps)
+              for name, cells, quota in (("heat1d", 100, 1e-4), ("heat2d", 16, 5e-5))]
+    F.savefig(_step_figure(sweeps), out / "hardware_step.png")
+    summary = [{"problem": s["problem"], "stability_bound": s["stability_bound"], "event_rmse": s["event_rmse"],
+                "async_joules": s["async_joules"], **r} for s in sweeps for r in s["rows"]]
+    return {"experiment": "hardware-step", "fast": fast, "sweeps": sweeps, "summary": summary,
+            "figures": ["hardware_step.png"]}

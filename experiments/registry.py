@@ -27,7 +27,7 @@ _REGISTRY: dict[str, Callable[..., dict]] = {}
 PROVIDERS: dict[str, tuple[str, ...]] = {
     "evsim.experiments.paper": ("paper-heat1d", "paper-generalize", "paper-heat2d"),
     "evsim.experiments.baselines": ("baselines",),
-    "evsim.experiments.hardware": ("hardware-heat2d", "energy-comparison"),
+    "evsim.experiments.hardware": ("hardware-heat2d", "energy-comparison", "hardware-step"),
 }
 
 
