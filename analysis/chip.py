@@ -89,7 +89,8 @@ from .mapping import Mapping
 from .packets import cell_count
 
 __all__ = ["ChipProfile", "ChipEstimate", "Replay", "STEPPED_KINDS", "SPIKE_MODES", "MODELS",
-           "chip_profiles", "get_chip_profile", "replay", "stepped_estimate", "estimate", "stepped_potentials"]
+           "chip_profiles", "get_chip_profile", "replay", "stepped_estimate", "estimate", "stepped_potentials",
+           "stability_bound"]
 
 #: Event kinds of the time-stepped model, in breakdown order.
 STEPPED_KINDS = ("neuron_access", "neuron_updates", "spikes_out", "messages_out", "messages_in",
@@ -469,6 +470,17 @@ def estimate(result: Any, mapping: Mapping, profile: str | ChipProfile = "loihi"
 
 # --- the accuracy cost of the step ------------------------------------------------
 
+def stability_bound(network: Network) -> float:
+    """The largest stable hardware step of a step-synchronous run, :math:`2 / \\lambda_\\max`.
+
+    :math:`\\lambda_\\max` is the largest eigenvalue of :math:`V^{-1/2} L V^{-1/2}`
+    (``L``: the cells' conductance Laplacian, reservoir edges on the diagonal); explicit
+    Euler with packets moved at step boundaries (:func:`stepped_potentials`) is
+    unstable for :math:`\\Delta t_\\mathrm{hw} \\ge 2 / \\lambda_\\max`.
+    """
+    return 2.0 / _largest_rate(network)
+
+
 def _largest_rate(network: Network) -> float:
     """Largest eigenvalue of :math:`V^{-1/2} L V^{-1/2}` (``L``: the cells' conductance Laplacian with reservoirs)."""
     import scipy.sparse as sp
@@ -535,7 +547,7 @@ def stepped_potentials(network: Network, u0: np.ndarray, quota: float, dt_hw: fl
     n = network.cells
     a, b = network.edges[:, 0], network.edges[:, 1]
     cell_a, cell_b = a < n, b < n
-    limit = 2.0 / _largest_rate(network)
+    limit = stability_bound(network)
     if dt_hw >= limit:
         raise ConfigError(f"dt_hw = {dt_hw:g} is not below the stability bound 2 / lambda_max = {limit:g} "
                           "of a step-synchronous run")

@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from evsim.analysis import figures as F
-from evsim.analysis.chip import _largest_rate, estimate, stepped_potentials
+from evsim.analysis.chip import estimate, stability_bound, stepped_potentials
 from evsim.analysis.energy import PROFILE_NAMES, busy_seconds, energy
 from evsim.analysis.mapping import CoreMesh, Mapping, cut_edges, map_cells, traffic, with_noc_timing
 from evsim.analysis.metrics import rmse
@@ -264,7 +264,7 @@ def step_sweep(case: Case, steps: Sequence[int], profile: str = "loihi") -> dict
                      "rmse": error, "energy_joules": stepped.breakdown.total,
                      "chip_seconds": stepped.chip_seconds})
     return {"problem": case.name, "cells": cells, "quota": case.quota, "t_end": case.t_end,
-            "spikes": int(result.spikes), "stability_bound": 2.0 / _largest_rate(network),
+            "spikes": int(result.spikes), "stability_bound": stability_bound(network),
             "event_rmse": rmse(result.potential, reference), "async_joules": asynchronous.breakdown.total,
             "async_chip_seconds": asynchronous.chip_seconds, "rows": rows}
 
