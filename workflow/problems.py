@@ -66,6 +66,9 @@ class Problem:
         diffusivity, or None (see :meth:`exact`).
     steady
         ``steady(x) -> (N,)`` analytic steady state, or None.
+    dim
+        How the resolution ``cells`` counts cells: ``cells ** dim`` of them (see
+        :meth:`cell_count`; 1 where ``cells`` is the cell count itself).
     """
 
     name: str
@@ -79,6 +82,12 @@ class Problem:
     record: tuple = field(default=())
     solution: Callable[[np.ndarray, np.ndarray, float], np.ndarray] | None = None
     steady: Callable[[np.ndarray], np.ndarray] | None = None
+    dim: int = 1
+
+    def cell_count(self, cells: int) -> int:
+        """About how many cells ``build(cells, ...)`` makes (at most ``cells ** dim``):
+        ``cells`` counts cells per axis on grids and lattices, cells on meshes (``dim`` 1)."""
+        return int(cells) ** self.dim
 
     @property
     def has_exact(self) -> bool:
@@ -204,11 +213,11 @@ def _laplace_exact(x):
 
 register(Problem("heat2d", "u_t = 0.1 Lap u on the unit square, u0 = sin(pi x) sin(pi y), u = 0 on the boundary",
                  build=_heat2d_graph, initial=_sine_2d, cells=64, diffusivity=0.1, t_end=0.8,
-                 quota=5e-7, record=(0.0, 0.1, 0.4, 0.8), solution=_heat2d_exact))
+                 quota=5e-7, record=(0.0, 0.1, 0.4, 0.8), solution=_heat2d_exact, dim=2))
 register(Problem("laplace2d", "u_t = 0.1 Lap u from u0 = 0 with u(x, 1) = sin(pi x): converges to Laplace",
                  build=_laplace2d_graph, initial=lambda x: np.zeros(len(x)), cells=64,
                  diffusivity=0.1, t_end=3.0, quota=1e-6, record=tuple(np.linspace(0.0, 3.0, 31)),
-                 steady=_laplace_exact))
+                 steady=_laplace_exact, dim=2))
 
 
 # --------------------------------------------------------------------- irregular meshes
@@ -249,4 +258,4 @@ register(Problem("cube3d", "u_t = 0.1 Lap u on the unit cube, jittered Delaunay 
                  "(cells = lattice intervals per axis), u0 = sin(pi x) sin(pi y) sin(pi z), u = 0 "
                  "on the boundary; exact decay exp(-3 kappa pi^2 t)",
                  build=_cube3d_graph, initial=_sine_3d, cells=12, diffusivity=0.1, t_end=0.5,
-                 quota=5e-7, record=tuple(np.linspace(0.0, 0.5, 6)), solution=_cube3d_exact))
+                 quota=5e-7, record=tuple(np.linspace(0.0, 0.5, 6)), solution=_cube3d_exact, dim=3))

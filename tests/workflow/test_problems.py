@@ -64,3 +64,10 @@ def test_a_run_stopped_before_its_first_record_is_not_scored_as_perfect():
     assert s["rmse"] > 0 and s["rmse"] == pytest.approx(expected, rel=1e-12)
     assert s["rmse_final"] == pytest.approx(math.sqrt(np.mean((result.final_potential - at_stop) ** 2)),
                                             rel=1e-12)
+
+
+@pytest.mark.parametrize("name, cells", [("heat2d", 10**6), ("cube3d", 10**5), ("disk", 10**13),
+                                         ("heat1d", 10**12)])
+def test_a_resolution_beyond_memory_is_refused_before_building(name, cells):
+    with pytest.raises(ValueError, match=rf"cells = {cells} gives {name} about .* GiB.*smaller cells"):
+        make_case(name, cells=cells)
