@@ -133,7 +133,9 @@ def simulate(
     checkpoint
         A file to write the complete engine state to (:mod:`evsim.checkpoint`,
         atomically), between chunks of events every ``checkpoint_every`` and
-        when the run stops; :func:`resume` continues it, bit for bit.
+        when the run stops before ``t_end`` (a run that is complete has nothing
+        to continue and writes none at its end); :func:`resume` continues it,
+        bit for bit.
     checkpoint_every
         An ``int``: checkpoint after at least this many events; a ``float``:
         after at least this many wall-clock seconds. Default: only at the stop.
@@ -313,7 +315,8 @@ def _drive(run: Run, network: Network, state, processes, max_events, max_wall_se
     finally:
         bar.close()
     wall = time.perf_counter() - start
-    if checkpoint is not None and (stop_reason != "interrupted" or runner.consistent_on_interrupt):
+    if checkpoint is not None and stop_reason != "t_end" and (
+            stop_reason != "interrupted" or runner.consistent_on_interrupt):
         save()
     return _result(run, network, state, stop_reason, wall)
 

@@ -15,7 +15,8 @@ A run with an output folder that stops before ``t_end`` (a limit, a signal, a
 stalled clock) leaves the complete engine state in ``checkpoint.evsim`` beside its
 summary; :func:`resume_run` (``evsim run --resume DIR``) continues it, bit for bit
 as if it had never stopped (:func:`evsim.resume`), and rewrites the folder's
-results. A run that reaches ``t_end`` removes its checkpoint.
+results. A run that reaches ``t_end`` removes the checkpoint it was resumed from (or a
+periodic one).
 """
 from __future__ import annotations
 
