@@ -147,41 +147,24 @@ def _add_retrain(sub) -> None:
     base.set_defaults(func=_retrain_baselines)
 
 
-def _energy_case(summary: dict, resolution: int | None):
-    """The case of a saved run (``summary.json``), at the resolution that gives its cell count."""
-    from evsim.errors import ConfigError
-    from evsim.topologies import cell_nodes
-    from evsim.workflow.case import make_case
-
-    n = int(summary["cells"])
-    candidates = [resolution] if resolution else [n, round(n ** 0.5), round(n ** (1 / 3))]
-    for k in dict.fromkeys(candidates):
-        case = make_case(summary["problem"], cells=k, diffusivity=summary["diffusivity"], t_end=summary["t_end"],
-                         quota=summary["quota"], initial=summary.get("initial"))
-        if len(cell_nodes(case.graph)) == n:
-            return case
-    raise ConfigError(f"no resolution of {summary['problem']!r} among {candidates} gives its {n} cells; "
-                      "pass --cells RESOLUTION")
-
-
 def _energy(args) -> int:
     """``evsim energy``: time-stepped and asynchronous estimates of a saved run (optionally SANA-FE's)."""
     import evsim
     from evsim.analysis.chip import estimate, get_chip_profile
     from evsim.analysis.mapping import CoreMesh, map_cells
-    from evsim.errors import ConfigError
+    from evsim.workflow.runner import saved_run
+    from evsim.workflow.sweep import parse_mesh
 
     run = Path(args.run_dir)
-    summary = json.loads((run / "summary.json").read_text())
+    summary, case = saved_run(run, args.cells)
+    width, height = parse_mesh(args.cores)
     result = evsim.load(run / "result.npz")
-    case = _energy_case(summary, args.cells)
     rerun = result.spike_log is None
     if rerun:  # `evsim run` keeps no spike log: replay the same deterministic run with one
         print("evsim: result.npz has no spike log; re-simulating the run with spike_log=True", file=sys.stderr)
         result = case.simulate(engine=summary.get("engine", "compiled"), spike_log=True)
         if result.spikes != summary["spikes"]:
             raise ConfigError(f"re-simulation gave {result.spikes} packets, the saved run {summary['spikes']}")
-    width, height = (int(v) for v in args.cores.lower().split("x"))
     prof = get_chip_profile(args.profile)
     mapping = map_cells(case.graph, CoreMesh(width, height, prof.core_capacity), args.mapping)
     dt_hw = args.time_step or result.t_final / 1000

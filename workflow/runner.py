@@ -42,7 +42,7 @@ from .case import Case, make_case
 from .output import CHECKPOINT, prepare_directory, write_json
 from .problems import get_problem
 
-__all__ = ["run_problem", "resume_run", "load_config", "check_config", "CONFIG_KEYS", "OPTIONAL_SCORES"]
+__all__ = ["run_problem", "resume_run", "saved_run", "load_config", "check_config", "CONFIG_KEYS", "OPTIONAL_SCORES"]
 
 #: Keys accepted in a run configuration (TOML) and by :func:`run_problem`.
 CONFIG_KEYS = ("problem", "cells", "quota", "t_end", "engine", "diffusivity", "initial",
@@ -298,21 +298,12 @@ def resume_run(directory: str | Path, *, max_events: int | None = None,
     start = time.perf_counter()
     out = Path(directory)
     ckpt = out / CHECKPOINT
-    try:
-        saved = json.loads((out / "summary.json").read_text())
-        config = dict(saved["config"])
-    except (OSError, ValueError, KeyError, TypeError) as err:
-        raise ResultFileError(f"{out}: no readable summary.json with a 'config' of the run "
-                              f"to resume ({type(err).__name__}: {err})") from None
-    if not ckpt.is_file():
-        raise ResultFileError(f"{out}: no {CHECKPOINT} to resume from (the run finished, or "
-                              "was written without an output folder)")
-    check_config({k: config.get(k) for k in ("problem", "cells", "quota", "t_end",
-                                             "diffusivity", "engine", "initial")}, str(out))
     with _StopSignals() as stop:
-        case = make_case(config["problem"], cells=config["cells"], quota=config["quota"],
-                         t_end=config["t_end"], diffusivity=config["diffusivity"],
-                         initial=config.get("initial"))
+        saved, case = saved_run(out)
+        if not ckpt.is_file():
+            raise ResultFileError(f"{out}: no {CHECKPOINT} to resume from (the run finished, or "
+                                  "was written without an output folder)")
+        config = dict(saved["config"])
         result = resume(ckpt, max_events=max_events, max_wall_seconds=max_wall_seconds,
                         progress=progress, checkpoint_every=checkpoint_every)
         stop.armed = False
@@ -320,6 +311,45 @@ def resume_run(directory: str | Path, *, max_events: int | None = None,
         summary = _finish(case, result, stop, start, max_wall_seconds, config, out, command,
                           saved.get("provenance"))
     return result, summary
+
+
+def saved_run(directory: str | Path, cells: int | None = None) -> tuple[dict, Case]:
+    """The summary of the run in ``directory`` and its case, set up again from the
+    summary's ``config`` (every resolved parameter of the run).
+
+    Parameters
+    ----------
+    directory
+        A folder written by :func:`run_problem`.
+    cells
+        Another resolution to set the case up at (default: the run's own).
+
+    Raises
+    ------
+    ResultFileError
+        If the folder holds no readable ``summary.json`` with a ``config``.
+    ConfigError
+        If a parameter of the configuration is invalid (naming it), or the case
+        does not have the run's number of cells.
+    """
+    out = Path(directory)
+    try:
+        summary = json.loads((out / "summary.json").read_text())
+        config = summary["config"]
+        check_config({k: config.get(k) for k in ("problem", "cells", "quota", "t_end",
+                                                 "diffusivity", "engine", "initial")}, str(out))
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as err:
+        if isinstance(err, ConfigError):
+            raise
+        raise ResultFileError(f"{out}: no readable summary.json with a 'config' of the run "
+                              f"({type(err).__name__}: {err})") from None
+    case = make_case(config["problem"], cells=config["cells"] if cells is None else cells,
+                     quota=config["quota"], t_end=config["t_end"],
+                     diffusivity=config["diffusivity"], initial=config.get("initial"))
+    if case.u0.size != summary.get("cells", case.u0.size):
+        raise ConfigError(f"{out}: cells = {case.cells} gives {case.u0.size} cells, the run has "
+                          f"{summary['cells']}; pass --cells RESOLUTION")
+    return summary, case
 
 
 def _finish(case: Case, result: Result, stop: _StopSignals, start: float,
