@@ -126,13 +126,25 @@ def _spacetime(ax, field, x, times, title, cmap="viridis", label=LABELS["u"]):
     ax.figure.colorbar(im, ax=ax, label=label)
 
 
-def _cost_axes(ax, rmse_label: str) -> None:
-    """Label a Pareto panel whose x axis carries PISNN spikes and the PINN's FLOPs."""
+def _pareto_panel(ax, sweep: list[dict], key: str, pinn_flops: float, rmse_label: str,
+                  marks=()) -> list[int]:
+    """Draw a quota sweep's RMSE (``key``) vs spikes with its Pareto frontier in that RMSE
+    and the PINN's FLOPs on the same cost axis; ``marks(ax)`` draws extras before the
+    legend. Returns the frontier's indices, ordered by spikes."""
+    front = _pareto_front(sweep, key)
+    sp = np.array([r["spikes"] for r in sweep])
+    er = np.array([r[key] for r in sweep])
+    ax.loglog(sp, er, "o", label="PISNN spikes, quota sweep")
+    ax.loglog(sp[front], er[front], "-", color="C0", label="Pareto frontier")
+    for mark in marks:
+        mark(ax)
+    ax.axvline(pinn_flops, color="k", ls="--", label=f"PINN FLOPs, same field ({pinn_flops:.2e})")
     ax.set_xlabel("cost: PISNN spikes (packets) | PINN FLOPs (dashed line)")
     ax.set_ylabel(rmse_label)
     ax.margins(x=0.1, y=0.15)
     log_ticks(ax)
     ax.legend(fontsize=8)
+    return front
 
 
 def _distill_heat1d(pinn: PINNTeacher, out: Path, cells: int, target_rmse: float) -> Distilled:
@@ -194,7 +206,6 @@ def paper_heat1d(out: Path, fast: bool = False, teacher: Any = None, cells: int 
     quotas = list(quotas) if quotas is not None else list(
         q0 * np.array([0.25, 1.0, 4.0] if fast else [0.125, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0]))
     sweep = pareto_sweep(d.case, quotas, d.teacher_field, {"exact": exact})
-    front = _pareto_front(sweep)
 
     # ---- figures
     plt = pyplot()
@@ -234,14 +245,12 @@ def paper_heat1d(out: Path, fast: bool = False, teacher: Any = None, cells: int 
     _save(fig, out, "heat1d_mass.png", figures)
 
     fig, ax = plt.subplots(figsize=(6, 4.5))
-    sp = np.array([r["spikes"] for r in sweep])
-    er = np.array([r["rmse"] for r in sweep])
-    ax.loglog(sp, er, "o", label="PISNN spikes, quota sweep")
-    ax.loglog(sp[front], er[front], "-", color="C0", label="Pareto frontier")
-    ax.loglog([res.spikes], [d.quota.rmse], "*", ms=14, color="C3", label="distilled quota")
-    ax.axvline(pinn_flops, color="k", ls="--", label=f"PINN FLOPs, same field ({pinn_flops:.2e})")
-    ax.axhline(target_rmse, color="gray", ls=":", label=f"target RMSE {target_rmse:g}")
-    _cost_axes(ax, f"RMSE vs PINN teacher on t \u2264 {pinn.pde.t_train:g} [-]")
+    front = _pareto_panel(ax, sweep, "rmse", pinn_flops,
+                  f"RMSE vs PINN teacher on t \u2264 {pinn.pde.t_train:g} [-]", marks=(
+                      lambda a: a.loglog([res.spikes], [d.quota.rmse], "*", ms=14, color="C3",
+                                         label="distilled quota"),
+                      lambda a: a.axhline(target_rmse, color="gray", ls=":",
+                                          label=f"target RMSE {target_rmse:g}")))
     _save(fig, out, "heat1d_pareto.png", figures)
 
     summary = {
@@ -440,7 +449,6 @@ def paper_heat2d(out: Path, fast: bool = False, cells: int | None = None,
     sweep = pareto_sweep(student, q * np.array([0.5, 1.0, 2.0] if fast else
                                                [0.25, 0.5, 1.0, 2.0, 4.0]),
                          target, {"exact": exact})
-    front = _pareto_front(sweep)
     pinn_flops = flops_pp * res.potential.size
 
     plt = pyplot()
@@ -472,12 +480,8 @@ def paper_heat2d(out: Path, fast: bool = False, cells: int | None = None,
     _save(fig, out, "heat2d_mass.png", figures)
 
     fig, ax = plt.subplots(figsize=(6, 4.5))
-    sp = np.array([r["spikes"] for r in sweep])
-    er = np.array([r["rmse_exact"] for r in sweep])
-    ax.loglog(sp, er, "o", label="PISNN spikes, quota sweep")
-    ax.loglog(sp[front], er[front], "-", color="C0", label="Pareto frontier")
-    ax.axvline(pinn_flops, color="k", ls="--", label=f"PINN FLOPs, same field ({pinn_flops:.2e})")
-    _cost_axes(ax, "RMSE vs exact (analytic) solution on t \u2264 0.8 [-]")
+    front = _pareto_panel(ax, sweep, "rmse_exact", pinn_flops,
+                          "RMSE vs exact (analytic) solution on t \u2264 0.8 [-]")
     _save(fig, out, "heat2d_pareto.png", figures)
 
     # laplace2d
