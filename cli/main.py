@@ -88,12 +88,13 @@ def _report_run(summary: dict, out: Path) -> int:
 
 def _experiment(args) -> int:
     from evsim.experiments import get_experiment
+    from evsim.workflow.output import write_json
 
     fn = get_experiment(args.name)
     out = Path(args.out or f"runs/{args.name}")
     out.mkdir(parents=True, exist_ok=True)
     summary = fn(out, fast=args.fast)
-    (out / "summary.json").write_text(json.dumps(summary, indent=2, default=float) + "\n")
+    write_json(out / "summary.json", summary)
     print(json.dumps(summary, indent=2, default=float))
     print(f"wrote {out / 'summary.json'}", file=sys.stderr)
     return 0

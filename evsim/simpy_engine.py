@@ -214,10 +214,10 @@ class SimPyEngine:
     def _arrive(self, e: int, t: float) -> None:
         queue = self.in_flight[e]
         _, sign = queue.popleft()
-        receiver = rule.ends(sign, self.src[e], self.dst[e])[1]
+        receiver = ends(sign, self.src[e], self.dst[e])[1]
         self._schedule(self.E + e, queue[0][0] if queue else math.inf)
-        self.in_transit = rule.deposit(self.in_transit, rule.SEND)
-        self.count[receiver] = rule.deposit(self.count[receiver], rule.RECEIVE)
+        self.in_transit = deposit(self.in_transit, SEND)
+        self.count[receiver] = deposit(self.count[receiver], RECEIVE)
         self.arrivals += 1
         if receiver < self.state.ncell:
             self._set_potential(receiver)

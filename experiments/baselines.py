@@ -27,7 +27,6 @@ from .registry import experiment
 __all__ = ["heat_comparison", "baselines_experiment"]
 
 # --------------------------------------------------------------------------- the experiment
-PROFILES = PROFILE_NAMES
 
 
 def _mass_defect(model, times: np.ndarray, n_x: int = 100) -> tuple[np.ndarray, np.ndarray]:
@@ -112,7 +111,7 @@ def heat_comparison(fast: bool = False, models: dict[str, SpikingModel] | None =
         fields[labels.get(name, name)] = uu
         mass[labels.get(name, name)], defect[labels.get(name, name)] = _mass_defect(m, times)
         counts = EventCounts(**res.hardware_counts())
-        energies = {k: v["total"] for k, v in energy_table(counts, PROFILES).items()}
+        energies = {k: v["total"] for k, v in energy_table(counts, PROFILE_NAMES).items()}
         rows.append({"model": labels.get(name, name), "layers": "-".join(map(str, m.config.get("sizes", []))),
                      "steps": m.config.get("steps"), **errors(uu),
                      **cons(labels.get(name, name)),
@@ -129,16 +128,16 @@ def heat_comparison(fast: bool = False, models: dict[str, SpikingModel] | None =
     mass["PISNN"] = res.mass
     # conservation certificate: integer ledger (cells + reservoirs + in transit == 0)
     # (the integer ledger is checked after every packet; its residual is the defect, in packets)
+    ev = energy_table(res, PROFILE_NAMES)
+    counts = next(iter(ev.values()))["counts"]
     defect["PISNN"] = np.full(len(times), float(res.ledger.residual) * q)
     rows.append({"model": f"PISNN (C-LIF/CFQ, q = {q:g})", "layers": "100 cells", **errors(res.potential),
                  **cons("PISNN"), "ledger_residual": int(res.ledger.residual),
                  "float_balance_final": float(res.mass_final + res.boundary_mass - res.mass_initial),
-                 "spikes": int(res.spikes), "synaptic_ops": None, "neuron_updates": None, "flops": None,
-                 "energy_J": {k: v["total"] for k, v in energy_table(res, PROFILES).items()},
+                 "spikes": int(res.spikes), "synaptic_ops": int(counts["synaptic_ops"]),
+                 "neuron_updates": int(counts["neuron_updates"]), "flops": None,
+                 "energy_J": {k: v["total"] for k, v in ev.items()},
                  "train_seconds": None, "eval_seconds": wall})
-    ev = energy_table(res, PROFILES)
-    rows[-1]["synaptic_ops"] = int(next(iter(ev.values()))["counts"]["synaptic_ops"])
-    rows[-1]["neuron_updates"] = int(next(iter(ev.values()))["counts"]["neuron_updates"])
     return {"rows": rows, "fields": fields, "x": x, "times": times, "mass": mass, "defect": defect,
             "exact": exact, "mass_exact": m_exact}
 
@@ -178,13 +177,13 @@ def baselines_experiment(out: Path, fast: bool = False, quota: float | None = No
     flat = []
     for r in rows:
         f = {k: v for k, v in r.items() if k != "energy_J"}
-        for p in PROFILES:
+        for p in PROFILE_NAMES:
             f[f"energy_{p}_J"] = r["energy_J"].get(p)
         flat.append(f)
     hcols = ["model", "layers", "relative_l2_0_0.5", "rmse_0_0.5", "relative_l2_0.5_2.0", "rmse_0.5_2.0",
              "mass_error_max_0_0.5", "mass_error_max_0_2.0", "conservation_defect_max_0_0.5",
              "conservation_defect_max_0_2.0", "spikes", "synaptic_ops", "neuron_updates", "flops"] + \
-        [f"energy_{p}_J" for p in PROFILES] + ["train_seconds"]
+        [f"energy_{p}_J" for p in PROFILE_NAMES] + ["train_seconds"]
     xcols = ["model", "relative_l2_percent", "published_percent", "spikes_per_sample",
              "synaptic_ops_per_sample", "neuron_updates_per_sample", "train_seconds"]
     (out / "heat1d_table.md").write_text(_markdown(flat, hcols) + "\n")
@@ -244,7 +243,7 @@ def _figures(heat: dict, out: Path) -> list[str]:
     rows = heat["rows"]
     fig, ax = plt.subplots(figsize=(10, 4.5))
     labels = [r["model"] for r in rows]
-    for j, p in enumerate(PROFILES):
+    for j, p in enumerate(PROFILE_NAMES):
         vals = [r["energy_J"].get(p, np.nan) or np.nan for r in rows]
         ax.bar(np.arange(len(rows)) + 0.2 * (j - 1.5), vals, 0.2, label=p)
     ax.set_yscale("log")

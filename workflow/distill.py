@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from evsim.atomic import write_atomic
 from evsim.errors import ConfigError
 from evsim.teachers.base import Teacher
 from evsim.teachers.distill import OperatorFit, QuotaChoice, distill_graph
@@ -109,8 +110,7 @@ def write_config(path: str | Path, *, problem: str, cells: int, quota: float, t_
     data["provenance"] = dict(provenance or {})
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(to_toml(data))
-    return path
+    return write_atomic(path, to_toml(data))
 
 
 # --------------------------------------------------------------------------- the pipeline

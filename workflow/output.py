@@ -23,12 +23,12 @@ from evsim.errors import ConfigError
 __all__ = ["RUN_FILES", "CHECKPOINT", "holds_run", "fresh_directory", "prepare_directory", "clear_run",
            "write_json", "write_csv"]
 
-#: Files evsim writes into a run or sweep folder, besides the figures its summary lists.
-RUN_FILES = ("summary.json", "result.npz", "result.nc", "sweep.json", "sweep.csv",
-             "report.html", "pareto.png", "checkpoint.evsim")
-
 #: The checkpoint a stopped ``evsim run`` leaves in its folder (``evsim run --resume DIR``).
 CHECKPOINT = "checkpoint.evsim"
+
+#: Files evsim writes into a run or sweep folder, besides the figures its summary lists.
+RUN_FILES = ("summary.json", "result.npz", "result.nc", "sweep.json", "sweep.csv",
+             "report.html", "pareto.png", CHECKPOINT)
 
 #: Summary files and their keys that list further files of the run.
 _LISTS = {"summary.json": ("figures", "files"), "sweep.json": ("files",)}

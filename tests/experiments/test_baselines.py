@@ -42,7 +42,7 @@ def test_heat_comparison_tiny(tmp_path, torch):
     vsn = rows["VSN-NeuroPINN"]
     assert vsn["conservation_defect_max_0_2.0"] > 1e-6  # measured, not zero
     assert vsn["spikes"] > 0 and vsn["synaptic_ops"] > vsn["spikes"]
-    assert set(vsn["energy_J"]) == set(X.PROFILES) and all(v > 0 for v in vsn["energy_J"].values())
+    assert set(vsn["energy_J"]) == set(X.PROFILE_NAMES) and all(v > 0 for v in vsn["energy_J"].values())
     assert rows["PINN"]["flops"] > 0 and rows["PINN"]["relative_l2_0_0.5"] < 1e-2
     for r in heat["rows"]:
         for key in ("rmse_0_0.5", "rmse_0.5_2.0", "mass_error_max_0_2.0", "conservation_defect_max_0_0.5"):
