@@ -57,3 +57,24 @@ def test_resume_of_a_finished_run_names_the_missing_checkpoint(tmp_path, capsys)
     run_problem("heat1d", cells=20, quota=1e-3, t_end=0.1, out=out, plots=False)
     assert main(["run", "--resume", str(out)]) == 2
     assert "no checkpoint.evsim to resume from" in capsys.readouterr().err
+
+
+def test_bad_checkpoint_every_is_named(tmp_path, capsys):
+    assert main(["run", "heat1d", "--cells", "10", "--checkpoint-every", "-1",
+                 "--out", str(tmp_path / "r")]) == 2
+    err = capsys.readouterr().err
+    assert "checkpoint_every" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["energy", "{tmp}/nowhere"], "no readable summary.json"),
+    (["energy", "{run}", "--cores", "4by4"], "mesh must look like '4x4'"),
+    (["energy", "{run}", "--cores", "0x4"], "mesh dimensions must be >= 1"),
+])
+def test_energy_bad_input_is_named(tmp_path, capsys, argv, message):
+    run = tmp_path / "run"
+    run_problem("heat1d", cells=10, quota=1e-3, t_end=0.05, out=run, plots=False)
+    argv = [a.replace("{tmp}", str(tmp_path)).replace("{run}", str(run)) for a in argv]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
