@@ -162,7 +162,8 @@ def test_sci_label_and_reference_label():
 
 
 def test_baselines_figures_mark_the_training_window(tmp_path, saved):
-    from evsim.experiments.baselines import PROFILES, _figures
+    from evsim.analysis.energy import PROFILE_NAMES as PROFILES
+    from evsim.experiments.baselines import _figures
     x, times = np.linspace(0.005, 0.995, 20), np.linspace(0.0, 2.0, 21)
     exact = np.exp(-np.pi ** 2 * 0.1 * times)[:, None] * np.sin(np.pi * x)[None]
     heat = {"x": x, "times": times, "exact": exact, "fields": {"PISNN": exact + 1e-4},
