@@ -203,7 +203,7 @@ def simulate(
     u0 = _initial_field(network, u0)
     times = _record_times(record, t_end)
     every = _checkpoint_every(checkpoint, checkpoint_every)
-    offset = check_scales(network, u0, quota)
+    offset = check_scales(network, u0, quota, order)
     run = Run(engine=engine, quota=quota, t_end=t_end, times=times, spike_log=spike_log,
               offset=offset, order=order, tolerance=tolerance)
     shifted = shift_network(network, offset) if offset else network
