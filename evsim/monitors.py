@@ -397,15 +397,14 @@ class Schedule:
         the monitors due then and return the engine for the next segment, or ``None``
         when the run is complete."""
         t = self.state.t_end
+        runner.flush()   # once: a controller's changes to the state must not be overwritten
         if self.position < len(self.ends) and self.ends[self.position] == t:
-            runner.flush()
             probe = self.probe()
             for m in self.at[t]:
                 m.observe(probe)
             self.position += 1
         if t >= self.t_end:
             return None
-        runner.flush()
         self.state.t_end = self.ends[self.position] if self.position < len(self.ends) else self.t_end
         self.segments += 1
         return self.engine_class(self.state)
