@@ -79,20 +79,24 @@ def retune(state: EngineState, t: float, potential: Mapping[int, float] | None =
         return 0
     edges = np.array(sorted(touched), dtype=np.int64)
     rec = state.edge
+    # elementwise the very operations of rule.flux / rule.advance / rule.fire_delay: same bits
     old = rule.flux(rec["conductance"][edges], state.potential[rec["src"][edges]],
                     state.potential[rec["dst"][edges]], state.drive[edges])
-    for k, e in enumerate(edges.tolist()):
-        rec["acc"][e] = rule.advance(float(rec["acc"][e]), float(old[k]), t - float(rec["tlast"][e]))
-        rec["tlast"][e] = t
+    acc = rule.advance(rec["acc"][edges], old, t - rec["tlast"][edges])
+    rec["acc"][edges] = acc
+    rec["tlast"][edges] = t
     for c, u in potential.items():
         state.potential[c] = float(u)
     for e, g in conductance.items():
         rec["conductance"][e] = float(g)
     new = rule.flux(rec["conductance"][edges], state.potential[rec["src"][edges]],
                     state.potential[rec["dst"][edges]], state.drive[edges])
+    q = state.quota
+    with np.errstate(divide="ignore", invalid="ignore"):
+        delay = np.where(new > 0.0, (q - acc) / new, np.where(new < 0.0, (-q - acc) / new, np.inf))
+    delay = np.where(delay > 0.0, delay, 0.0)
     times = state.slot_time.copy()
-    for k, e in enumerate(edges.tolist()):
-        times[e] = t + rule.fire_delay(float(rec["acc"][e]), float(new[k]), state.quota)
+    times[edges] = t + delay
     state.queue[...] = winner_tree(times)
     return int(edges.size)
 

@@ -48,6 +48,10 @@ __all__ = ["Monitor", "StateMonitor", "RateMonitor", "SpikeMonitor", "Callback",
            "Schedule", "MONITOR_KINDS"]
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
+#: Engines that run on the state's own arrays (their ``flush`` is a no-op): the same
+#: engine object continues the next segment; any other engine is rebuilt from its
+#: flushed state (``cls(state)``, as a checkpoint continues).
+SHARES_STATE = frozenset({"compiled"})
 
 
 class Probe:
@@ -407,7 +411,7 @@ class Schedule:
             return None
         self.state.t_end = self.ends[self.position] if self.position < len(self.ends) else self.t_end
         self.segments += 1
-        return self.engine_class(self.state)
+        return runner if runner.name in SHARES_STATE else self.engine_class(self.state)
 
     def finish(self, final_time: float) -> dict[str, dict]:
         """The monitors' records (``Result.monitors``), once the run stopped;

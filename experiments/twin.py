@@ -216,7 +216,8 @@ def _figures(out: Path, s: dict) -> list[str]:
 def twin(out: Path, fast: bool = False, engine: str = "compiled") -> dict:
     """Digital twin: noisy sensors correct the state and the diffusivity field of a running PISNN."""
     out = Path(out)
-    s = twin_study(t_end=8.0 if fast else 20.0, quota=5e-5 if fast else 2e-5, engine=engine)
+    s = (twin_study(cells=24, t_end=16.0, quota=5e-5, engine=engine) if fast
+         else twin_study(engine=engine))
     figures = _figures(out, s)
     keys = [k for k, v in s.items() if not isinstance(v, np.ndarray)]
     summary = {k: s[k] for k in keys}
