@@ -21,10 +21,12 @@ run would have (the next event is the same root of the same queue; nothing in
 the physics reads ``t_end``). :class:`Schedule` therefore cuts the run into time
 segments ending at the monitors' times, observes the state at each end (after
 every event at that time, as records are taken) and continues. The engine is
-rebuilt from its flushed state at each segment end through the
-:class:`~evsim.engine.Engine` protocol (``flush``, then ``cls(state)``, what
-checkpoints rely on), so the same code serves the compiled kernel and the SimPy
-engine, and a controller (:mod:`evsim.control`) may change the state in between.
+flushed at each segment end and continues from the state through the
+:class:`~evsim.engine.Engine` protocol: an engine that keeps structures of its own
+(SimPy) is rebuilt, ``cls(state)``, as a checkpoint continues; the compiled engine
+runs on the state's arrays and goes on (:data:`SHARES_STATE`). So the same code
+serves both engines, and a controller (:mod:`evsim.control`) may change the state
+in between.
 ``tests/core/test_monitors.py`` checks the spike log and fields bit for bit with
 and without every monitor, on both engines.
 
@@ -45,7 +47,7 @@ from .network import Network
 from .state import EngineState
 
 __all__ = ["Monitor", "StateMonitor", "RateMonitor", "SpikeMonitor", "Callback", "Probe",
-           "Schedule", "MONITOR_KINDS"]
+           "Schedule", "MONITOR_KINDS", "SHARES_STATE"]
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
 #: Engines that run on the state's own arrays (their ``flush`` is a no-op): the same
