@@ -258,7 +258,8 @@ def teacher_rates(teacher: Teacher, graph: nx.Graph, field: np.ndarray) -> np.nd
 
 def fit_conductances(graph: nx.Graph, field: np.ndarray, times: np.ndarray, *,
                      regions: np.ndarray | None = None, rates: np.ndarray | None = None,
-                     smoothness: float = 0.0, lower: float = 1e-6) -> ConductanceFit:
+                     smoothness: float = 0.0, sparsity: float = 0.0,
+                     lower: float = 1e-6) -> ConductanceFit:
     """Learn the conductances of ``graph`` from a teacher's field: linear least squares.
 
     The mass balance of cell ``i`` is linear in the factors ``theta`` of the conductances
@@ -275,10 +276,15 @@ def fit_conductances(graph: nx.Graph, field: np.ndarray, times: np.ndarray, *,
     reproduces for one region), and
 
     .. math:: \\min_{\\theta \\ge \\theta_{lo}} \\|W (y - A \\theta)\\|^2
-              + \\lambda \\, s^2 \\sum_{p \\sim p'} (\\theta_p - \\theta_{p'})^2
+              + s^2 \\sum_{p \\sim p'} \\big(\\lambda (\\theta_p - \\theta_{p'})^2
+              + \\mu |\\theta_p - \\theta_{p'}|\\big)
 
     is solved by :func:`scipy.optimize.lsq_linear`; ``p ~ p'`` are parameters whose edges
-    share a cell and ``s^2`` is the mean squared column norm (so ``lambda`` is unitless).
+    share a cell and ``s^2`` is the mean squared column norm (so ``lambda``, ``mu`` are
+    unitless). The smoothness ``lambda`` spreads a field; the sparsity ``mu`` (total
+    variation: sparse jumps, a piecewise-constant field whose regions need not be known)
+    is minimized by iteratively reweighted least squares,
+    ``|d| ~ d^2 / (|d_prev| + eps)``, ``_TV_ITERATIONS`` passes.
 
     Parameters
     ----------
@@ -293,6 +299,8 @@ def fit_conductances(graph: nx.Graph, field: np.ndarray, times: np.ndarray, *,
         ``(T, N)`` exact ``du/dt`` at ``times`` (e.g. :func:`teacher_rates`).
     smoothness
         ``lambda >= 0``.
+    sparsity
+        ``mu >= 0``.
     lower
         Lower bound of every factor (conductances stay positive).
 
@@ -300,8 +308,6 @@ def fit_conductances(graph: nx.Graph, field: np.ndarray, times: np.ndarray, *,
     -------
     ConductanceFit
     """
-    from scipy.optimize import lsq_linear
-
     field = np.asarray(field, float)
     times = np.asarray(times, float)
     if field.ndim != 2 or field.shape[0] != len(times) or len(times) < 2:
@@ -320,6 +326,8 @@ def fit_conductances(graph: nx.Graph, field: np.ndarray, times: np.ndarray, *,
     P = int(regions.max()) + 1 if E else 0
     if smoothness < 0 or not np.isfinite(smoothness):
         raise ConfigError(f"smoothness must be >= 0, got {smoothness!r}")
+    if sparsity < 0 or not np.isfinite(sparsity):
+        raise ConfigError(f"sparsity must be >= 0, got {sparsity!r}")
     flux = _columns(field, ends, fixed, g0)            # (T, E)
     V, S = op.volume, op.source
     if rates is not None:
@@ -347,38 +355,61 @@ def fit_conductances(graph: nx.Graph, field: np.ndarray, times: np.ndarray, *,
     A = sp.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
                       shape=(K * N, P))
     b = (y * w).ravel()
-    if smoothness > 0:
-        pairs = set()
-        cell_params: dict[int, set] = {}
-        for e in range(E):
-            for c in ends[e]:
-                if c >= 0:
-                    cell_params.setdefault(int(c), set()).add(int(regions[e]))
-        for params in cell_params.values():
-            ps = sorted(params)
-            pairs.update((p, q) for i, p in enumerate(ps) for q in ps[i + 1:])
-        if pairs:
-            pr = np.array(sorted(pairs))
-            scale = math.sqrt(smoothness * float(A.multiply(A).sum()) / max(P, 1))
-            D = sp.csr_matrix((np.concatenate([np.full(len(pr), scale), np.full(len(pr), -scale)]),
-                               (np.tile(np.arange(len(pr)), 2), pr.T.ravel())), shape=(len(pr), P))
-            A_fit, b_fit = sp.vstack([A, D]).tocsr(), np.concatenate([b, np.zeros(len(pr))])
-        else:
-            A_fit, b_fit = A, b
-    else:
-        A_fit, b_fit = A, b
     norm = float(b @ b)
     if norm <= 0 or A.nnz == 0:
         raise ConfigError("the teacher field has no diffusive flux: the conductances are not identifiable")
-    dense = A_fit.toarray() if P <= 3000 else A_fit
-    sol = lsq_linear(dense, b_fit, bounds=(lower, np.inf),
-                     lsq_solver="exact" if P <= 3000 else "lsmr", tol=1e-12, max_iter=10000)
-    theta = np.asarray(sol.x, float)
+    pairs = _neighbour_pairs(ends, regions) if (smoothness > 0 or sparsity > 0) else np.zeros((0, 2), int)
+    size = float(A.multiply(A).sum()) / max(P, 1)        # mean squared column norm s^2
+    theta = None
+    # smoothness: fixed weights; sparsity (total variation): reweighted, |d| ~ d^2 / (|d| + eps)
+    for _ in range(_TV_ITERATIONS if sparsity > 0 and pairs.size else 1):
+        weight = np.full(len(pairs), smoothness)
+        if sparsity > 0 and theta is not None:
+            jump = np.abs(theta[pairs[:, 0]] - theta[pairs[:, 1]])
+            weight = weight + sparsity / (jump + _TV_EPSILON * max(float(np.median(theta)), 1e-12))
+        elif sparsity > 0:
+            weight = weight + sparsity   # first pass: a smoothness to start from
+        theta = _bounded_lsq(A, b, pairs, np.sqrt(weight * size), lower)
     res = math.sqrt(float(np.sum((b - A @ theta) ** 2)) / norm)
     g = g0 * theta[regions]
     scale = float(g.sum() / g0.sum())
     base = float(graph.graph.get("diffusivity", math.nan))
     return ConductanceFit(g, theta, regions, g0, scale, scale * base, base, res, int(b.size), method)
+
+
+#: Reweighting passes of the total-variation (sparsity) penalty, and its relative epsilon.
+_TV_ITERATIONS, _TV_EPSILON = 25, 1e-3
+
+
+def _neighbour_pairs(ends: np.ndarray, regions: np.ndarray) -> np.ndarray:
+    """``(K, 2)`` pairs of parameters whose edges share a cell (what the penalties couple)."""
+    cell_params: dict[int, set] = {}
+    for e, cells in enumerate(ends.tolist()):
+        for c in cells:
+            if c >= 0:
+                cell_params.setdefault(c, set()).add(int(regions[e]))
+    pairs = set()
+    for params in cell_params.values():
+        ps = sorted(params)
+        pairs.update((p, q) for i, p in enumerate(ps) for q in ps[i + 1:])
+    return np.array(sorted(pairs), dtype=np.int64).reshape(-1, 2)
+
+
+def _bounded_lsq(A: sp.csr_matrix, b: np.ndarray, pairs: np.ndarray, weight: np.ndarray,
+                 lower: float) -> np.ndarray:
+    """``argmin ||A theta - b||^2 + sum_k weight_k^2 (theta_p - theta_q)^2``, ``theta >= lower``."""
+    from scipy.optimize import lsq_linear
+
+    P = A.shape[1]
+    if len(pairs):
+        rows = np.tile(np.arange(len(pairs)), 2)
+        D = sp.csr_matrix((np.concatenate([weight, -weight]), (rows, pairs.T.ravel())),
+                          shape=(len(pairs), P))
+        A, b = sp.vstack([A, D]).tocsr(), np.concatenate([b, np.zeros(len(pairs))])
+    dense = P <= 3000
+    sol = lsq_linear(A.toarray() if dense else A, b, bounds=(lower, np.inf),
+                     lsq_solver="exact" if dense else "lsmr", tol=1e-12, max_iter=10000)
+    return np.asarray(sol.x, float)
 
 
 def apply_conductances(graph: nx.Graph, fit: ConductanceFit | np.ndarray) -> nx.Graph:
@@ -605,7 +636,7 @@ def distill_graph(teacher: Teacher, graph: nx.Graph, u0: np.ndarray, times: np.n
                   target_rmse: float | None = 5e-4, spike_budget: int | None = None,
                   engine: str = "compiled", operator: str = "scale",
                   regions: np.ndarray | None = None, smoothness: float = 0.0,
-                  **search: Any) -> Distillation:
+                  sparsity: float = 0.0, **search: Any) -> Distillation:
     """Fit the operator of ``graph`` to ``teacher`` on ``times``, then choose the quota.
 
     ``operator="scale"`` fits one conductance scale (:func:`fit_conductance_scale`);
@@ -633,7 +664,7 @@ def distill_graph(teacher: Teacher, graph: nx.Graph, u0: np.ndarray, times: np.n
     operator
         One of :data:`OPERATORS`: ``"scale"``, ``"edges"`` (one factor per edge) or
         ``"regions"`` (one per label of ``regions``).
-    regions, smoothness
+    regions, smoothness, sparsity
         For a learned operator (:func:`fit_conductances`); ``rebuild`` is not used then.
     search
         Further options of :func:`choose_quota`.
@@ -655,7 +686,7 @@ def distill_graph(teacher: Teacher, graph: nx.Graph, u0: np.ndarray, times: np.n
     else:
         fit = fit_conductances(graph, field_, times, rates=teacher_rates(teacher, graph, field_),
                                regions=regions if operator == "regions" else None,
-                               smoothness=smoothness)
+                               smoothness=smoothness, sparsity=sparsity)
         fitted = apply_conductances(graph, fit)
     if spike_budget is not None:
         target_rmse = None

@@ -129,3 +129,25 @@ def test_distill_problem_takes_a_learned_operator_but_no_config_for_it(tmp_path)
     assert one.fit.theta[0] == pytest.approx(scalar.fit.scale, rel=1e-9)
     assert conductances(one.case.graph) == pytest.approx(conductances(scalar.case.graph), rel=1e-9)
     assert one.config is None and one.case.quota == pytest.approx(scalar.case.quota, rel=1e-12)
+
+
+def test_a_sparsity_penalty_keeps_the_jump_and_flattens_each_material_from_noisy_rates():
+    base, true, x = two_materials()
+    times = np.linspace(0, 0.02, 21)
+    teacher, _, field = training_field(base, true, x, times)
+    rates = teacher_rates(teacher, base, field)
+    noisy = rates + 0.05 * np.std(rates) * np.random.default_rng(1).standard_normal(rates.shape)
+    labels = edge_regions(base, lambda p: int(p[0] >= 0.5))
+
+    def spread(fit):
+        return max(np.std(fit.theta[labels == k]) for k in (0, 1))
+
+    free = fit_conductances(base, field, times, rates=noisy)
+    tv = fit_conductances(base, field, times, rates=noisy, sparsity=1e-2)
+    smooth = fit_conductances(base, field, times, rates=noisy, smoothness=1e-2)
+    assert spread(tv) < 0.5 * spread(free)
+    assert tv.region_theta(labels)[0] == pytest.approx(1.0, rel=0.02)
+    assert tv.region_theta(labels)[1] == pytest.approx(10.0, rel=0.02)
+    assert spread(smooth) > 10 * spread(tv)        # a quadratic penalty smears the jump
+    with pytest.raises(ConfigError, match="sparsity"):
+        fit_conductances(base, field, times, sparsity=-1.0)
