@@ -69,7 +69,8 @@ from .control import Control, Controller
 from .errors import ConfigError
 from .optional import require
 
-__all__ = ["Observations", "read_observations", "with_sensors", "sensor_node", "Assimilator"]
+__all__ = ["Observations", "read_observations", "with_sensors", "sensor_node", "Assimilator",
+           "observer_edges", "correction_events"]
 
 
 def sensor_node(cell: Any) -> tuple:
@@ -366,3 +367,26 @@ class Assimilator(Controller):
                    innovation_rms=np.array(self._innov, dtype=float),
                    samples=np.array(self._samples, dtype=np.int64))
         return out
+
+
+def observer_edges(network) -> np.ndarray:
+    """Indices of the observer edges of a compiled network (those to sensor reservoirs)."""
+    sensors = [i for i, n in enumerate(network.nodes[network.cells:], network.cells)
+               if isinstance(n, tuple) and len(n) == 2 and n[0] == "sensor"]
+    return np.flatnonzero(np.isin(network.edges, sensors).any(axis=1)).astype(np.int64)
+
+
+def correction_events(result, name: str) -> dict[str, int]:
+    """What the sensor correction of ``result`` (its :class:`Assimilator` named ``name``)
+    cost, as event counts for the energy model:
+
+    - ``observer_packets``: CFQ packets on the observer edges (nudging; ordinary spikes,
+      already in ``result.edge_spikes``);
+    - ``edge_updates``: edges integrated and rescheduled by :func:`evsim.control.retune`
+      (a parameter write each: corrected conductances and sensor potentials);
+    - ``samples``: observations assimilated.
+    """
+    record = result.monitors[name]
+    return {"observer_packets": int(result.edge_spikes[observer_edges(result.network)].sum()),
+            "edge_updates": int(record["edge_updates"].sum()),
+            "samples": int(record["samples"].sum())}

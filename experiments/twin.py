@@ -32,7 +32,8 @@ import numpy as np
 import scipy.linalg
 
 from evsim.analysis import figures as F
-from evsim.assimilation import Assimilator, Observations, sensor_node, with_sensors
+from evsim.assimilation import (Assimilator, Observations, correction_events, observer_edges,
+                                sensor_node, with_sensors)
 from evsim.control import Controller
 from evsim.monitors import RateMonitor, StateMonitor
 from evsim.network import compile_network
@@ -137,9 +138,8 @@ def twin_study(cells: int = 40, t_end: float = 20.0, dt_obs: float = 0.02,
     model = with_sensors(base, sensors, conductance=1.0, u0=u0)
     net = compile_network(model)
     reservoirs = [net.nodes.index(sensor_node(c)) for c in sensors.tolist()]
-    observer_edges = np.flatnonzero(np.isin(net.edges, reservoirs).any(axis=1))
     fix = Assimilator(obs, region, name="assimilator", **{"warmup": 4.0, **assimilator})
-    corrected, wall = run(model, [fix, RateMonitor(dt_obs, edges=observer_edges, name="observers")])
+    corrected, wall = run(model, [fix, RateMonitor(dt_obs, edges=observer_edges(net), name="observers")])
 
     def rmse_t(r):
         f = r.monitors["field"]
@@ -151,7 +151,7 @@ def twin_study(cells: int = 40, t_end: float = 20.0, dt_obs: float = 0.02,
     truth_theta = np.array([TRUTH_FACTOR, 1.0])
     packets = corrected.monitors["observers"]["counts"].sum(axis=1)
     updates = a["edge_updates"]
-    samples = int(a["samples"].sum())
+    spent = correction_events(corrected, "assimilator")
     return {
         "times": times, "obs_times": a["times"], "rmse_corrected": e_fix, "rmse_uncorrected": e_plain,
         "theta": theta, "theta_truth": truth_theta, "observer_packets": packets,
@@ -168,10 +168,10 @@ def twin_study(cells: int = 40, t_end: float = 20.0, dt_obs: float = 0.02,
         "sensor_mass": float(corrected.quota * corrected.ledger_reservoirs[
             np.array(reservoirs) - net.cells].sum()),
         "spikes_corrected": corrected.spikes, "spikes_uncorrected": plain.spikes,
-        "correction_packets": int(corrected.edge_spikes[observer_edges].sum()),
-        "correction_edge_updates": int(updates.sum()),
-        "samples": samples, "wall_seconds_corrected": wall, "wall_seconds_uncorrected": wall_plain,
-        "samples_per_second": samples / wall,
+        "correction_packets": spent["observer_packets"],
+        "correction_edge_updates": spent["edge_updates"],
+        "samples": spent["samples"], "wall_seconds_corrected": wall,
+        "wall_seconds_uncorrected": wall_plain, "samples_per_second": spent["samples"] / wall,
         "segments": int(times.size),
     }
 

@@ -5,7 +5,8 @@ import pytest
 
 import evsim
 from evsim import topologies
-from evsim.assimilation import Assimilator, Observations, read_observations, sensor_node, with_sensors
+from evsim.assimilation import (Assimilator, Observations, correction_events, observer_edges,
+                                read_observations, sensor_node, with_sensors)
 from evsim.control import Controller, retune
 from evsim.errors import ConfigError
 from evsim.monitors import StateMonitor
@@ -122,7 +123,11 @@ def test_sensor_correction_is_deterministic_on_both_engines_and_the_ledger_is_ex
     # ... and is part of the boundary mass, with the Dirichlet ends
     assert r.boundary_mass == pytest.approx(r.quota * r.ledger_reservoirs.sum(), abs=1e-15)
     observer = np.flatnonzero(np.isin(net.edges, np.array(sensor_res) + net.cells).any(axis=1))
+    np.testing.assert_array_equal(observer_edges(net), observer)
     assert r.edge_spikes[observer].sum() >= np.abs(exchanged).sum()
+    spent = correction_events(r, "a")
+    assert spent["observer_packets"] == r.edge_spikes[observer].sum() > 0
+    assert spent["samples"] == 40 and spent["edge_updates"] > 40
     theta = r.monitors["a"]["theta"]
     assert theta.shape == (20, 1) and theta[-1, 0] > 1.05    # moving towards the truth's 1.2
     assert r.monitors["a"]["samples"].sum() == 40
