@@ -5,13 +5,13 @@ by a boundary that follows a known schedule ``u_L(t) = 1 + 0.5 sin(2 pi t / peri
 (a reservoir potential changed at every observation time, :mod:`evsim.control`). The
 *truth* has a diffusivity 20 % higher in the left half; the *model* (the PISNN) starts
 from the homogeneous ``kappa0`` and from a zero field. A few sensors sample the truth
-every ``dt_obs`` with Gaussian noise. Three runs of the same PISNN:
+every ``dt_obs`` with Gaussian noise. Two runs of the same PISNN,
 
 - uncorrected: the model alone (the boundary schedule only);
-- corrected: nudging through sensor reservoirs and RLS estimation of the two regions'
-  conductance factors (:class:`evsim.assimilation.Assimilator`);
+- corrected: nudging through sensor reservoirs and recursive estimation of the two
+  regions' conductance factors (:class:`evsim.assimilation.Assimilator`),
 
-and the truth, the semi-discrete solution of the true graph with the same piecewise
+against the truth, the semi-discrete solution of the true graph with the same piecewise
 constant boundary, integrated exactly interval by interval
 (``u_{k+1} = e^{A dt} u_k + A^{-1} (e^{A dt} - I) b(u_L(t_k))``).
 

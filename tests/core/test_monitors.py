@@ -115,17 +115,36 @@ def test_monitors_round_trip_through_save_and_load(tmp_path, suffix):
     assert plain.monitors == {}
 
 
-def test_a_manifest_that_does_not_match_the_arrays_is_refused(tmp_path):
+def rewritten(tmp_path, result, change, name="bad.npz"):
+    """``result`` saved, its metadata changed by ``change(meta, arrays)``, written back."""
     import json
-    r = run("compiled", [StateMonitor([1], [0.1], name="s")])
-    path = r.save(tmp_path / "r.npz")
-    with np.load(path) as f:
+    with np.load(result.save(tmp_path / "r.npz")) as f:
         arrays = {k: f[k] for k in f.files}
     meta = json.loads(str(arrays.pop("__meta__")))
-    meta["monitors"]["s"]["arrays"]["extra"] = ["f", 1]
-    np.savez(tmp_path / "bad.npz", __meta__=np.array(json.dumps(meta)), **arrays)
+    change(meta, arrays)
+    np.savez(tmp_path / name, __meta__=np.array(json.dumps(meta)), **arrays)
+    return tmp_path / name
+
+
+def test_a_manifest_that_does_not_match_the_arrays_is_refused(tmp_path):
+    r = run("compiled", [StateMonitor([1], [0.1], name="s")])
+    bad = rewritten(tmp_path, r, lambda m, a: m["monitors"]["s"]["arrays"].update(extra=["f", 1]))
     with pytest.raises(ResultFileError, match="do not match the manifest"):
-        evsim.load(tmp_path / "bad.npz")
+        evsim.load(bad)
+    rank = rewritten(tmp_path, r, lambda m, a: m["monitors"]["s"]["arrays"].update(times=["f", 2]))
+    with pytest.raises(ResultFileError, match="rank"):
+        evsim.load(rank)
+    # monitors in a file that says format 1 (which had none) are refused
+    old = rewritten(tmp_path, r, lambda m, a: m.update(format=1))
+    with pytest.raises(ResultFileError, match="format 2"):
+        evsim.load(old)
+
+
+def test_a_format_1_file_loads_without_monitors(tmp_path):
+    plain = run("compiled")
+    old = evsim.load(rewritten(tmp_path, plain, lambda m, a: m.update(format=1), "old.npz"))
+    assert old.monitors == {}
+    np.testing.assert_array_equal(old.potential, plain.potential)
 
 
 def test_bad_monitor_arguments_name_what_is_wrong():
