@@ -225,7 +225,7 @@ class Assimilator(Controller):
 
     def __init__(self, observations: Observations, cell_region: Sequence[int],
                  theta0: Sequence[float] | None = None, *, estimate: bool = True,
-                 nudge: bool = True, forgetting: float = 0.999, prior: float = 0.3,
+                 nudge: bool = True, forgetting: float = 0.999, prior: float = 0.1,
                  theta_min: float = 0.05, tau: float = 0.5, model_error: float = 0.005,
                  warmup: float = 2.0, name: str | None = None):
         super().__init__(observations.times, self.act, name)

@@ -138,7 +138,8 @@ def twin_study(cells: int = 40, t_end: float = 20.0, dt_obs: float = 0.02,
     model = with_sensors(base, sensors, conductance=1.0, u0=u0)
     net = compile_network(model)
     reservoirs = [net.nodes.index(sensor_node(c)) for c in sensors.tolist()]
-    fix = Assimilator(obs, region, name="assimilator", **{"warmup": 4.0, **assimilator})
+    options = {"warmup": 4.0, **assimilator}
+    fix = Assimilator(obs, region, name="assimilator", **options)
     corrected, wall = run(model, [fix, RateMonitor(dt_obs, edges=observer_edges(net), name="observers")])
 
     def rmse_t(r):
@@ -158,6 +159,7 @@ def twin_study(cells: int = 40, t_end: float = 20.0, dt_obs: float = 0.02,
         "edge_updates": updates, "bin_edges": corrected.monitors["observers"]["bin_edges"],
         "cells": cells, "sensors": sensors.tolist(), "noise": noise, "quota": quota,
         "dt_obs": dt_obs, "t_end": float(times[-1]), "engine": engine,
+        "warmup": float(options["warmup"]),
         "rmse_final_corrected": float(e_fix[-1]), "rmse_final_uncorrected": float(e_plain[-1]),
         "rmse_ratio": float(e_plain[-1] / e_fix[-1]),
         "theta_final": theta[-1].tolist(),
@@ -195,7 +197,8 @@ def _figures(out: Path, s: dict) -> list[str]:
         ax.axhline(s["theta_truth"][p], color=colour, ls="--", lw=1, label=f"truth, {name}")
     ax.set_xlabel(F.LABELS["t"])
     ax.set_ylabel("diffusivity factor kappa / kappa0 [-]")
-    ax.set_title("online parameter estimates (recursive prediction error on the innovations)")
+    ax.axvline(s["warmup"], color="0.5", ls=":", lw=1, label="estimation starts (warm-up end)")
+    ax.set_title("online parameter estimates from the innovations")
     ax.legend(fontsize=8)
     written.append(F.savefig(fig, out / "twin_parameters.png").name)
 
