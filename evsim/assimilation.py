@@ -65,12 +65,13 @@ from typing import Any
 import networkx as nx
 import numpy as np
 
+from .atomic import write_atomic
 from .control import Control, Controller
 from .errors import ConfigError
 from .optional import require
 
-__all__ = ["Observations", "read_observations", "with_sensors", "sensor_node", "Assimilator",
-           "observer_edges", "correction_events"]
+__all__ = ["Observations", "read_observations", "write_observations", "with_sensors",
+           "sensor_node", "Assimilator", "observer_edges", "correction_events"]
 
 
 def sensor_node(cell: Any) -> tuple:
@@ -160,6 +161,17 @@ def read_observations(path: str | Path) -> Observations:
         return Observations(cols["time"], cols["cell"].astype(np.int64), cols["value"], cols["noise"])
     except ConfigError as err:
         raise ConfigError(f"{path}: {err}") from None
+
+
+def write_observations(path: str | Path, observations: Observations) -> Path:
+    """Write ``observations`` as the CSV :func:`read_observations` reads (atomically;
+    floats in ``repr``, so they read back bit for bit)."""
+    lines = ["time,cell,value,noise"] + [
+        f"{t!r},{c},{v!r},{n!r}" for t, c, v, n in zip(observations.time.tolist(),
+                                                       observations.cell.tolist(),
+                                                       observations.value.tolist(),
+                                                       observations.noise.tolist())]
+    return write_atomic(path, "\n".join(lines) + "\n")
 
 
 def with_sensors(graph: nx.Graph, cells: Sequence[int], conductance: Sequence[float] | float,

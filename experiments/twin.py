@@ -33,7 +33,7 @@ import scipy.linalg
 
 from evsim.analysis import figures as F
 from evsim.assimilation import (Assimilator, Observations, correction_events, observer_edges,
-                                sensor_node, with_sensors)
+                                read_observations, sensor_node, with_sensors, write_observations)
 from evsim.control import Controller
 from evsim.monitors import RateMonitor, StateMonitor
 from evsim.network import compile_network
@@ -80,7 +80,8 @@ def truth_field(graph, u0: np.ndarray, times: np.ndarray, period: float) -> np.n
 def twin_study(cells: int = 40, t_end: float = 20.0, dt_obs: float = 0.02,
                sensors: tuple[int, ...] | None = None, noise: float = 0.005,
                quota: float = 2e-5, period: float = 2.0, engine: str = "compiled",
-               seed: int = 0, **assimilator: Any) -> dict[str, Any]:
+               seed: int = 0, observations_file: str | Path | None = None,
+               **assimilator: Any) -> dict[str, Any]:
     """Run the twin: truth, uncorrected model, corrected model (module docstring).
 
     Parameters
@@ -97,6 +98,9 @@ def twin_study(cells: int = 40, t_end: float = 20.0, dt_obs: float = 0.02,
         Period of the boundary schedule.
     seed
         Of the sensors' noise.
+    observations_file
+        Where to write the sensor stream (CSV); the corrected run then reads it back
+        (:func:`evsim.assimilation.read_observations`), as a twin fed from a file would.
     assimilator
         Options of :class:`evsim.assimilation.Assimilator` (default here ``warmup=4``:
         the unknown initial state, off by up to 0.5, decays first).
@@ -121,6 +125,8 @@ def twin_study(cells: int = 40, t_end: float = 20.0, dt_obs: float = 0.02,
     values = truth[1:, sensors] + noise * rng.standard_normal((obs_times.size, sensors.size))
     obs = Observations(np.repeat(obs_times, sensors.size), np.tile(sensors, obs_times.size),
                        values.ravel(), noise)
+    if observations_file is not None:
+        obs = read_observations(write_observations(observations_file, obs))
     u0 = np.zeros(cells)                            # the model does not know the initial state
 
     def heater(control):
@@ -219,10 +225,12 @@ def _figures(out: Path, s: dict) -> list[str]:
 def twin(out: Path, fast: bool = False, engine: str = "compiled") -> dict:
     """Digital twin: noisy sensors correct the state and the diffusivity field of a running PISNN."""
     out = Path(out)
-    s = (twin_study(cells=24, t_end=16.0, quota=5e-5, engine=engine) if fast
-         else twin_study(engine=engine))
+    stream = out / "observations.csv"
+    s = (twin_study(cells=24, t_end=16.0, quota=5e-5, engine=engine, observations_file=stream)
+         if fast else twin_study(engine=engine, observations_file=stream))
     figures = _figures(out, s)
     keys = [k for k, v in s.items() if not isinstance(v, np.ndarray)]
     summary = {k: s[k] for k in keys}
     summary["figures"] = figures
+    summary["observations"] = stream.name
     return summary

@@ -6,7 +6,7 @@ import pytest
 import evsim
 from evsim import topologies
 from evsim.assimilation import (Assimilator, Observations, correction_events, observer_edges,
-                                read_observations, sensor_node, with_sensors)
+                                read_observations, sensor_node, with_sensors, write_observations)
 from evsim.control import Controller, retune
 from evsim.errors import ConfigError
 from evsim.monitors import StateMonitor
@@ -137,10 +137,7 @@ def test_observations_read_from_csv_and_netcdf(tmp_path):
     obs = Observations([0.2, 0.1, 0.2], [3, 1, 1], [0.5, 0.25, 0.75], [0.01, 0.02, 0.01])
     np.testing.assert_array_equal(obs.time, [0.1, 0.2, 0.2])     # sorted, stable
     np.testing.assert_array_equal(obs.cell, [1, 3, 1])
-    csv = tmp_path / "obs.csv"
-    csv.write_text("time,cell,value,noise\n" + "\n".join(
-        f"{t},{c},{v},{n}" for t, c, v, n in zip(obs.time, obs.cell, obs.value, obs.noise)))
-    back = read_observations(csv)
+    back = read_observations(write_observations(tmp_path / "obs.csv", obs))
     for k in ("time", "cell", "value", "noise"):
         np.testing.assert_array_equal(getattr(back, k), getattr(obs, k))
     (tmp_path / "bad.csv").write_text("time,cell\n0.1,2\n")

@@ -42,3 +42,6 @@ def test_ledger_is_exact_with_the_sensor_exchange_and_events_are_counted(twin):
     assert set(saved["figures"]) == {"twin_error.png", "twin_parameters.png", "twin_events.png"}
     for name in saved["figures"]:
         assert (out / name).stat().st_size > 10_000
+    # the corrected run assimilated the stream read back from the file it wrote
+    from evsim.assimilation import read_observations
+    assert len(read_observations(out / saved["observations"])) == s["samples"]
