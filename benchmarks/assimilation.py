@@ -53,13 +53,15 @@ def main() -> None:
     args = parser.parse_args()
     twin_study(cells=12, t_end=0.2, quota=1e-3)                 # warm-up: numba compiles
     quick = args.quick
+    tiny = dict(cells=12, quota=1e-3)
+    study = dict(cells=24, quota=5e-5)
     report = {
-        "segments_compiled": segment_overhead("compiled", 50 if quick else 1000, 0.2 if quick else 2.0),
-        "segments_simpy": segment_overhead("simpy", 20 if quick else 200, 0.02 if quick else 0.2),
-        "twin_compiled": assimilation_rate("compiled", **(dict(cells=12, t_end=1.0, quota=1e-3)
-                                                          if quick else dict(cells=24, t_end=16.0, quota=5e-5))),
-        "twin_simpy": assimilation_rate("simpy", **(dict(cells=12, t_end=0.4, quota=1e-3)
-                                                    if quick else dict(cells=24, t_end=2.0, quota=5e-5))),
+        "segments_compiled": segment_overhead("compiled", *((50, 0.2) if quick else (1000, 2.0))),
+        "segments_simpy": segment_overhead("simpy", *((20, 0.02) if quick else (200, 0.2))),
+        "twin_compiled": assimilation_rate("compiled", **(tiny if quick else study),
+                                           t_end=1.0 if quick else 16.0),
+        "twin_simpy": assimilation_rate("simpy", **(tiny if quick else study),
+                                        t_end=0.4 if quick else 2.0),
     }
     print(json.dumps(report, indent=2))
 

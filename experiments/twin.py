@@ -115,8 +115,8 @@ def twin_study(cells: int = 40, t_end: float = 20.0, dt_obs: float = 0.02,
     x = cell_positions(base)[:, 0]
     region = (x >= 0.5).astype(np.int64)            # 0: left (heated), 1: right
     true_graph = medium(base, lambda p: KAPPA0 * (TRUTH_FACTOR if p[0] < 0.5 else 1.0))
-    sensors = np.array(sensors if sensors is not None
-                       else np.round(np.array([0.1, 0.3, 0.45, 0.6, 0.85]) * cells - 0.5), dtype=np.int64)
+    spread = np.round(np.array([0.1, 0.3, 0.45, 0.6, 0.85]) * cells - 0.5)
+    sensors = np.array(sensors if sensors is not None else spread, dtype=np.int64)
     times = dt_obs * np.arange(int(round(t_end / dt_obs)) + 1)
     u_truth0 = np.sin(np.pi * x) * 0.5
     truth = truth_field(true_graph, u_truth0, times, period)

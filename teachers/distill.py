@@ -357,8 +357,10 @@ def fit_conductances(graph: nx.Graph, field: np.ndarray, times: np.ndarray, *,
     b = (y * w).ravel()
     norm = float(b @ b)
     if norm <= 0 or A.nnz == 0:
-        raise ConfigError("the teacher field has no diffusive flux: the conductances are not identifiable")
-    pairs = _neighbour_pairs(ends, regions) if (smoothness > 0 or sparsity > 0) else np.zeros((0, 2), int)
+        raise ConfigError("the teacher field has no diffusive flux: "
+                          "the conductances are not identifiable")
+    penalized = smoothness > 0 or sparsity > 0
+    pairs = _neighbour_pairs(ends, regions) if penalized else np.zeros((0, 2), dtype=np.int64)
     size = float(A.multiply(A).sum()) / max(P, 1)        # mean squared column norm s^2
     theta = None
     # smoothness: fixed weights; sparsity (total variation): reweighted, |d| ~ d^2 / (|d| + eps)
