@@ -101,9 +101,11 @@ class TrajectoryState:
 
     @property
     def potential(self) -> np.ndarray:
-        """(cells,) ``u_i = M_i / V_i`` at the clock (:func:`evsim.trajectory.potential_at`)."""
+        """(nodes,) ``u_i = M_i / V_i`` of the cells at the clock
+        (:func:`evsim.trajectory.potential_at`), then the reservoirs' potentials."""
         s, t = self.as_tuple(), float(self.clock[0])
-        return np.array([tr.potential_at(s, i, t) for i in range(self.ncell)], dtype=float)
+        cells = [tr.potential_at(s, i, t) for i in range(self.ncell)]
+        return np.concatenate([np.array(cells, dtype=float), self.value[self.ncell:]])
 
     def grow_pool(self) -> None:
         """Double the packet pool, chaining the new entries into the free list."""

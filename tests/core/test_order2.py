@@ -188,3 +188,21 @@ def test_localized_pulse_costs_a_fraction_of_ftcs():
     assert r.edge_spikes[far].sum() == 0 and r.edge_spikes.sum() > 1000
     ftcs_updates = case.x.shape[0] * case.t_end / (0.01 ** 2 / (2 * 0.1))
     assert sum(r.events.values()) < ftcs_updates / 10
+
+
+def test_monitors_do_not_change_an_order2_run():
+    from evsim.monitors import RateMonitor, SpikeMonitor, StateMonitor
+
+    g = topologies.grid_2d(cells=5, diffusivity=0.1, latency=0.002)
+    u0, times = sine(g), np.linspace(0, 0.3, 4)
+    kw = dict(quota=1e-4, tolerance=1e-3, t_end=0.3, record=times, order=2, spike_log=True)
+    for engine in ("compiled", "simpy"):
+        plain = evsim.simulate(g, u0, engine=engine, **kw)
+        watched = evsim.simulate(g, u0, engine=engine, monitors=[
+            StateMonitor([0, 7], np.linspace(0.05, 0.25, 5)), RateMonitor(0.1),
+            SpikeMonitor(edges=[0, 1, 2])], **kw)
+        for name in ("potential", "final_potential", "edge_forward", "edge_backward"):
+            np.testing.assert_array_equal(getattr(plain, name), getattr(watched, name))
+        np.testing.assert_array_equal(plain.spike_log["time"], watched.spike_log["time"])
+        assert plain.events == watched.events
+        assert watched.monitors
