@@ -206,3 +206,12 @@ def test_monitors_do_not_change_an_order2_run():
         np.testing.assert_array_equal(plain.spike_log["time"], watched.spike_log["time"])
         assert plain.events == watched.events
         assert watched.monitors
+
+
+def test_controllers_are_refused_at_order2():
+    from evsim.control import Controller
+
+    g = topologies.grid_1d(cells=6, length=1.0, diffusivity=0.1)
+    with pytest.raises(ConfigError, match="controllers"):
+        evsim.simulate(g, sine(g), quota=1e-3, t_end=0.2, order=2, tolerance=1e-3,
+                       monitors=[Controller([0.1], lambda control: None)])
