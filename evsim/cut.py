@@ -363,7 +363,7 @@ def simulate_cut(graph: nx.Graph | Network, assignment, cut_latency: float, u0=N
         ``L`` after they leave.
     comm
         ``None``: every part in this process. An mpi4py communicator (duck-typed:
-        ``rank``, ``size``, ``alltoall``, ``gather``, ``bcast``) with one rank per part:
+        ``rank``, ``size``, ``alltoall``, ``gather``, ``barrier``) with one rank per part:
         rank ``r`` runs part ``r``, the messages are exchanged after every window.
         The result is the same, bit for bit.
 
@@ -372,8 +372,9 @@ def simulate_cut(graph: nx.Graph | Network, assignment, cut_latency: float, u0=N
     Result
         The whole network's result (``engine == "compiled-cut"``; the ledger sums every
         part's, the packets between parts in transit included; ``metadata`` holds
-        ``cut_latency``, ``parts``, ``cut_edges``, ``windows``); ``None`` on ranks other
-        than 0.
+        ``cut_latency``, ``parts``, ``cut_edges``, ``windows``; ``wall_seconds`` is the
+        time of the windows, set-up excluded, as in :func:`evsim.simulate`); ``None`` on
+        ranks other than 0.
 
     Raises
     ------
@@ -402,8 +403,10 @@ def simulate_cut(graph: nx.Graph | Network, assignment, cut_latency: float, u0=N
     if comm is not None and comm.size != nparts:
         raise ConfigError(f"the assignment has {nparts} parts but the communicator {comm.size} ranks")
     mine = range(nparts) if comm is None else [comm.rank]
-    start = time.perf_counter()
     runs = {p: _PartRun(plan, plan.parts[p], u0, quota, t_end, times) for p in mine}
+    if comm is not None:
+        comm.barrier()
+    start = time.perf_counter()
     windows = 0
     for w, final in _windows(t_end, plan.latency):
         outgoing = {p: runs[p].run(w, final) for p in mine}
@@ -417,13 +420,13 @@ def simulate_cut(graph: nx.Graph | Network, assignment, cut_latency: float, u0=N
             sent = outgoing[comm.rank]
             got = comm.alltoall([sent.get(d) for d in range(nparts)])
             runs[comm.rank].receive([m for m in got if m is not None])
+    wall = time.perf_counter() - start
     summaries = [runs[p].summary() for p in mine]
     if comm is not None:
         gathered = comm.gather(summaries[0], root=0)
         if comm.rank != 0:
             return None
         summaries = gathered
-    wall = time.perf_counter() - start
     return _result(plan, u0, quota, t_end, times, summaries, wall, windows)
 
 
