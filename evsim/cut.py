@@ -116,7 +116,7 @@ def _check_assignment(network: Network, assignment) -> np.ndarray:
     a = a.astype(np.int64)
     if a.size and a.min() < 0:
         k = int(np.flatnonzero(a < 0)[0])
-        raise ConfigError(f"assignment gives cell {network.nodes[k]!r} the negative part {a[k]}")
+        raise ConfigError(f"assignment gives cell {network.nodes[k]!r} the negative part {int(a[k])}")
     parts = int(a.max()) + 1 if a.size else 0
     empty = np.flatnonzero(np.bincount(a, minlength=parts) == 0)
     if empty.size:
@@ -164,8 +164,8 @@ def plan_cut(network: Network, assignment, latency: float, t_end: float = 1.0) -
     part_of = _check_assignment(network, assignment)
     if network.has_transit:
         e = int(np.flatnonzero(network.latency > 0)[0])
-        u, v = (network.nodes[k] for k in network.edges[e])
-        raise GraphError(f"edge ({u!r}, {v!r}) has latency {network.latency[e]!r}: the cut-latency "
+        u, v = (network.nodes[int(k)] for k in network.edges[e])
+        raise GraphError(f"edge ({u!r}, {v!r}) has latency {float(network.latency[e])!r}: the cut-latency "
                          "model does not take per-edge latencies")
     N = network.cells
     a, b = network.edges[:, 0], network.edges[:, 1]
