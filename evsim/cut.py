@@ -54,10 +54,11 @@ from . import rule
 from .checks import check_scales
 from .cut_kernel import GROW_OUTBOX, PACKET, POTENTIAL, CutTuple, cut_rate, run_window
 from .errors import ConfigError, GraphError
+from .kernel import prefetch_pays
 from .network import Network, compile_network, validate_network
 from .result import Result
 from .simulate import _initial_field, _positive, _record_times
-from .state import initial_state, winner_tree
+from .state import _paged, initial_state, winner_tree
 
 __all__ = ["CutPart", "CutPlan", "plan_cut", "simulate_cut", "ENGINE_NAME"]
 
@@ -256,8 +257,9 @@ class _PartRun:
         times0 = st.slot_time[:E].copy()
         for e in range(first_half, E):
             times0[e] = 0.0 + rule.fire_delay(0.0, cut_rate(float(rate[e]), True), quota)
-        st.queue = winner_tree(np.concatenate([times0, [np.inf]]))
+        st.queue = _paged(winner_tree(np.concatenate([times0, [np.inf]])))  # hot: huge pages
         self.state, self.part = st, part
+        self.prefetch = prefetch_pays(st)
         gp = net.edges[first_half:, 1] - (n + part.reservoirs.size)
         order, ghost_ptr = _csr(gp, part.ghosts.size)
         ghost_inc = np.empty(2 * order.size, dtype=np.int32)
@@ -279,7 +281,7 @@ class _PartRun:
         """Advance to the window end; return the outbox routed to the other parts:
         ``{part: (time, kind, target, value, key)}``."""
         ct = self.cut
-        while run_window(self.state.as_tuple(), ct, w, final) == GROW_OUTBOX:
+        while run_window(self.state.as_tuple(), ct, w, final, self.prefetch) == GROW_OUTBOX:
             size = 2 * ct.out_time.size
             ct = self.cut = ct._replace(**{f: np.resize(getattr(ct, f), size) for f in
                                            ("out_time", "out_kind", "out_index", "out_value")})

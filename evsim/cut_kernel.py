@@ -35,7 +35,7 @@ import numba as nb
 import numpy as np
 
 from .kernel import (_SEND, _RECEIVE, _DONE, _advance, _deposit, _ends, _fire, _fire_delay,
-                     _jit, _rate, _schedule, _stencil_row, _u)
+                     _jit, _prefetch, _prefetch_pairs, _rate, _schedule, _stencil_row, _u)
 
 __all__ = ["CutTuple", "PACKET", "POTENTIAL", "GROW_OUTBOX", "run_window", "cut_rate"]
 
@@ -112,10 +112,39 @@ def _tell(ct, t, c, potential, ncell):
         _emit(ct, t + ct.latency, POTENTIAL, c, potential[_u(c)])
 
 
+@_jit
+def _prefetch_next(st, stage):
+    """Prefetch, in three stages, what the next event (the tree's root) reads if it is a
+    firing: its edge, counters and stencil row (0); its ledgers and tree path (1); what
+    its stencil names (2). As in :func:`evsim.kernel._run`; speed only."""
+    q, edge = st.queue, st.edge
+    nxt = q[1].slot
+    if nxt >= edge.size:
+        return
+    if stage == 0:
+        _prefetch(edge, nxt)
+        _prefetch(st.forward, nxt)
+        _prefetch(st.backward, nxt)
+        _prefetch(st.stencil, nxt * st.stencil.shape[1])
+    elif stage == 1:
+        r = edge[_u(nxt)]
+        _prefetch(st.node, r.src)
+        _prefetch(st.node, r.dst)
+        i = (q.size // 2 + nxt) >> 1
+        for _ in range(4):
+            _prefetch(q, i)
+            i >>= 1
+    else:
+        row = _stencil_row(st.stencil, st.stencil_over, st.stencil_ptr, nxt)
+        _prefetch_pairs(edge, st.potential, q, row, 1, row[1] + 1)
+
+
 @nb.njit(cache=True, error_model="numpy")
-def run_window(st, ct, w, final):
+def run_window(st, ct, w, final, prefetch):
     """Process the events of one part before the window end ``w`` (``final``: up to and
-    including ``t_end``); return ``DONE`` or :data:`GROW_OUTBOX`.
+    including ``t_end``); return ``DONE`` or :data:`GROW_OUTBOX`. With ``prefetch``
+    (:func:`evsim.kernel.prefetch_pays`) a firing takes its slot out of the tree first, so
+    that the next event is known and its data load during this one (same bits).
 
     ``st`` is the part's :class:`~evsim.state.StateTuple` (its network has the ghosts
     as reservoirs, so their potentials change only here, by inbox messages), ``ct``
@@ -167,6 +196,9 @@ def run_window(st, ct, w, final):
             n = pairs[1] + 1
             # (a half-edge's destination is a ghost: no pairs on that side)
             s_lo, s_hi, r_lo, r_hi = (1, n_src, n_src, n) if sg > 0 else (n_src, n, 1, n_src)
+            if prefetch:
+                _schedule(q, e, np.inf)
+                _prefetch_next(st, 0)
             _advance_cut(edge, potential, drive, pairs, s_lo, s_hi, t, ncell, half)
             _advance_cut(edge, potential, drive, pairs, r_lo, r_hi, t, ncell, half)
             _deposit(node, potential, sender, _SEND, quota, ncell)
@@ -180,7 +212,11 @@ def run_window(st, ct, w, final):
             _schedule(q, e, t + _fire_delay(rec.acc, _cut_rate(edge, potential, drive, e, ncell,
                                                                half), quota))
             _reschedule_cut(edge, potential, drive, pairs, s_lo, s_hi, t, quota, ncell, half, q)
+            if prefetch:
+                _prefetch_next(st, 1)
             _reschedule_cut(edge, potential, drive, pairs, r_lo, r_hi, t, quota, ncell, half, q)
+            if prefetch:
+                _prefetch_next(st, 2)
         else:  # ---- the inbox's next message
             k = cnt[0]
             cnt[0] = k + 1
