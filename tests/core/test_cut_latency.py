@@ -127,3 +127,15 @@ def test_half_edges_split_a_cut_edge_between_its_two_parts():
     # each half-edge runs from its own cell to the ghost (a reservoir of the local network)
     ea, eb = a.network.edges[-1], b.network.edges[-1]
     assert ea[0] == 4 and ea[1] >= a.network.cells and eb[0] == 0 and eb[1] >= b.network.cells
+
+
+def test_prefetching_changes_no_bit(monkeypatch):
+    import evsim.cut as cut
+    g, u0, parts = _grid2d(10)
+    plain = simulate_cut(g, parts, 2e-3, u0=u0, quota=1e-5, t_end=0.03)
+    monkeypatch.setattr(cut, "prefetch_pays", lambda state: True)
+    fetched = simulate_cut(g, parts, 2e-3, u0=u0, quota=1e-5, t_end=0.03)
+    assert plain.spikes == fetched.spikes > 5000
+    np.testing.assert_array_equal(plain.edge_forward, fetched.edge_forward)
+    np.testing.assert_array_equal(plain.edge_backward, fetched.edge_backward)
+    np.testing.assert_array_equal(plain.final_potential, fetched.final_potential)
