@@ -66,6 +66,8 @@ def _run(args) -> int:
     cut = {"ranks": args.ranks, "parts": args.parts, "cut_latency": args.cut_latency}
     if args.ranks is not None and args.ranks > 1:
         from evsim.workflow.partitioned import launch, root_value, world_rank, world_size
+        if args.cut_latency is None:   # (before any process is started)
+            raise ConfigError("--ranks needs --cut-latency L (the latency model of the cut)")
         if world_size() != args.ranks:  # not yet inside mpiexec -n RANKS: start it on this command
             out = config.get("out") or fresh_directory(Path("runs") / target)
             return launch(args.ranks, ["-m", "evsim.cli", *args.argv, "--out", str(out)])

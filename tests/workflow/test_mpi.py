@@ -74,3 +74,9 @@ def test_evsim_run_starts_mpiexec_itself(tmp_path):
 def test_bad_cut_options_are_named(options, message):
     with pytest.raises(ConfigError, match=message):
         run_problem("heat1d", cells=10, quota=1e-3, t_end=0.01, plots=False, **options)
+
+
+def test_the_cli_refuses_ranks_without_a_latency_before_starting_processes(capsys):
+    from evsim.cli.main import main
+    assert main(["run", "heat1d", "--ranks", "2"]) == 2
+    assert "--ranks needs --cut-latency L" in capsys.readouterr().err
