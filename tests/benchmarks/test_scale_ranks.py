@@ -10,6 +10,7 @@ import pytest
 BENCH = Path(__file__).resolve().parents[2] / "benchmarks"
 
 
+@pytest.mark.slow   # three processes start, each compiling or loading the kernel: ~20 s here
 def test_scale_ranks_reports_bit_identical_runs_with_exact_ledgers():
     pytest.importorskip("mpi4py", reason="mpi4py is not installed (extra 'mpi')")
     pytest.importorskip("pymetis", reason="pymetis is not installed (extra 'mpi')")
