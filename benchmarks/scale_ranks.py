@@ -13,7 +13,9 @@ order-1 run over the same time), it times
 checks that the two cut runs agree bit for bit (spikes per edge, final potentials)
 with an exact ledger, and reports wall times (set-up excluded; the fastest of
 ``--repeat`` runs), ``speedup =
-one_process / two_ranks`` and ``speedup_vs_order1``. Speed depends on the machine
+one_process / two_ranks``, ``speedup_vs_order1`` and ``cpu_speedup`` (CPU time of
+the one process over that of the busier rank: the speedup two dedicated cores would
+give, MPI's busy waiting at the exchanges included). Speed depends on the machine
 and its load: the machine block names the CPU and the load average.
 
     python benchmarks/scale_ranks.py [--cells 512] [--spacings 1 10 100] [--t-end-spacings 20]
@@ -68,7 +70,8 @@ def row(result) -> dict:
     return {"wall_seconds": result.wall_seconds, "packets": result.spikes,
             "packets_per_second": result.spikes / result.wall_seconds,
             "ledger_residual": result.ledger.residual, "in_transit": result.in_transit,
-            "windows": result.metadata.get("windows"), "digest": digest(result)}
+            "windows": result.metadata.get("windows"),
+            "process_cpu_seconds": result.metadata["process_cpu_seconds"], "digest": digest(result)}
 
 
 def best(runs) -> dict:
@@ -155,6 +158,8 @@ def main() -> None:
         entry["bit_identical"] = one["digest"] == two["digest"]
         entry["speedup"] = one["wall_seconds"] / two["wall_seconds"]
         entry["speedup_vs_order1"] = order1.wall_seconds / two["wall_seconds"]
+        # what two dedicated cores would give: CPU time of one process / of the busier rank
+        entry["cpu_speedup"] = one["process_cpu_seconds"][0] / max(two["process_cpu_seconds"])
         if not entry["bit_identical"] or two["ledger_residual"] != 0:
             raise SystemExit(f"2 ranks differ from one process at L = {entry['cut_latency']}")
     a, b = network.edges.T

@@ -374,7 +374,8 @@ def simulate_cut(graph: nx.Graph | Network, assignment, cut_latency: float, u0=N
     Result
         The whole network's result (``engine == "compiled-cut"``; the ledger sums every
         part's, the packets between parts in transit included; ``metadata`` holds
-        ``cut_latency``, ``parts``, ``cut_edges``, ``windows``; ``wall_seconds`` is the
+        ``cut_latency``, ``parts``, ``cut_edges``, ``windows``, ``process_cpu_seconds``
+        (the CPU time of the windows in each process, by rank); ``wall_seconds`` is the
         time of the windows, set-up excluded, as in :func:`evsim.simulate`); ``None`` on
         ranks other than 0.
 
@@ -408,7 +409,7 @@ def simulate_cut(graph: nx.Graph | Network, assignment, cut_latency: float, u0=N
     runs = {p: _PartRun(plan, plan.parts[p], u0, quota, t_end, times) for p in mine}
     if comm is not None:
         comm.barrier()
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     windows = 0
     for w, final in _windows(t_end, plan.latency):
         outgoing = {p: runs[p].run(w, final) for p in mine}
@@ -424,6 +425,7 @@ def simulate_cut(graph: nx.Graph | Network, assignment, cut_latency: float, u0=N
             runs[comm.rank].receive([m for m in got if m is not None])
     wall = time.perf_counter() - start
     summaries = [runs[p].summary() for p in mine]
+    summaries[0]["cpu"] = time.process_time() - cpu     # this process's CPU time
     if comm is not None:
         gathered = comm.gather(summaries[0], root=0)
         if comm.rank != 0:
@@ -467,4 +469,5 @@ def _result(plan: CutPlan, u0, quota, t_end, times, summaries, wall, windows) ->
         firings=sum(s["firings"] for s in summaries), arrivals=received,
         mass_initial=float((network.volume * u0).sum()), spike_log=None, network=network,
         metadata={"cut_latency": plan.latency, "parts": len(plan.parts),
-                  "cut_edges": plan.cut_edges, "windows": windows})
+                  "cut_edges": plan.cut_edges, "windows": windows,
+                  "process_cpu_seconds": [s["cpu"] for s in summaries if "cpu" in s]})
