@@ -52,7 +52,7 @@ import numpy as np
 
 from . import rule
 from .checks import check_scales
-from .cut_kernel import GROW_OUTBOX, PACKET, POTENTIAL, CutTuple, cut_rate, run_window
+from .cut_kernel import GROW_OUTBOX, PACKET, CutTuple, cut_rate, run_window
 from .errors import ConfigError, GraphError
 from .kernel import prefetch_pays
 from .network import Network, compile_network, validate_network
