@@ -2,6 +2,7 @@
 
     evsim run PROBLEM [--cells N] [--quota Q] [--t-end T] [--engine E] [--out DIR [--overwrite]]
     evsim run CONFIG.toml [overrides...]
+    evsim run PROBLEM --cut-latency L [--ranks N | --parts P]   (docs/parallel.md)
     evsim experiment NAME [--out DIR] [--fast]
     evsim sweep PROBLEM --quotas Q1 Q2 ... [--out DIR [--overwrite]]
     evsim report DIR
@@ -63,12 +64,22 @@ def _run(args) -> int:
                              partial=True)
     config.update(overrides)
     get_problem(target)
+    cut = {"ranks": args.ranks, "parts": args.parts, "cut_latency": args.cut_latency}
+    if args.ranks is not None and args.ranks > 1:
+        from evsim.workflow.partitioned import launch, root_value, world_rank, world_size
+        if args.cut_latency is None:   # (before any process is started)
+            raise ConfigError("--ranks needs --cut-latency L (the latency model of the cut)")
+        if world_size() != args.ranks:  # not yet inside mpiexec -n RANKS: start it on this command
+            out = config.get("out") or fresh_directory(Path("runs") / target)
+            return launch(args.ranks, ["-m", "evsim.cli", *args.argv, "--out", str(out)])
+        config["out"] = root_value(lambda: config.get("out") or fresh_directory(Path("runs") / target))
     if "out" not in config:
         config["out"] = fresh_directory(Path("runs") / target)
-    print(f"evsim: writing to {config['out']}", file=sys.stderr, flush=True)
+    if args.ranks is None or args.ranks == 1 or world_rank() == 0:
+        print(f"evsim: writing to {config['out']}", file=sys.stderr, flush=True)
     _, summary = run_problem(target, plots=not args.no_plots, overwrite=args.overwrite,
-                             checkpoint_every=args.checkpoint_every, **config)
-    return _report_run(summary, Path(config["out"]))
+                             checkpoint_every=args.checkpoint_every, **config, **cut)
+    return EXIT_OK if summary is None else _report_run(summary, Path(config["out"]))
 
 
 def _report_run(summary: dict, out: Path) -> int:
@@ -266,6 +277,14 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--checkpoint-every", dest="checkpoint_every", type=float, metavar="SECONDS",
                      help="also checkpoint every SECONDS of wall time (a stopped run always "
                           "leaves a checkpoint in its folder)")
+    run.add_argument("--cut-latency", dest="cut_latency", type=float, metavar="L",
+                     help="partition the cells (METIS) and run the cut-latency model: the far end "
+                          "of a cut edge is seen L late, its packets arrive L later (docs/parallel.md)")
+    run.add_argument("--ranks", type=int, metavar="N",
+                     help="with --cut-latency: one MPI process per part (starts mpiexec -n N "
+                          "itself, or runs under it); same bits as one process")
+    run.add_argument("--parts", type=int, metavar="P",
+                     help="with --cut-latency: number of parts (default: --ranks, else 1)")
     run.set_defaults(func=_run)
 
     exp = sub.add_parser("experiment", help="run a named experiment (see 'evsim experiments')",
@@ -302,6 +321,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``evsim`` command; returns the exit status (see the module docstring)."""
     args = build_parser().parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)
     try:
         return args.func(args)
     except (EvsimError, OSError) as err:

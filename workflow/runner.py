@@ -42,6 +42,7 @@ from evsim.simulate import ORDERS
 
 from .case import Case, make_case
 from .output import CHECKPOINT, prepare_directory, write_json
+from .partitioned import simulate_case, world
 from .problems import get_problem
 
 __all__ = ["run_problem", "resume_run", "saved_run", "load_config", "check_config", "CONFIG_KEYS", "OPTIONAL_SCORES"]
@@ -210,7 +211,9 @@ def run_problem(problem: str, *, cells: int | None = None, quota: float | None =
                 plots: bool = True, progress: bool | None = None, overwrite: bool = False,
                 command: Sequence[str] | None = None,
                 checkpoint_every: float | None = None, order: int = 1,
-                tolerance: float | None = None) -> tuple[Result, dict]:
+                tolerance: float | None = None, ranks: int | None = None,
+                parts: int | None = None,
+                cut_latency: float | None = None) -> tuple[Result | None, dict | None]:
     """Simulate a canonical problem and score it against its reference.
 
     Parameters
@@ -242,6 +245,12 @@ def run_problem(problem: str, *, cells: int | None = None, quota: float | None =
         The command line recorded in the summary (default ``sys.argv``).
     order, tolerance
         The CFQ order and order 2's trajectory tolerance (:func:`evsim.simulate`).
+    ranks, parts, cut_latency
+        With ``cut_latency`` (``L > 0``): the cut-latency model of :mod:`evsim.cut` on a
+        METIS partition into ``parts`` (default ``ranks``) parts, over ``ranks`` MPI
+        processes (default 1; more: this process must be one of an MPI world of that
+        size, :mod:`evsim.workflow.partitioned`). Only rank 0 writes and returns the
+        result and summary; the other ranks return ``(None, None)``. Order 1 only.
 
     Returns
     -------
@@ -270,23 +279,74 @@ def run_problem(problem: str, *, cells: int | None = None, quota: float | None =
     with _StopSignals() as stop:
         case = make_case(problem, cells=cells, diffusivity=diffusivity, t_end=t_end,
                          quota=quota, initial=initial)
-        out = None if out is None else prepare_directory(out, overwrite)
+        if order != 1 and not (cut_latency is None and ranks is None and parts is None):
+            raise ConfigError("the cut-latency model (cut_latency, ranks, parts) runs order 1 only")
+        cut = None if cut_latency is None and ranks is None and parts is None else _cut_run(
+            ranks, parts, cut_latency, engine, max_events, max_wall_seconds)
+        comm = None if cut is None else cut["comm"]
+        failure = None
+        if comm is None or comm.rank == 0:
+            try:
+                out = None if out is None else prepare_directory(out, overwrite)
+            except ConfigError as err:
+                failure = err
+        if comm is not None:  # every rank stops on rank 0's error, none waits for it
+            failure = comm.bcast(failure, root=0)
+        if failure is not None:
+            raise failure
+        if comm is not None and comm.rank != 0:
+            simulate_case(case, cut["parts"], cut_latency, comm)
+            return None, None
         budget = None
         if max_wall_seconds is not None:
             budget = max(max_wall_seconds - (time.perf_counter() - start), 1e-9)
         keep = {} if out is None else {"checkpoint": out / CHECKPOINT,
                                         "checkpoint_every": checkpoint_every}
-        result = case.simulate(engine=engine, max_events=max_events, max_wall_seconds=budget,
-                               progress=progress, order=order, tolerance=tolerance, **keep)
+        if cut is not None:
+            result = simulate_case(case, cut["parts"], cut_latency, cut["comm"])
+        else:
+            result = case.simulate(engine=engine, max_events=max_events, max_wall_seconds=budget,
+                                   progress=progress, order=order, tolerance=tolerance, **keep)
         stop.armed = False
         config = {"problem": problem, "cells": case.cells, "quota": case.quota,
                   "t_end": case.t_end, "diffusivity": case.diffusivity, "engine": engine,
                   "initial": initial, "max_events": max_events,
                   "max_wall_seconds": max_wall_seconds, "out": None if out is None else str(out),
                   "plots": plots, "order": order, "tolerance": tolerance}
+        if cut is not None:
+            config.update(ranks=cut["ranks"], parts=cut["parts"], cut_latency=cut_latency,
+                          cut_edges=result.metadata["cut_edges"])
         summary = _finish(case, result, stop, start, max_wall_seconds, config, out, command,
                           provenance)
     return result, summary
+
+
+def _cut_run(ranks, parts, cut_latency, engine, max_events, max_wall_seconds) -> dict:
+    """The checked options of a run under the cut-latency model: ranks, parts and the
+    MPI communicator (``None`` for one rank)."""
+    if cut_latency is None:
+        raise ConfigError("--ranks and --parts need --cut-latency L (the latency model of the cut)")
+    if not _number(cut_latency) or cut_latency <= 0:
+        raise ConfigError(f"cut_latency must be a positive finite number, got {cut_latency!r}")
+    ranks = 1 if ranks is None else ranks
+    for name, value in (("ranks", ranks), ("parts", parts)):
+        if value is not None and not (_integer(value) and value >= 1):
+            raise ConfigError(f"{name} must be a positive integer, got {value!r}")
+    parts = ranks if parts is None else parts
+    if ranks not in (1, parts):
+        raise ConfigError(f"ranks = {ranks} must be 1 or the number of parts ({parts})")
+    for name, value in (("engine", engine != "compiled"), ("max_events", max_events is not None),
+                        ("max_wall_seconds", max_wall_seconds is not None)):
+        if value:
+            raise ConfigError(f"{name} is not available with cut_latency (the cut-latency model "
+                              "runs the compiled kernel to t_end)")
+    comm = None
+    if ranks > 1:
+        comm = world()
+        if comm is None or comm.size != ranks:
+            raise ConfigError(f"ranks = {ranks} needs an MPI world of {ranks} processes "
+                              f"(mpiexec -n {ranks} ...; `evsim run` starts it itself)")
+    return {"ranks": ranks, "parts": parts, "comm": comm}
 
 
 def resume_run(directory: str | Path, *, max_events: int | None = None,
