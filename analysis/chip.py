@@ -462,7 +462,8 @@ def estimate(result: Any, mapping: Mapping, profile: str | ChipProfile = "loihi"
         has_latency = any((prof.latency_synaptic_op, prof.latency_neuron_update, prof.latency_spike_out))
         busy = busy_seconds(result, prof, mapping, **kwargs)["seconds"] if has_latency else 0.0
         b = energy(result, prof, mapping, **kwargs)
-        return ChipEstimate("asynchronous", EnergyBreakdown(b.profile, b.counts, b.costs, b.energy, busy, b.total),
+        return ChipEstimate("asynchronous", EnergyBreakdown(b.profile, b.counts, b.costs, b.energy, busy, b.total,
+                                                            b.messages),
                             busy, np.zeros(0), {})
     raise ConfigError(f"model must be one of {MODELS}, got {model!r}")
 
