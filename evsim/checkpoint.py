@@ -25,6 +25,7 @@ from .atomic import atomic_path
 from .errors import ResultFileError
 from .network import Network, validate_network
 from .state import EngineState, restore_state
+from .trajectory_state import TrajectoryState, restore_trajectory_state
 
 __all__ = ["Run", "save_checkpoint", "load_checkpoint", "CHECKPOINT_VERSION"]
 
@@ -43,11 +44,14 @@ class Run:
     times: np.ndarray      #: record times
     spike_log: bool
     offset: float          #: constant taken out of the potentials (:func:`evsim.checks.check_scales`)
+    order: int = 1         #: CFQ order (:func:`evsim.simulate`)
+    tolerance: float | None = None  #: order 2's trajectory tolerance
 
 
-def save_checkpoint(path: str | Path, run: Run, network: Network, state: EngineState) -> Path:
+def save_checkpoint(path: str | Path, run: Run, network: Network,
+                    state: EngineState | TrajectoryState) -> Path:
     """Write a checkpoint of ``state`` (complete: the engine was flushed) to ``path``."""
-    arrays = {f.name: getattr(state, f.name) for f in dataclasses.fields(EngineState)}
+    arrays = {f.name: getattr(state, f.name) for f in dataclasses.fields(type(state))}
     payload = {"magic": _MAGIC, "format": CHECKPOINT_VERSION, "run": dataclasses.asdict(run),
                "network": dataclasses.asdict(network), "state": arrays}
     path = Path(path)
@@ -56,7 +60,7 @@ def save_checkpoint(path: str | Path, run: Run, network: Network, state: EngineS
     return path
 
 
-def load_checkpoint(path: str | Path) -> tuple[Run, Network, EngineState]:
+def load_checkpoint(path: str | Path) -> tuple[Run, Network, EngineState | TrajectoryState]:
     """Read a checkpoint written by :func:`save_checkpoint`.
 
     Raises
@@ -82,4 +86,6 @@ def load_checkpoint(path: str | Path) -> tuple[Run, Network, EngineState]:
         if isinstance(value, np.ndarray):
             value.flags.writeable = False
     validate_network(network)
-    return Run(**payload["run"]), network, restore_state(payload["state"])
+    run = Run(**payload["run"])
+    restore = restore_state if run.order == 1 else restore_trajectory_state
+    return run, network, restore(payload["state"])

@@ -20,11 +20,15 @@ import numpy as np
 from .atomic import atomic_path
 from .errors import ResultFileError
 from .optional import require
+from .trajectory import PACKET_BITS, TRAJECTORY_BITS
 
 __all__ = ["Ledger", "Result", "load", "FORMAT_VERSION", "STOP_REASONS"]
 
 #: Version of the file layout :meth:`Result.save` writes (``"format"`` in the metadata).
 FORMAT_VERSION = 1
+
+#: Payload bits of one message of each kind (:attr:`Result.event_bits`).
+_EVENT_BITS = {"packet": PACKET_BITS, "trajectory": TRAJECTORY_BITS}
 
 #: Why a run stopped (``Result.stop_reason``).
 STOP_REASONS = ("t_end", "max_events", "max_wall_seconds", "interrupted", "stalled")
@@ -173,6 +177,27 @@ class Result:
     def boundary_mass(self) -> float:
         """Net mass delivered into reservoirs (negative: reservoirs gave mass)."""
         return float(self.quota * self.ledger_reservoirs.sum())
+
+    @property
+    def order(self) -> int:
+        """Order of the CFQ rule: 1 (:mod:`evsim.rule`) or 2 (:mod:`evsim.trajectory`)."""
+        return int(self.metadata.get("order", 1))
+
+    @property
+    def events(self) -> dict[str, int]:
+        """Messages between neurons by kind: ``"packet"`` (CFQ packets, :attr:`spikes`)
+        and, at order 2, ``"trajectory"`` (trajectory messages, one per receiving
+        neighbour cell of each update; :mod:`evsim.trajectory`)."""
+        kinds = {"packet": int(self.firings)}
+        if self.order >= 2:
+            kinds["trajectory"] = int(self.metadata["trajectory_messages"])
+        return kinds
+
+    @property
+    def event_bits(self) -> dict[str, int]:
+        """Payload in bits of one message of each kind in :attr:`events`: a packet
+        carries its sign (1 bit), a trajectory message a value and a slope (2 x 32 bits)."""
+        return {kind: _EVENT_BITS[kind] for kind in self.events}
 
     @property
     def events_per_second(self) -> float:

@@ -19,12 +19,18 @@ from .network import Network, compile_network, validate_network
 from .result import Result
 from .routing import Routing
 from .state import initial_state
+from .trajectory_state import trajectory_state
 
-__all__ = ["simulate", "resume", "ENGINES"]
+__all__ = ["simulate", "resume", "ENGINES", "ENGINES_ORDER2", "ORDERS"]
 
 #: Engine name -> engine class (an :class:`evsim.engine.Engine`), imported when first used.
 ENGINES = EngineRegistry({"compiled": "evsim.kernel:CompiledEngine",
                           "simpy": "evsim.simpy_engine:SimPyEngine"})
+#: The engines of order 2 (:mod:`evsim.trajectory`), by the same names.
+ENGINES_ORDER2 = EngineRegistry({"compiled": "evsim.trajectory_kernel:TrajectoryCompiledEngine",
+                                 "simpy": "evsim.trajectory_simpy:TrajectorySimPyEngine"})
+#: The orders of the CFQ rule: 1, the paper's (:mod:`evsim.rule`); 2, trajectory CFQ.
+ORDERS = (1, 2)
 
 
 def _positive(value, name: str) -> float:
@@ -82,6 +88,8 @@ def simulate(
     processes: list[Callable] | None = None,
     checkpoint: str | Path | None = None,
     checkpoint_every: int | float | None = None,
+    order: int = 1,
+    tolerance: float | None = None,
 ) -> Result:
     """Simulate the C-LIF/CFQ spiking network of a cell graph, event by event.
 
@@ -139,6 +147,16 @@ def simulate(
     checkpoint_every
         An ``int``: checkpoint after at least this many events; a ``float``:
         after at least this many wall-clock seconds. Default: only at the stop.
+    order
+        ``1`` (default): the paper's rule, error ``O(q)``. ``2``: trajectory CFQ
+        (:mod:`evsim.trajectory`): each cell also broadcasts a line (value and
+        slope) when its potential drifts ``tolerance`` from it; the error is
+        ``O(tolerance)`` whatever the quota, which then only sets the packet
+        traffic; mass still moves only in packets of ``q`` and the ledger is exact.
+        ``result.events`` counts the messages of each kind. Not with ``routing``.
+    tolerance
+        Order 2 only, and required there: the drift ``delta`` of a cell's
+        potential from its broadcast line that triggers a trajectory message.
 
     Returns
     -------
@@ -170,6 +188,7 @@ def simulate(
     else:
         network = compile_network(graph)
     quota = _positive(quota, "quota")
+    order = _order(order, tolerance, routing)
     t_end = float(t_end)
     if not np.isfinite(t_end) or t_end < 0:
         raise ConfigError(f"t_end must be a finite number >= 0, got {t_end!r}")
@@ -186,9 +205,13 @@ def simulate(
     every = _checkpoint_every(checkpoint, checkpoint_every)
     offset = check_scales(network, u0, quota)
     run = Run(engine=engine, quota=quota, t_end=t_end, times=times, spike_log=spike_log,
-              offset=offset)
-    state = initial_state(shift_network(network, offset) if offset else network, u0 - offset,
-                          quota, t_end, times, routing, spike_log)
+              offset=offset, order=order, tolerance=tolerance)
+    shifted = shift_network(network, offset) if offset else network
+    if order == 1:
+        state = initial_state(shifted, u0 - offset, quota, t_end, times, routing, spike_log)
+    else:
+        state = trajectory_state(shifted, u0 - offset, quota, _positive(tolerance, "tolerance"),
+                                 t_end, times, spike_log)
     return _drive(run, network, state, processes, max_events, max_wall_seconds, progress,
                   checkpoint, every)
 
@@ -244,6 +267,24 @@ def resume(
                   progress, checkpoint, _checkpoint_every(checkpoint, checkpoint_every))
 
 
+def _order(order, tolerance, routing) -> int:
+    """``order`` checked against ``tolerance`` and ``routing``."""
+    if isinstance(order, (bool, np.bool_)) or order not in ORDERS:
+        raise ConfigError(f"order must be one of {ORDERS}, got {order!r}")
+    order = int(order)
+    if order == 1 and tolerance is not None:
+        raise ConfigError("tolerance is a parameter of order=2 (order 1's accuracy is set by "
+                          "the quota)")
+    if order == 2:
+        if tolerance is None:
+            raise ConfigError("order=2 needs tolerance= (the potential drift that triggers a "
+                              "trajectory message, e.g. 1e-4); the quota is then the packet "
+                              "mass and does not set the accuracy")
+        if routing is not None:
+            raise ConfigError("routing (network-on-chip congestion) is modelled at order=1 only")
+    return order
+
+
 def _checkpoint_every(checkpoint, every) -> int | float | None:
     """``checkpoint_every`` checked: events (an int >= 1) or wall seconds (a float > 0)."""
     if every is None:
@@ -263,11 +304,11 @@ def _drive(run: Run, network: Network, state, processes, max_events, max_wall_se
            progress, checkpoint, every) -> Result:
     """Advance ``state`` chunk by chunk until done, a limit, a stalled clock or Ctrl-C;
     write checkpoints between chunks; build the :class:`Result`."""
-    engine_class = ENGINES[run.engine]
+    engine_class = (ENGINES if run.order == 1 else ENGINES_ORDER2)[run.engine]
     runner: Engine = engine_class(state, processes) if processes else engine_class(state)
 
     def events() -> int:
-        return int(state.cursor[1] + state.cursor[2])
+        return state.processed
 
     def save() -> None:
         runner.flush()
@@ -295,9 +336,10 @@ def _drive(run: Run, network: Network, state, processes, max_events, max_wall_se
             if stalled(before, now, events() - done, t_end):
                 stop_reason = "stalled"
                 runner.flush()   # the next event's slot, in the state's winner tree
-                warnings.warn(stall_message(network, state.potential, state.rate,
-                                            int(state.queue[1]["slot"]),
-                                            float(state.queue[1]["time"]), run.quota),
+                slot, due = int(state.queue[1]["slot"]), float(state.queue[1]["time"])
+                warnings.warn(stall_message(network, state.potential, state.rate, slot, due,
+                                            run.quota) if run.order == 1 else
+                              f"the clock stopped advancing at t = {due!r} (order-2 slot {slot})",
                               StallWarning, stacklevel=3)
                 break
             if events() >= budget:
@@ -333,6 +375,11 @@ def _result(run: Run, network: Network, state, stop_reason: str, wall: float) ->
     c = run.offset
     if c:  # only then: -0.0 + 0.0 would be +0.0
         potential, final, mass = potential + c, final + c, mass + c * float(network.volume.sum())
+    metadata = {"potential_offset": c} if c else {}
+    if run.order == 2:
+        metadata.update(order=2, tolerance=run.tolerance, theta=float(state.theta),
+                        trajectory_updates=int(state.counters[0]),
+                        trajectory_messages=int(state.counters[1]))
     return Result(
         times=run.times[:taken], potential=potential,
         cell_count=state.record_count[:taken], edge_forward=state.forward,
@@ -342,5 +389,5 @@ def _result(run: Run, network: Network, state, stop_reason: str, wall: float) ->
         quota=run.quota, t_end=run.t_end, t_final=float(state.clock[0]), engine=run.engine,
         stop_reason=stop_reason, wall_seconds=wall, firings=int(state.cursor[1]),
         arrivals=int(state.cursor[2]), mass_initial=mass,
-        spike_log=log, network=network, metadata={"potential_offset": c} if c else {},
+        spike_log=log, network=network, metadata=metadata,
     )

@@ -105,9 +105,17 @@ class EngineState:
     log_sign: np.ndarray
     log_on: bool
 
+    #: the CFQ order this state runs (order 2: :class:`evsim.trajectory_state.TrajectoryState`)
+    order = 1
+
     @property
     def edges(self) -> int:
         return self.edge.size
+
+    @property
+    def processed(self) -> int:
+        """Events processed: firings and arrivals."""
+        return int(self.cursor[1] + self.cursor[2])
 
     def as_tuple(self) -> StateTuple:
         """The fields as a :class:`StateTuple` (what the compiled kernel takes)."""
