@@ -13,7 +13,8 @@ the cheapest run that meets the target, against two references:
 Methods (:mod:`evsim.experiments.peers` has the peers and their operation counts):
 
 - evsim at each order of :data:`EVSIM_ORDERS` (order 1: the paper's CFQ rule, knob the
-  quota ``q``); cost = messages between neurons of every kind (``result.events``),
+  quota ``q``; order 2: trajectory CFQ, knob the tolerance ``delta``, quota
+  :data:`ORDER2_QUOTA` ``median(V) max|u0|``); cost = messages between neurons of every kind (``result.events``),
   energy on the asynchronous Loihi profile (:mod:`evsim.analysis.energy`, payloads
   charged), and on 45 nm CMOS arithmetic;
 - FTCS, Crank-Nicolson (scipy.sparse) and RK45 (scipy) on the same finite-volume graph;
@@ -46,7 +47,8 @@ from evsim.analysis.metrics import rmse
 from evsim.atomic import write_atomic
 from evsim.errors import ConfigError
 from evsim.simulate import simulate
-from evsim.teachers.error_constant import ERROR_LAWS, quota_for_rmse
+from evsim.teachers.base import cell_operator
+from evsim.teachers.error_constant import ERROR_LAWS, error_constant
 from evsim.workflow.case import Case, make_case
 from evsim.workflow.output import write_json
 
@@ -64,14 +66,26 @@ FAST_PROBLEMS = {"heat1d": {"cells": 50, "t_end": 2.0}, "heat2d": {"cells": 16, 
                  "disk": {"cells": 300, "t_end": 0.5}}
 
 
+#: Order 2's packet mass as a share of ``median(V) * max|u0|``: its error does not depend on
+#: the quota (``evsim.trajectory``), which only sets the packet traffic; 0.1 keeps packets
+#: few and stays below the scale check's ``q < V (max u - min u)``.
+ORDER2_QUOTA = 0.1
+
+
 def _order_1(case: Case, x: float) -> dict:
     return {"quota": x}
+
+
+def _order_2(case: Case, x: float) -> dict:
+    vol = float(np.median(cell_operator(case.graph).volume))
+    return {"quota": ORDER2_QUOTA * vol * float(np.max(np.abs(case.u0))), "order": 2, "tolerance": x}
 
 
 #: evsim order -> (knob name, ``kwargs(case, knob)`` for :func:`evsim.simulate`).
 #: An order joins when :func:`evsim.simulate` accepts it and
 #: :data:`~evsim.teachers.error_constant.ERROR_LAWS` has its error constant.
-EVSIM_ORDERS: dict[int, tuple[str, Callable[[Case, float], dict]]] = {1: ("quota", _order_1)}
+EVSIM_ORDERS: dict[int, tuple[str, Callable[[Case, float], dict]]] = {
+    1: ("quota", _order_1), 2: ("tolerance", _order_2)}
 
 
 def available_orders() -> list[int]:
@@ -144,7 +158,7 @@ def _evsim_method(case: Case, order: int, floor: float, max_events: int) -> Meth
 
     def start(target: float, column: str) -> float:
         budget = math.sqrt(max(target ** 2 - floor ** 2, (0.3 * target) ** 2)) if column == "exact" else target
-        return quota_for_rmse(case.graph, budget, order) if order in ERROR_LAWS else 1e-3 * budget
+        return budget / error_constant(case.graph, order) if order in ERROR_LAWS else 1e-3 * budget
     return Method(f"evsim order {order}", "evsim", knob, run, start, math.inf, "messages", "loihi (asynchronous)")
 
 
@@ -163,7 +177,6 @@ def methods_for(case: Case, floor: float, orders: Iterable[int] | None = None,
     installed and ``pypde``)."""
     orders = available_orders() if orders is None else list(orders)
     out = [_evsim_method(case, k, floor, max_events) for k in orders]
-    from evsim.teachers.base import cell_operator
     from evsim.teachers.ftcs import ftcs_stable_dt
     dt_stable = ftcs_stable_dt(cell_operator(case.graph))
     t_end = float(case.t_end)

@@ -44,7 +44,7 @@ import numpy as np
 from evsim.errors import ConfigError
 
 from .base import Teacher, cell_operator, rmse, teacher_on_cells
-from .error_constant import error_constant
+from .error_constant import error_constant, knob
 
 __all__ = ["OperatorFit", "fit_conductance_scale", "fit_diffusivity", "scale_conductances",
            "QuotaRun", "QuotaChoice", "choose_quota", "Distillation", "distill_graph"]
@@ -256,8 +256,9 @@ def choose_quota(graph: nx.Graph, u0: np.ndarray, target_field: np.ndarray, time
     Raises
     ------
     ConfigError
-        For both or neither criterion, or an order without a measured error law
-        (:data:`~evsim.teachers.error_constant.ERROR_LAWS`).
+        For both or neither criterion, an order without a measured error law
+        (:data:`~evsim.teachers.error_constant.ERROR_LAWS`), or an order whose accuracy is
+        not set by the quota (order 2: the tolerance sets it; ``tolerance_for_rmse``).
     """
     if (target_rmse is None) == (spike_budget is None):
         raise ConfigError("give exactly one of target_rmse and spike_budget")
@@ -266,6 +267,10 @@ def choose_quota(graph: nx.Graph, u0: np.ndarray, target_field: np.ndarray, time
     u0 = np.asarray(u0, float)
     vol = float(np.median(cell_operator(graph).volume))
     constant = error_constant(graph, order)
+    if knob(order) != "quota":
+        raise ConfigError(f"choose_quota: at order={order} the accuracy is set by the {knob(order)}, not the "
+                          f"quota (RMSE ~ {constant:g} {knob(order)}; evsim.teachers.error_constant."
+                          f"tolerance_for_rmse); the quota then only sets the packet traffic")
     if quota_start is None:
         quota_start = (target_rmse / constant) if target_rmse is not None else 1e-3 * vol
     runs: list[QuotaRun] = []

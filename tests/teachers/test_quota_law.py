@@ -104,3 +104,26 @@ def test_choose_quota_starts_from_the_mesh_law():
     assert choice.met and choice.rmse <= 2e-4 and choice.order == 1
     assert len(choice.runs) <= 6
     assert choice.to_dict()["order"] == 1
+
+
+def test_second_order_law_is_in_the_tolerance():
+    """Order 2: RMSE ~ 0.4 delta whatever the quota (the quota only sets the packets)."""
+    from evsim.teachers.error_constant import knob, tolerance_for_rmse
+    g = topologies.grid_1d(cells=40, diffusivity=0.1)
+    x = topologies.cell_positions(g)
+    u0 = np.sin(np.pi * x[:, 0])
+    times = np.linspace(0.1, 1.0, 10)
+    ref = semidiscrete(g, u0, times)
+    assert knob(2) == "tolerance" and knob(1) == "quota"
+    delta = tolerance_for_rmse(g, 2e-4)
+    assert delta == pytest.approx(2e-4 / 0.4)
+    errs = []
+    for q in (0.01 / 40, 0.1 / 40):
+        r = evsim.simulate(g, u0, quota=q, t_end=1.0, record=times, order=2, tolerance=delta, progress=False)
+        assert r.ledger.residual == 0
+        errs.append(rmse(r.potential, ref))
+    assert errs[0] == pytest.approx(2e-4, rel=0.15) and errs[1] == pytest.approx(errs[0], rel=0.05)
+    with pytest.raises(ConfigError, match="set by the tolerance"):
+        quota_for_rmse(g, 1e-4, order=2)
+    with pytest.raises(ConfigError, match="set by the tolerance"):
+        choose_quota(g, u0, ref, times, target_rmse=1e-4, order=2)
