@@ -55,8 +55,8 @@ from evsim.workflow.output import write_json
 from . import peers
 from .registry import experiment
 
-__all__ = ["TARGETS", "COLUMNS", "PROBLEMS", "FAST_PROBLEMS", "EVSIM_ORDERS", "Point", "Method",
-           "match", "methods_for", "accuracy_cost", "markdown_table", "pareto_figure"]
+__all__ = ["TARGETS", "COLUMNS", "PROBLEMS", "FAST_PROBLEMS", "EVSIM_ORDERS", "ORDER2_QUOTA", "Point", "Method",
+           "match", "methods_for", "accuracy_cost", "conservation", "markdown_table", "pareto_figure"]
 
 TARGETS = (1e-3, 1e-4)
 COLUMNS = ("exact", "semi-discrete")
@@ -295,6 +295,47 @@ def accuracy_cost(problems: Iterable[str] | None = None, fast: bool = False, tar
     return out
 
 
+#: Problems and quotas of the conservation check (full run, ``--fast``).
+CONSERVATION = {"heat1d": ((1e-4, 1e-5, 1e-6), {}), "laplace2d": ((1e-4, 1e-5), {})}
+FAST_CONSERVATION = {"heat1d": ((1e-4, 1e-5), {"cells": 50}), "laplace2d": ((1e-4,), {"cells": 16, "t_end": 1.0})}
+
+
+def conservation(fast: bool = False, orders: Iterable[int] | None = None) -> dict:
+    """Mass error of order-1 (and order-2) runs against the same mesh integrated exactly.
+
+    The ledger is exact by construction (``residual == 0``); the physical mass differs
+    from the semi-discrete mass ``sum_i V_i u_i`` by the flux the boundary (reservoir)
+    edges hold in their accumulators, below one quota each:
+
+    .. math:: |M_\mathrm{run}(t) - M_\mathrm{semi}(t)| \le q\, n_\mathrm{boundary}.
+
+    Returns ``{problem: {"boundary_edges", "runs": [{order, quota, tolerance,
+    ledger_residual, mass_error_max, per_quota_per_boundary_edge}]}}``.
+    """
+    table = FAST_CONSERVATION if fast else CONSERVATION
+    orders = available_orders() if orders is None else list(orders)
+    out = {}
+    for name, (quotas, options) in table.items():
+        case = make_case(name, **options)
+        net_edges = [(u, v) for u, v in case.graph.edges()
+                     if "reservoir" in (case.graph.nodes[u].get("kind"), case.graph.nodes[v].get("kind"))]
+        vol = cell_operator(case.graph).volume
+        semi_mass = case.semidiscrete() @ vol
+        runs = []
+        for order in orders:
+            for q in quotas:
+                extra = {} if order == 1 else {"order": 2, "tolerance": 0.25 * q / float(np.median(vol))}
+                r = simulate(case.graph, case.u0, quota=q, t_end=case.t_end, record=case.times, progress=False,
+                             **extra)
+                err = float(np.max(np.abs(np.asarray(r.mass) - semi_mass)))
+                runs.append({"order": order, "quota": q, "tolerance": extra.get("tolerance"),
+                             "ledger_residual": int(r.ledger.residual), "packets": int(r.spikes),
+                             "mass_error_max": err, "per_quota_per_boundary_edge": err / (q * len(net_edges))})
+        out[name] = {"cells": int(len(case.u0)), "t_end": float(case.t_end), "boundary_edges": len(net_edges),
+                     "runs": runs}
+    return out
+
+
 def _fmt(v: Any) -> str:
     return f"{v:.3g}" if isinstance(v, float) else str(v)
 
@@ -320,6 +361,16 @@ def markdown_table(data: dict) -> str:
                     lines.append(f"| {m} | {reached} | {meta['knob']} = {r['knob']:.3g} | {r['rmse'][column]:.3g} | "
                                  f"{ev} | {r['wall_seconds']:.3g} | {r['energy']:.3g} | {meta['energy_model']} |")
                 lines.append("")
+    for name, c in data.get("conservation", {}).items():
+        lines += [f"## Mass error vs the semi-discrete mass: {name} ({c['cells']} cells, "
+                  f"{c['boundary_edges']} boundary edges, t_end = {c['t_end']:g})", "",
+                  "| order | quota | tolerance | packets | ledger residual | max mass error | / (q n_boundary) |",
+                  "|---|---|---|---|---|---|---|"]
+        for r in c["runs"]:
+            tol = "" if r["tolerance"] is None else f"{r['tolerance']:.3g}"
+            lines.append(f"| {r['order']} | {r['quota']:.3g} | {tol} | {r['packets']:,} | {r['ledger_residual']} | "
+                         f"{r['mass_error_max']:.3g} | {r['per_quota_per_boundary_edge']:.3g} |")
+        lines.append("")
     return "\n".join(lines)
 
 
@@ -365,11 +416,12 @@ def accuracy_cost_experiment(out: Path, fast: bool = False, **options: Any) -> d
     out = Path(out)
     data = accuracy_cost(fast=fast, **options)
     write_json(out / "accuracy_cost.json", data)
+    data["conservation"] = conservation(fast=fast, orders=data["orders"])
     md = markdown_table(data)
     write_atomic(out / "accuracy_cost.md", md + "\n")
     figures = [pareto_figure(name, prob, data["targets"], out / f"pareto_{name}.png").name
                for name, prob in data["problems"].items()]
-    summary = {"table": "accuracy_cost.json", "markdown": "accuracy_cost.md", "figures": figures,
+    summary = {"conservation": data["conservation"], "table": "accuracy_cost.json", "markdown": "accuracy_cost.md", "figures": figures,
                "orders": data["orders"], "targets": data["targets"],
                "floors": {n: p["floor"] for n, p in data["problems"].items()}}
     for name, prob in data["problems"].items():
