@@ -307,7 +307,7 @@ def conservation(fast: bool = False, orders: Iterable[int] | None = None) -> dic
     from the semi-discrete mass ``sum_i V_i u_i`` by the flux the boundary (reservoir)
     edges hold in their accumulators, below one quota each:
 
-    .. math:: |M_\mathrm{run}(t) - M_\mathrm{semi}(t)| \le q\, n_\mathrm{boundary}.
+    .. math:: |M_\\mathrm{run}(t) - M_\\mathrm{semi}(t)| \\le q\\, n_\\mathrm{boundary}.
 
     Returns ``{problem: {"boundary_edges", "runs": [{order, quota, tolerance,
     ledger_residual, mass_error_max, per_quota_per_boundary_edge}]}}``.
