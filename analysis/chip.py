@@ -372,10 +372,12 @@ class ChipEstimate:
     details: dict
 
     def as_dict(self) -> dict:
-        """Model, profile, total joules, breakdown, costs, counts, chip time and details (JSON-ready)."""
+        """Model, profile, total joules, breakdown, costs, counts, chip time, the energy by message
+        kind (``messages``, asynchronous model) and details (JSON-ready)."""
         b = self.breakdown
         return {"model": self.model, "profile": b.profile, "total_joules": b.total, "energy_joules": b.energy,
-                "counts": b.counts, "costs": b.costs, "chip_seconds": self.chip_seconds, **self.details}
+                "counts": b.counts, "costs": b.costs, "chip_seconds": self.chip_seconds,
+                **({"messages": b.messages} if b.messages else {}), **self.details}
 
 
 def stepped_estimate(result: Any, mapping: Mapping, profile: str | ChipProfile = "loihi", dt_hw: float = 1.0,
