@@ -82,12 +82,36 @@ def _check_table(out, data, problems):
         assert img.shape[0] > 400 and img.shape[1] > 400 and np.ptp(img) > 0
 
 
-def test_experiment_is_registered_and_writes_table_and_figures(tmp_path):
+def test_experiment_is_registered_and_writes_table_and_figures(tmp_path, monkeypatch):
+    import matplotlib.figure
+    figures = []
+    original = matplotlib.figure.Figure.savefig
+
+    def keep(self, *args, **kwargs):
+        figures.append(self)
+        return original(self, *args, **kwargs)
+    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", keep)
     assert "accuracy-cost" in list_experiments()
     fn = get_experiment("accuracy-cost")
     summary = fn(tmp_path, fast=True, problems=["heat1d"], pypde=False, max_runs=4)
     assert summary["figures"] == ["pareto_heat1d.png"] and summary["orders"][0] == 1
     _check_table(tmp_path, summary, ["heat1d"])
+    # every panel: log axes labelled with quantities and units, every order and peer drawn
+    (fig,) = figures
+    for ax in fig.axes:
+        assert ax.get_xscale() == ax.get_yscale() == "log"
+        assert "[" in ax.get_xlabel() and "RMSE" in ax.get_ylabel() and "[-]" in ax.get_ylabel()
+        labels = {line.get_label() for line in ax.lines}
+        assert {f"evsim order {k}" for k in summary["orders"]} | {"FTCS (FV graph)", "Crank-Nicolson (FV graph)"} <= labels
+    assert fig.axes[0].get_legend() is not None
+    # conservation: the ledger is exact; at order 1 the mass error is below one quota per
+    # boundary edge (order 2's follows its tolerance on the boundary flux instead)
+    for name, c in summary["conservation"].items():
+        assert any(r["order"] == 1 for r in c["runs"])
+        for r in c["runs"]:
+            assert r["ledger_residual"] == 0 and r["mass_error_max"] > 0
+            if r["order"] == 1:
+                assert r["per_quota_per_boundary_edge"] <= 1.0, (name, r)
 
 
 @pytest.mark.slow
