@@ -130,6 +130,7 @@ class Method:
     cost_unit: str
     energy_model: str
     points: dict = field(default_factory=dict)
+    max_cost: float = 1e12
 
     def evaluate(self, x: float) -> Point:
         """``run(x)``, cached by knob value."""
@@ -159,7 +160,8 @@ def _evsim_method(case: Case, order: int, floor: float, max_events: int) -> Meth
     def start(target: float, column: str) -> float:
         budget = math.sqrt(max(target ** 2 - floor ** 2, (0.3 * target) ** 2)) if column == "exact" else target
         return budget / error_constant(case.graph, order) if order in ERROR_LAWS else 1e-3 * budget
-    return Method(f"evsim order {order}", "evsim", knob, run, start, math.inf, "messages", "loihi (asynchronous)")
+    return Method(f"evsim order {order}", "evsim", knob, run, start, math.inf, "messages", "loihi (asynchronous)",
+                  max_cost=1.5 * max_events)
 
 
 def _peer(case: Case, name: str, family: str, knob: str, solve: Callable[[float], peers.PeerRun],
@@ -179,11 +181,12 @@ def methods_for(case: Case, floor: float, orders: Iterable[int] | None = None,
     out = [_evsim_method(case, k, floor, max_events) for k in orders]
     from evsim.teachers.ftcs import ftcs_stable_dt
     dt_stable = ftcs_stable_dt(cell_operator(case.graph))
-    t_end = float(case.t_end)
+    gaps = np.diff(case.times)
+    interval = float(gaps[gaps > 0].min())     # Crank-Nicolson's longest step: one record interval
     out += [
         _peer(case, "FTCS (FV graph)", "fv", "cfl", lambda x: peers.ftcs_run(case, x), 1.0, 1.0),
         _peer(case, "Crank-Nicolson (FV graph)", "fv", "dt", lambda x: peers.crank_nicolson_run(case, x),
-              t_end / 10, t_end),
+              interval, interval),
         _peer(case, "RK45 scipy (FV graph)", "fv", "rtol", lambda x: peers.rk45_run(case, x), 1e-2, 1e-1),
     ]
     if pypde and case.problem.dim in (1, 2) and case.name.startswith("heat"):
@@ -198,8 +201,7 @@ def methods_for(case: Case, floor: float, orders: Iterable[int] | None = None,
     return out
 
 
-def match(method: Method, target: float, column: str, max_runs: int = 8, rtol: float = 0.3,
-          max_cost: float = 3e8) -> dict:
+def match(method: Method, target: float, column: str, max_runs: int = 8, rtol: float = 0.3) -> dict:
     """The cheapest run of ``method`` with ``rmse[column] <= target`` (module docstring).
 
     Returns
@@ -229,7 +231,7 @@ def match(method: Method, target: float, column: str, max_runs: int = 8, rtol: f
                 break
             err = p.rmse[column] if p.completed else math.inf
             x = x * (min(0.5, max(0.05, 0.8 * target / err)) if math.isfinite(err) else 0.25)
-            if p.cost * (p.knob / x) > max_cost:
+            if p.cost * (p.knob / x) > method.max_cost:      # cost ~ 1 / knob
                 why = "cost cap"
                 break
         else:
