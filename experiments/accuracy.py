@@ -118,7 +118,8 @@ class Method:
 
     ``run(knob) -> Point``; ``start(target, column)`` the first knob tried;
     ``upper`` the largest admissible knob; ``cost_unit`` what ``Point.cost`` counts;
-    ``energy_model`` what ``Point.energy`` charges.
+    ``energy_model`` what ``Point.energy`` charges; ``max_cost`` the predicted cost
+    (``cost ~ 1 / knob``) beyond which the search stops (evsim: 1.5 ``max_events``).
     """
 
     name: str
