@@ -36,7 +36,7 @@ EXIT_ERROR = 2
 EXIT_INTERRUPTED = 130
 
 _RUN_OVERRIDES = ("cells", "quota", "t_end", "engine", "diffusivity", "initial", "max_events",
-                  "max_wall_seconds", "out")
+                  "max_wall_seconds", "out", "order", "tolerance")
 
 
 def _run(args) -> int:
@@ -59,7 +59,8 @@ def _run(args) -> int:
     if target.endswith(".toml"):
         config = load_config(target)
         target = config.pop("problem")
-    overrides = check_config({k: getattr(args, k) for k in _RUN_OVERRIDES}, "command line")
+    overrides = check_config({k: getattr(args, k) for k in _RUN_OVERRIDES}, "command line",
+                             partial=True)
     config.update(overrides)
     get_problem(target)
     if "out" not in config:
@@ -72,8 +73,8 @@ def _run(args) -> int:
 
 def _report_run(summary: dict, out: Path) -> int:
     """Print the headline of a run's summary; the exit status."""
-    keys = ("problem", "cells", "quota", "spikes", "rmse", "rmse_final", "ledger_residual",
-            "wall_seconds", "events_per_second", "stop_reason")
+    keys = ("problem", "cells", "quota", "order", "spikes", "events", "rmse", "rmse_final",
+            "ledger_residual", "wall_seconds", "events_per_second", "stop_reason")
     print(json.dumps({k: summary[k] for k in keys}, indent=2, default=float))
     print(f"wrote {out / 'summary.json'}", file=sys.stderr)
     if summary["stop_reason"] == "interrupted" or "signal" in summary:
@@ -242,6 +243,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--t-end", dest="t_end", type=float, help="final time")
     run.add_argument("--engine", choices=["compiled", "simpy"],
                      help="numba kernel (default) or the SimPy reference; same spikes")
+    run.add_argument("--order", type=int, choices=[1, 2],
+                     help="CFQ order: 1, the paper's rule (default); 2, trajectory CFQ "
+                          "(needs --tolerance)")
+    run.add_argument("--tolerance", type=float,
+                     help="order 2: potential drift that triggers a trajectory message (the "
+                          "accuracy); --quota is then the packet mass")
     run.add_argument("--diffusivity", type=float, help="override the operator's diffusivity")
     run.add_argument("--initial", help="use another problem's initial condition")
     run.add_argument("--max-events", dest="max_events", type=int,

@@ -98,13 +98,17 @@ def _resolution_ratio(network: Network, u0: np.ndarray, quota: float) -> tuple[f
     return umax * float(network.volume[i]) / quota, i
 
 
-def check_scales(network: Network, u0: np.ndarray, quota: float) -> float:
+def check_scales(network: Network, u0: np.ndarray, quota: float, order: int = 1) -> float:
     """Check the quota against the scales of a problem before it is simulated.
 
     Parameters
     ----------
     network, u0, quota
         What :func:`evsim.simulate` is about to run (``u0`` in cell order).
+    order
+        The CFQ order; at order 2 the quota does not set the accuracy (the
+        potentials count the unsettled flux, :mod:`evsim.trajectory`), so a quota
+        above a cell's mass range is not warned about.
 
     Returns
     -------
@@ -175,7 +179,7 @@ def check_scales(network: Network, u0: np.ndarray, quota: float) -> float:
                 ScaleWarning, stacklevel=3)
     u = _potentials(network, u0)
     spread = float(u.max() - u.min())
-    if spread > 0:
+    if spread > 0 and order == 1:
         k = int(np.argmin(volume))
         scale = float(volume[k]) * spread
         if quota >= scale:

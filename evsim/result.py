@@ -25,7 +25,10 @@ from .trajectory import PACKET_BITS, TRAJECTORY_BITS
 __all__ = ["Ledger", "Result", "load", "FORMAT_VERSION", "STOP_REASONS"]
 
 #: Version of the file layout :meth:`Result.save` writes (``"format"`` in the metadata).
-FORMAT_VERSION = 1
+#: Format 2 adds the monitors' records (``monitor.<name>.<key>`` arrays and a
+#: ``"monitors"`` manifest in the metadata); files of format 1 (and older, without a
+#: version) still load, a newer format is refused naming it.
+FORMAT_VERSION = 2
 
 #: Payload bits of one message of each kind (:attr:`Result.event_bits`).
 _EVENT_BITS = {"packet": PACKET_BITS, "trajectory": TRAJECTORY_BITS}
@@ -79,6 +82,8 @@ _META = {"quota": (float, ">0"), "t_end": (float, ">=0"), "t_final": (float, ">=
          "in_transit": (int, ">=0"), "metadata": (dict, None)}
 #: zlib's deflate cannot expand data by more than about 1032:1.
 _MAX_DEFLATE_RATIO = 1100
+#: Prefix of the monitors' arrays in a file: ``monitor.<name>.<key>``.
+_MONITOR = "monitor."
 
 
 @dataclass(eq=False)
@@ -101,6 +106,8 @@ class Result:
     firings, arrivals : number of packets fired / delivered after a latency.
     mass_initial : total cell mass at ``t = 0``.
     spike_log : ``{"time", "edge", "sign"}`` arrays of every firing, or None.
+    monitors : what the run's monitors recorded (:mod:`evsim.monitors`): name ->
+        ``{"kind": kind, key: array, ...}``; empty without monitors.
     network : the compiled :class:`~evsim.network.Network` (not saved).
     """
 
@@ -126,6 +133,7 @@ class Result:
     mass_initial: float
     spike_log: dict | None = None
     metadata: dict = field(default_factory=dict)
+    monitors: dict = field(default_factory=dict)
     network: Any = field(default=None, repr=False)
 
     # ---------------------------------------------------------------- derived
@@ -232,6 +240,13 @@ class Result:
         arrays = {k: getattr(self, k) for k in _ARRAYS}
         if self.spike_log is not None:
             arrays.update({f"log_{k}": v for k, v in self.spike_log.items()})
+        if self.monitors:
+            meta["monitors"] = {}
+            for name, record in self.monitors.items():
+                keys = {k: np.asarray(v) for k, v in record.items() if k != "kind"}
+                meta["monitors"][name] = {"kind": str(record.get("kind", "")), "arrays": {
+                    k: [v.dtype.kind, v.ndim] for k, v in keys.items()}}
+                arrays.update({f"{_MONITOR}{name}.{k}": v for k, v in keys.items()})
         if path.suffix != ".nc" and path.suffix != ".npz":
             path = path.with_suffix(".npz")
         with atomic_path(path) as tmp:
@@ -257,10 +272,17 @@ def _xarray(feature: str):
     return require("xarray", extra="io", feature=feature)
 
 
+def _dims(key: str, ndim: int) -> list[str]:
+    """netCDF dimension names of a saved array (a monitor's array has its own)."""
+    if key.startswith(_MONITOR):
+        return [f"{key}.{i}" for i in range(ndim)]
+    return [_DIMS[s] for s in _LAYOUT[key][1]]
+
+
 def _save_netcdf(path: Path, arrays: dict, meta: dict) -> None:
     xr = _xarray("writing netCDF results (.nc)")
 
-    ds = xr.Dataset({k: ([_DIMS[s] for s in _LAYOUT[k][1]], v) for k, v in arrays.items()},
+    ds = xr.Dataset({k: (_dims(k, np.ndim(v)), v) for k, v in arrays.items()},
                     attrs={"evsim": json.dumps(meta, default=_json)})
     ds.to_netcdf(path, engine="netcdf4")
 
@@ -294,6 +316,7 @@ def load(path: str | Path) -> Result:
             raise _Bad("no such file" if not path.exists() else "not a regular file")
         arrays, meta = _read_netcdf(path) if path.suffix == ".nc" else _read_npz(path)
         _check_meta(meta)
+        _check_monitors(arrays, meta)
         result = _from_parts(arrays, meta)
         _check_ledger(result)
     except _Bad as err:
@@ -307,7 +330,35 @@ def _from_parts(arrays: dict, meta: dict) -> Result:
     log = {k[4:]: v for k, v in arrays.items() if k.startswith("log_")}
     kwargs = {k: meta[k] for k in _META}
     kwargs.update({k: arrays[k] for k in _ARRAYS})
-    return Result(**kwargs, spike_log=log or None)
+    monitors = {name: {"kind": entry["kind"],
+                       **{k: arrays[f"{_MONITOR}{name}.{k}"] for k in entry["arrays"]}}
+                for name, entry in meta.get("monitors", {}).items()}
+    return Result(**kwargs, spike_log=log or None, monitors=monitors)
+
+
+def _check_monitors(arrays: dict, meta: dict) -> None:
+    """The monitors' arrays are exactly those the manifest names, of its kinds and ranks."""
+    manifest = meta.get("monitors", {})
+    if not isinstance(manifest, dict) or (manifest and meta.get("format", 1) < 2):
+        raise _Bad("metadata 'monitors' must be a JSON object (format 2)")
+    expected = {}
+    for name, entry in manifest.items():
+        if not (isinstance(entry, dict) and isinstance(entry.get("kind"), str)
+                and isinstance(entry.get("arrays"), dict)):
+            raise _Bad(f"monitor {name!r}: manifest entry must hold 'kind' and 'arrays'")
+        for key, spec in entry["arrays"].items():
+            if not (isinstance(spec, list) and len(spec) == 2 and spec[0] in ("f", "i", "u")
+                    and isinstance(spec[1], int)):
+                raise _Bad(f"monitor {name!r}: bad manifest entry for {key!r}: {spec!r}")
+            expected[f"{_MONITOR}{name}.{key}"] = spec
+    present = {k for k in arrays if k.startswith(_MONITOR)}
+    if present != set(expected):
+        raise _Bad(f"monitor arrays {sorted(present ^ set(expected))} do not match the manifest")
+    for key, (kind, ndim) in expected.items():
+        a = arrays[key]
+        if a.ndim != ndim or a.dtype.kind != kind:
+            raise _Bad(f"{key}: {a.dtype} of rank {a.ndim}, the manifest says kind {kind!r} "
+                       f"rank {ndim}")
 
 
 _HEADER_READERS = {(1, 0): np.lib.format.read_array_header_1_0,
@@ -323,7 +374,8 @@ def _read_npz(path: Path) -> tuple[dict, dict]:
         members = {}
         for info in archive.infolist():
             key = info.filename.removesuffix(".npy")
-            if key == info.filename or (key != _META_KEY and key not in _LAYOUT):
+            if key == info.filename or (key != _META_KEY and key not in _LAYOUT
+                                        and not key.startswith(_MONITOR)):
                 raise _Bad(f"unexpected member {info.filename!r} (not written by Result.save)")
             members[key] = info
         headers = {k: _npy_header(archive, info, k) for k, info in members.items()}
@@ -332,7 +384,7 @@ def _read_npz(path: Path) -> tuple[dict, dict]:
         meta_shape, meta_dtype = headers.pop(_META_KEY)
         if meta_shape != () or meta_dtype.kind != "U":
             raise _Bad(f"__meta__ must be a text scalar, found {meta_dtype} of shape {meta_shape}")
-        _check_layout(headers)
+        _check_layout({k: v for k, v in headers.items() if not k.startswith(_MONITOR)})
         meta = _decode_meta(str(_npy_data(archive, members[_META_KEY], _META_KEY)))
         arrays = {k: _npy_data(archive, members[k], k) for k in headers}
     return arrays, meta
@@ -376,12 +428,14 @@ def _read_netcdf(path: Path) -> tuple[dict, dict]:
     xr = _xarray("reading netCDF results (.nc)")
     try:
         with xr.open_dataset(path, engine="netcdf4") as ds:
-            unknown = sorted(set(ds.data_vars) - set(_LAYOUT))
+            unknown = sorted(k for k in set(ds.data_vars) - set(_LAYOUT)
+                             if not str(k).startswith(_MONITOR))
             if unknown:
                 raise _Bad(f"unexpected variable(s) {unknown} (not written by Result.save)")
             if "evsim" not in ds.attrs:
                 raise _Bad("no 'evsim' attribute (not written by Result.save)")
-            _check_layout({k: (ds[k].shape, ds[k].dtype) for k in ds.data_vars})
+            _check_layout({k: (ds[k].shape, ds[k].dtype) for k in ds.data_vars
+                           if not str(k).startswith(_MONITOR)})
             arrays = {k: ds[k].values for k in ds.data_vars}
             meta = _decode_meta(ds.attrs["evsim"])
     except (ValueError, KeyError, TypeError, RuntimeError) as err:

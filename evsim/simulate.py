@@ -1,6 +1,7 @@
 """``evsim.simulate``: the one entry point that runs a PISNN on a cell graph."""
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 import warnings
@@ -13,8 +14,10 @@ from tqdm.auto import tqdm
 
 from .checkpoint import Run, load_checkpoint, save_checkpoint
 from .checks import StallWarning, check_scales, shift_network, stall_message, stalled
+from .control import Controller
 from .engine import Engine, EngineRegistry, Status
 from .errors import ConfigError
+from .monitors import Monitor, Schedule
 from .network import Network, compile_network, validate_network
 from .result import Result
 from .routing import Routing
@@ -88,6 +91,7 @@ def simulate(
     processes: list[Callable] | None = None,
     checkpoint: str | Path | None = None,
     checkpoint_every: int | float | None = None,
+    monitors: list[Monitor] | None = None,
     order: int = 1,
     tolerance: float | None = None,
 ) -> Result:
@@ -147,6 +151,12 @@ def simulate(
     checkpoint_every
         An ``int``: checkpoint after at least this many events; a ``float``:
         after at least this many wall-clock seconds. Default: only at the stop.
+    monitors
+        Monitors (:mod:`evsim.monitors`: ``StateMonitor``, ``RateMonitor``,
+        ``SpikeMonitor``, ``Callback``) and controllers (:mod:`evsim.control`), on
+        either engine: the run is cut into time segments ending at their times and
+        they observe (or, controllers, act on) the state in between; monitors never
+        change the spike sequence. What they record is in ``result.monitors``.
     order
         ``1`` (default): the paper's rule, error ``O(q)``. ``2``: trajectory CFQ
         (:mod:`evsim.trajectory`): each cell also broadcasts a line (value and
@@ -196,6 +206,9 @@ def simulate(
         raise ConfigError(f"unknown engine {engine!r}; choose one of {sorted(ENGINES)}")
     if processes and engine != "simpy":
         raise ConfigError("custom processes need engine='simpy' (the compiled kernel has no SimPy environment)")
+    if processes and monitors:
+        raise ConfigError("processes and monitors cannot be combined (the engine is rebuilt at "
+                          "every monitor time); use an evsim.monitors.Callback instead")
     if max_events is not None and int(max_events) < 0:
         raise ConfigError(f"max_events must be >= 0, got {max_events!r}")
     if max_wall_seconds is not None:
@@ -203,17 +216,25 @@ def simulate(
     u0 = _initial_field(network, u0)
     times = _record_times(record, t_end)
     every = _checkpoint_every(checkpoint, checkpoint_every)
-    offset = check_scales(network, u0, quota)
+    offset = check_scales(network, u0, quota, order)
     run = Run(engine=engine, quota=quota, t_end=t_end, times=times, spike_log=spike_log,
               offset=offset, order=order, tolerance=tolerance)
     shifted = shift_network(network, offset) if offset else network
+    log = spike_log or bool(monitors and Schedule.needs_log(monitors))
     if order == 1:
-        state = initial_state(shifted, u0 - offset, quota, t_end, times, routing, spike_log)
+        state = initial_state(shifted, u0 - offset, quota, t_end, times, routing, log)
     else:
+        if monitors and any(isinstance(m, Controller) for m in monitors):
+            raise ConfigError("controllers (evsim.control: retuning reservoirs or conductances, "
+                              "sensor correction) act on order-1 runs only; monitors work at both "
+                              "orders")
         state = trajectory_state(shifted, u0 - offset, quota, _positive(tolerance, "tolerance"),
-                                 t_end, times, spike_log)
+                                 t_end, times, log)
+    schedule = (Schedule(monitors, network, state, t_end,
+                         (ENGINES if order == 1 else ENGINES_ORDER2)[engine], offset)
+                if monitors else None)
     return _drive(run, network, state, processes, max_events, max_wall_seconds, progress,
-                  checkpoint, every)
+                  checkpoint, every, schedule)
 
 
 def resume(
@@ -301,9 +322,10 @@ def _checkpoint_every(checkpoint, every) -> int | float | None:
 
 
 def _drive(run: Run, network: Network, state, processes, max_events, max_wall_seconds,
-           progress, checkpoint, every) -> Result:
+           progress, checkpoint, every, schedule: Schedule | None = None) -> Result:
     """Advance ``state`` chunk by chunk until done, a limit, a stalled clock or Ctrl-C;
-    write checkpoints between chunks; build the :class:`Result`."""
+    write checkpoints between chunks; build the :class:`Result`. With a ``schedule``
+    (monitors), ``state.t_end`` is a segment's end and the monitors run between segments."""
     engine_class = (ENGINES if run.order == 1 else ENGINES_ORDER2)[run.engine]
     runner: Engine = engine_class(state, processes) if processes else engine_class(state)
 
@@ -312,7 +334,7 @@ def _drive(run: Run, network: Network, state, processes, max_events, max_wall_se
 
     def save() -> None:
         runner.flush()
-        save_checkpoint(checkpoint, run, network, state)
+        save_checkpoint(checkpoint, run, network, dataclasses.replace(state, t_end=run.t_end))
 
     budget = np.inf if max_events is None else int(max_events)
     stop_reason = "t_end"
@@ -332,7 +354,11 @@ def _drive(run: Run, network: Network, state, processes, max_events, max_wall_se
             now = float(state.clock[0])
             bar.update(now - bar.n if np.isfinite(now) else 0.0)
             if status == Status.DONE:
-                break
+                following = schedule.next_segment(runner) if schedule else None
+                if following is None:
+                    break
+                runner = following
+                continue
             if stalled(before, now, events() - done, t_end):
                 stop_reason = "stalled"
                 runner.flush()   # the next event's slot, in the state's winner tree
@@ -360,7 +386,10 @@ def _drive(run: Run, network: Network, state, processes, max_events, max_wall_se
     if checkpoint is not None and stop_reason != "t_end" and (
             stop_reason != "interrupted" or runner.consistent_on_interrupt):
         save()
-    return _result(run, network, state, stop_reason, wall)
+    result = _result(run, network, state, stop_reason, wall)
+    if schedule:
+        result.monitors = schedule.finish(result.t_final)
+    return result
 
 
 def _result(run: Run, network: Network, state, stop_reason: str, wall: float) -> Result:

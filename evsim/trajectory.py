@@ -74,7 +74,8 @@ import math
 from collections import namedtuple
 
 __all__ = ["TrajectoryTuple", "THETA", "PACKET_BITS", "TRAJECTORY_BITS", "crossing", "line",
-           "advance_edge", "linearize_edge", "edge_due", "cell_mass", "cell_due",
+           "advance_edge", "linearize_edge", "edge_due", "cell_mass", "sync_mass",
+           "advance_mass", "cell_due",
            "choose_trajectory", "send_trajectory", "fire_edge", "arrive", "potential_at"]
 
 #: Share of the tolerance within which a cell takes its balanced (implicit) line.
@@ -87,6 +88,7 @@ TrajectoryTuple = namedtuple("TrajectoryTuple", [
     "src", "dst", "conductance", "drive", "latency", "transit",         # edges, fixed
     "acc", "j0", "j1", "tedge",                                        # edges, evolving
     "value", "slope", "tline",                                         # nodes: broadcast lines
+    "m0", "m1", "m2", "tmass",                                         # cells: mass polynomial
     "base", "volume", "count",                                         # ledger (count: nodes)
     "inc_ptr", "inc_edge", "nbr_ptr", "nbr",                           # incidence of cells
     "quota", "tolerance", "theta", "ncell",
@@ -142,12 +144,25 @@ def advance_edge(s, e: int, t: float) -> None:
 
 
 def linearize_edge(s, e: int, t: float) -> None:
-    """The flux of edge ``e`` from ``t`` on under the present lines:
-    ``J0 = g (w_src(t) - w_dst(t)) + d``, ``J1 = g (S_src - S_dst)``."""
+    """The flux of edge ``e`` (advanced to ``t``) from ``t`` on under the present lines,
+    ``J0 = g (w_src(t) - w_dst(t)) + d``, ``J1 = g (S_src - S_dst)``; the mass
+    polynomials of its cells follow the change (:func:`advance_mass`)."""
     i, j = s.src[e], s.dst[e]
     g = s.conductance[e]
-    s.j0[e] = g * (line(s, i, t) - line(s, j, t)) + s.drive[e]
-    s.j1[e] = g * (s.slope[i] - s.slope[j])
+    j0 = g * (line(s, i, t) - line(s, j, t)) + s.drive[e]
+    j1 = g * (s.slope[i] - s.slope[j])
+    d0 = j0 - s.j0[e]
+    d1 = j1 - s.j1[e]
+    s.j0[e] = j0
+    s.j1[e] = j1
+    if i < s.ncell:
+        advance_mass(s, i, t)
+        s.m1[i] -= d0
+        s.m2[i] -= d1
+    if j < s.ncell:
+        advance_mass(s, j, t)
+        s.m1[j] += d0
+        s.m2[j] += d1
 
 
 def edge_due(s, e: int) -> float:
@@ -176,6 +191,22 @@ def cell_mass(s, i: int, t: float) -> tuple[float, float, float]:
     return m0, m1, m2
 
 
+def sync_mass(s, i: int, t: float) -> None:
+    """Set cell ``i``'s mass polynomial ``M(t) + M' tau + M'' tau^2 / 2`` from its
+    ledger and edges at ``t`` (:func:`cell_mass`), removing the rounding that its
+    incremental updates accumulate."""
+    s.m0[i], s.m1[i], s.m2[i] = cell_mass(s, i, t)
+    s.tmass[i] = t
+
+
+def advance_mass(s, i: int, t: float) -> None:
+    """Move cell ``i``'s mass polynomial to ``t``: ``M += M' tau + M'' tau^2 / 2``, ``M' += M'' tau``."""
+    tau = t - s.tmass[i]
+    s.m0[i] = s.m0[i] + (s.m1[i] + 0.5 * s.m2[i] * tau) * tau
+    s.m1[i] = s.m1[i] + s.m2[i] * tau
+    s.tmass[i] = t
+
+
 def potential_at(s, i: int, t: float) -> float:
     """The potential ``u_i(t) = M_i(t) / V_i`` of cell ``i``."""
     return cell_mass(s, i, t)[0] / s.volume[i]
@@ -185,11 +216,14 @@ def cell_due(s, i: int, t: float) -> float:
     """Time cell ``i`` next sends a trajectory: ``|u_i - w_i|`` reaches ``delta``.
 
     ``u_i - w_i = c0 + c1 tau + c2 tau^2 / 2`` with ``c0 = M/V - w(t)``,
-    ``c1 = M'/V - S``, ``c2 = M''/V`` at ``t``.
+    ``c1 = M'/V - S``, ``c2 = M''/V`` at ``t``, from the cell's mass polynomial
+    (kept up to date by :func:`linearize_edge` and the packets in flight, and
+    re-synchronized with the ledger at each of its own messages).
     """
-    m0, m1, m2 = cell_mass(s, i, t)
+    advance_mass(s, i, t)
     v = s.volume[i]
-    return t + crossing(m0 / v - line(s, i, t), m1 / v - s.slope[i], m2 / v, s.tolerance)
+    return t + crossing(s.m0[i] / v - line(s, i, t), s.m1[i] / v - s.slope[i], s.m2[i] / v,
+                        s.tolerance)
 
 
 def choose_trajectory(u: float, w: float, volume: float, g_sum: float, w0: float, w1: float,
@@ -245,6 +279,7 @@ def send_trajectory(s, i: int, t: float, slots, times) -> int:
         slots[n] = e
         times[n] = edge_due(s, e)
         n += 1
+    sync_mass(s, i, t)
     slots[n] = 2 * E + i
     times[n] = cell_due(s, i, t)
     n += 1
@@ -298,6 +333,8 @@ def fire_edge(s, e: int, t: float, slots, times) -> int:
     s.fifo_tail[e] = p
     s.pool[1] += 1
     if receiver < s.ncell:
+        advance_mass(s, receiver, t)
+        s.m0[receiver] -= s.quota
         slots[n] = 2 * E + receiver
         times[n] = cell_due(s, receiver, t)
         n += 1
@@ -323,6 +360,8 @@ def arrive(s, e: int, t: float, slots, times) -> int:
     s.pool[1] -= 1
     s.count[receiver] += 1
     if receiver < s.ncell:
+        advance_mass(s, receiver, t)
+        s.m0[receiver] += s.quota
         slots[1] = 2 * E + receiver
         times[1] = cell_due(s, receiver, t)
         return 2

@@ -34,10 +34,11 @@ def _compile_rule(module, names):
     return [scope[name] for name in names]
 
 
-(_crossing, _line, _advance_edge, _linearize_edge, _edge_due, _cell_mass, _potential_at,
- _cell_due, _choose, _send, _fire, _arrive) = _compile_rule(tr, (
-    "crossing", "line", "advance_edge", "linearize_edge", "edge_due", "cell_mass",
-    "potential_at", "cell_due", "choose_trajectory", "send_trajectory", "fire_edge", "arrive"))
+(_crossing, _line, _advance_edge, _advance_mass, _linearize_edge, _edge_due, _cell_mass,
+ _sync_mass, _potential_at, _cell_due, _choose, _send, _fire, _arrive) = _compile_rule(tr, (
+    "crossing", "line", "advance_edge", "advance_mass", "linearize_edge", "edge_due",
+    "cell_mass", "sync_mass", "potential_at", "cell_due", "choose_trajectory",
+    "send_trajectory", "fire_edge", "arrive"))
 
 _DONE, _LIMIT, _GROW_POOL, _GROW_LOG = (int(s) for s in (Status.DONE, Status.LIMIT,
                                                           Status.GROW_POOL, Status.GROW_LOG))

@@ -41,6 +41,10 @@ class TrajectoryState:
     value: np.ndarray          #: (nodes,) broadcast value U at ``tline``
     slope: np.ndarray          #: (nodes,) broadcast slope S
     tline: np.ndarray          #: (nodes,) time of the last trajectory message
+    m0: np.ndarray             #: (cells,) mass polynomial M, M', M'' at ``tmass``
+    m1: np.ndarray
+    m2: np.ndarray
+    tmass: np.ndarray
     base: np.ndarray           #: (cells,) b_i = V_i u_i(0)
     volume: np.ndarray         #: (cells,)
     count: np.ndarray          #: (nodes,) integer ledger n_i
@@ -92,13 +96,16 @@ class TrajectoryState:
 
     @property
     def slot_time(self) -> np.ndarray:
+        """(slots,) next event time of every slot (``inf``: none scheduled)."""
         return self.queue["time"][self.queue.size // 2:]
 
     @property
     def potential(self) -> np.ndarray:
-        """(cells,) ``u_i = M_i / V_i`` at the clock (:func:`evsim.trajectory.potential_at`)."""
+        """(nodes,) ``u_i = M_i / V_i`` of the cells at the clock
+        (:func:`evsim.trajectory.potential_at`), then the reservoirs' potentials."""
         s, t = self.as_tuple(), float(self.clock[0])
-        return np.array([tr.potential_at(s, i, t) for i in range(self.ncell)], dtype=float)
+        cells = [tr.potential_at(s, i, t) for i in range(self.ncell)]
+        return np.concatenate([np.array(cells, dtype=float), self.value[self.ncell:]])
 
     def grow_pool(self) -> None:
         """Double the packet pool, chaining the new entries into the free list."""
@@ -162,6 +169,7 @@ def trajectory_state(network: Network, u0: np.ndarray, quota: float, tolerance: 
         latency=network.latency.copy(), transit=transit,
         acc=np.zeros(E), j0=np.zeros(E), j1=np.zeros(E), tedge=np.zeros(E),
         value=value, slope=np.zeros(N + R), tline=np.zeros(N + R),
+        m0=network.volume * u0, m1=np.zeros(N), m2=np.zeros(N), tmass=np.zeros(N),
         base=network.volume * u0, volume=network.volume.copy(),
         count=np.zeros(N + R, dtype=np.int64),
         inc_ptr=network.inc_ptr.astype(np.int64), inc_edge=network.inc_edge.astype(np.int64),
@@ -189,6 +197,8 @@ def trajectory_state(network: Network, u0: np.ndarray, quota: float, tolerance: 
         st.slope[i] = tr.cell_mass(s, i, 0.0)[1] / st.volume[i]
     for e in range(E):
         tr.linearize_edge(s, e, 0.0)
+    for i in range(N):
+        tr.sync_mass(s, i, 0.0)
     due = np.full(2 * E + N, np.inf)
     due[:E] = [tr.edge_due(s, e) for e in range(E)]
     due[2 * E:] = [tr.cell_due(s, i, 0.0) for i in range(N)]

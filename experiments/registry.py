@@ -29,6 +29,7 @@ PROVIDERS: dict[str, tuple[str, ...]] = {
     "evsim.experiments.baselines": ("baselines",),
     "evsim.experiments.hardware": ("hardware-heat2d", "energy-comparison", "hardware-step"),
     "evsim.experiments.accuracy": ("accuracy-cost",),
+    "evsim.experiments.twin": ("twin",),
 }
 
 

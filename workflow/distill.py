@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +20,7 @@ import numpy as np
 from evsim.atomic import write_atomic
 from evsim.errors import ConfigError
 from evsim.teachers.base import Teacher
-from evsim.teachers.distill import OperatorFit, QuotaChoice, distill_graph
+from evsim.teachers.distill import ConductanceFit, OperatorFit, QuotaChoice, distill_graph
 
 from .case import Case, make_case
 
@@ -140,7 +140,7 @@ class Distilled:
     base: Case
     case: Case
     teacher_field: np.ndarray
-    fit: OperatorFit
+    fit: OperatorFit | ConductanceFit
     quota: QuotaChoice
     config: Path | None
     provenance: dict
@@ -150,7 +150,8 @@ def distill_problem(teacher: Teacher, problem: str = "heat1d", cells: int | None
                     t_train: float = 0.5, n_times: int = 51, target_rmse: float | None = 5e-4,
                     spike_budget: int | None = None, t_end: float | None = None,
                     config: str | Path | None = None, engine: str = "compiled",
-                    teacher_info: Mapping[str, Any] | None = None, **search: Any) -> Distilled:
+                    teacher_info: Mapping[str, Any] | None = None, operator: str = "scale",
+                    **search: Any) -> Distilled:
     """Distill a PISNN for canonical ``problem`` from ``teacher`` on ``[0, t_train]``.
 
     Parameters
@@ -172,6 +173,12 @@ def distill_problem(teacher: Teacher, problem: str = "heat1d", cells: int | None
         Engine of the quota runs and of the configuration.
     teacher_info
         Extra provenance entries (teacher file, layers, ...).
+    operator
+        ``"scale"`` (one conductance scale, the default), or a learned operator,
+        ``"edges"`` / ``"regions"`` (:func:`~evsim.teachers.distill.fit_conductances`;
+        ``regions=`` and ``smoothness=`` go in ``search``): the student's graph then
+        carries the learned conductances, which a TOML configuration cannot hold
+        (``config`` must be None).
 
     Returns
     -------
@@ -182,12 +189,17 @@ def distill_problem(teacher: Teacher, problem: str = "heat1d", cells: int | None
     ConfigError
         For an unknown problem or a non-positive ``cells`` or ``t_train``.
     """
+    if operator != "scale" and config is not None:
+        raise ConfigError(f"operator={operator!r}: learned conductances cannot be written to a "
+                          "run configuration (it holds one diffusivity); pass config=None")
     base = make_case(problem, cells=cells, t_end=t_train,
                      record=np.linspace(0.0, t_train, n_times))
     d = distill_graph(teacher, base.graph, base.u0, base.times,
                       rebuild=lambda kappa: base.with_diffusivity(kappa).graph,
-                      target_rmse=target_rmse, spike_budget=spike_budget, engine=engine, **search)
-    case = base.with_diffusivity(d.fit.diffusivity).with_quota(d.quota.quota)
+                      target_rmse=target_rmse, spike_budget=spike_budget, engine=engine,
+                      operator=operator, **search)
+    case = (base.with_diffusivity(d.fit.diffusivity) if operator == "scale"
+            else replace(base, graph=d.graph, _memo={})).with_quota(d.quota.quota)
     prov = d.provenance(teacher_info)
     path = None
     if config is not None:

@@ -20,6 +20,9 @@ heat2d     u_t = 0.1 Lap u on the unit square, 64x64,  sin sin exp(-0.2 pi^2 t)
            records t = 0, 0.1, 0.4, 0.8
 laplace2d  as heat2d, u0 = 0, u(x,1) = sin(pi x),      semi-discrete; steady state
            run to steady state (T = 3)                 sin(pi x) sinh(pi y)/sinh(pi)
+pulse1d    u_t = 0.1 u_xx on [0,10], 1000 cells,       free-space Gaussian
+           T = 0.5, u0 = exp(-(x-5)^2 / (2 .05^2)):    (sigma/s) exp(-(x-5)^2/2s^2),
+           localized activity                          s^2 = sigma^2 + 2 kappa t
 ========== =========================================== ===========================
 """
 from __future__ import annotations
@@ -183,6 +186,29 @@ _HEAT1D = dict(build=_heat1d_graph, cells=100, diffusivity=0.1, t_end=2.0, quota
                record=tuple(np.linspace(0.0, 2.0, 21)))
 register(Problem("heat1d", "u_t = 0.1 u_xx on [0,1], u0 = sin(pi x), u = 0 at both ends",
                  initial=_sine_1d, solution=_heat1d_exact, **_HEAT1D))
+def _pulse_graph(cells: int, diffusivity: float) -> nx.Graph:
+    return topologies.grid_1d(cells=cells, length=_PULSE_L, diffusivity=diffusivity)
+
+
+_PULSE_L, _PULSE_SIGMA = 10.0, 0.05
+
+
+def _pulse_initial(x):
+    return np.exp(-((x[:, 0] - _PULSE_L / 2) ** 2) / (2 * _PULSE_SIGMA ** 2))
+
+
+def _pulse_exact(x, t, kappa):
+    """The free-space Gaussian, ``sigma / s exp(-(x - L/2)^2 / (2 s^2))``,
+    ``s^2 = sigma^2 + 2 kappa t`` (the walls at 0 and L change it by < 1e-300)."""
+    s2 = _PULSE_SIGMA ** 2 + 2 * kappa * np.asarray(t)[:, None]
+    return _PULSE_SIGMA / np.sqrt(s2) * np.exp(-((x[:, 0][None, :] - _PULSE_L / 2) ** 2) / (2 * s2))
+
+
+register(Problem("pulse1d", "localized activity: u_t = 0.1 u_xx on [0, 10], 1000 cells, a narrow "
+                 "Gaussian (sigma = 0.05) at x = 5, T = 0.5; most cells stay at rest",
+                 build=_pulse_graph, initial=_pulse_initial, cells=1000, diffusivity=0.1,
+                 t_end=0.5, quota=1e-7, record=tuple(np.linspace(0.0, 0.5, 11)),
+                 solution=_pulse_exact))
 register(Problem("heat1d-gauss", "heat1d with a Gaussian pulse, sigma = 0.05",
                  initial=_gauss_1d, **_HEAT1D))
 register(Problem("heat1d-step", "heat1d with u0 = 1 on (0.25, 0.75), else 0",

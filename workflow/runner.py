@@ -39,6 +39,8 @@ from evsim.errors import ConfigError, ResultFileError
 from evsim.result import Result
 from evsim.simulate import ENGINES, resume
 
+from evsim.simulate import ORDERS
+
 from .case import Case, make_case
 from .output import CHECKPOINT, prepare_directory, write_json
 from .problems import get_problem
@@ -47,7 +49,7 @@ __all__ = ["run_problem", "resume_run", "saved_run", "load_config", "check_confi
 
 #: Keys accepted in a run configuration (TOML) and by :func:`run_problem`.
 CONFIG_KEYS = ("problem", "cells", "quota", "t_end", "engine", "diffusivity", "initial",
-               "max_events", "max_wall_seconds", "out", "provenance")
+               "max_events", "max_wall_seconds", "out", "provenance", "order", "tolerance")
 
 #: Scores a run skips when its time is up or it was interrupted, by kind of
 #: reference (they need the graph integrated in time; see :meth:`Case.score`).
@@ -77,10 +79,14 @@ _RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "max_wall_seconds": (lambda v: _number(v) and v > 0, "a positive finite number of seconds"),
     "out": (lambda v: isinstance(v, (str, Path)) and str(v) != "", "a folder name (a string)"),
     "provenance": (lambda v: isinstance(v, dict), "a table"),
+    "order": (lambda v: _integer(v) and v in ORDERS, f"one of {ORDERS} (the CFQ order)"),
+    "tolerance": (lambda v: _number(v) and v > 0, "a positive finite number (order 2's "
+                  "trajectory tolerance)"),
 }
 
 
-def check_config(config: dict[str, Any], source: str = "configuration") -> dict[str, Any]:
+def check_config(config: dict[str, Any], source: str = "configuration",
+                 partial: bool = False) -> dict[str, Any]:
     """Check every key of a run configuration; return it with numbers as floats.
 
     Parameters
@@ -90,6 +96,9 @@ def check_config(config: dict[str, Any], source: str = "configuration") -> dict[
     source
         Where the configuration comes from (a file name, ``"command line"``),
         the start of every error message.
+    partial
+        Part of a configuration (command-line overrides of a file): the keys that
+        depend on each other (``order`` and ``tolerance``) are not checked together.
 
     Raises
     ------
@@ -109,7 +118,13 @@ def check_config(config: dict[str, Any], source: str = "configuration") -> dict[
         if not test(value):
             raise ConfigError(f"{source}: {key} must be {expected}, got {value!r}")
         checked[key] = float(value) if key in ("quota", "t_end", "diffusivity",
-                                               "max_wall_seconds") else value
+                                               "max_wall_seconds", "tolerance") else value
+    if checked.get("order") == 2 and "tolerance" not in checked and not partial:
+        raise ConfigError(f"{source}: order = 2 needs a tolerance (the potential drift that "
+                          "triggers a trajectory message, e.g. 1e-4)")
+    if "tolerance" in checked and checked.get("order", 1) != 2 and not partial:
+        raise ConfigError(f"{source}: tolerance is a parameter of order = 2 (order 1's "
+                          "accuracy is set by the quota)")
     if "initial" in checked:
         try:
             get_problem(checked["initial"])
@@ -146,7 +161,7 @@ def load_config(path: str | Path) -> dict[str, Any]:
         raise ResultFileError(f"{path}: not a valid TOML file ({err})") from None
     except UnicodeDecodeError as err:
         raise ResultFileError(f"{path}: not a UTF-8 text file ({err.reason})") from None
-    config = check_config(config, str(path))
+    config = check_config(config, str(path), partial=True)
     if "problem" not in config:
         raise ConfigError(f"{path}: the configuration must name a 'problem'")
     return config
@@ -195,7 +210,8 @@ def run_problem(problem: str, *, cells: int | None = None, quota: float | None =
                 out: str | Path | None = None, provenance: dict | None = None,
                 plots: bool = True, progress: bool | None = None, overwrite: bool = False,
                 command: Sequence[str] | None = None,
-                checkpoint_every: float | None = None) -> tuple[Result, dict]:
+                checkpoint_every: float | None = None, order: int = 1,
+                tolerance: float | None = None) -> tuple[Result, dict]:
     """Simulate a canonical problem and score it against its reference.
 
     Parameters
@@ -225,6 +241,8 @@ def run_problem(problem: str, *, cells: int | None = None, quota: float | None =
         Write figures; show a progress bar (None: when on a terminal).
     command
         The command line recorded in the summary (default ``sys.argv``).
+    order, tolerance
+        The CFQ order and order 2's trajectory tolerance (:func:`evsim.simulate`).
 
     Returns
     -------
@@ -249,7 +267,7 @@ def run_problem(problem: str, *, cells: int | None = None, quota: float | None =
     check_config({"problem": problem, "cells": cells, "quota": quota, "t_end": t_end,
                   "engine": engine, "diffusivity": diffusivity, "initial": initial,
                   "max_events": max_events, "max_wall_seconds": max_wall_seconds, "out": out,
-                  "provenance": provenance}, "run_problem")
+                  "provenance": provenance, "order": order, "tolerance": tolerance}, "run_problem")
     with _StopSignals() as stop:
         case = make_case(problem, cells=cells, diffusivity=diffusivity, t_end=t_end,
                          quota=quota, initial=initial)
@@ -260,13 +278,13 @@ def run_problem(problem: str, *, cells: int | None = None, quota: float | None =
         keep = {} if out is None else {"checkpoint": out / CHECKPOINT,
                                         "checkpoint_every": checkpoint_every}
         result = case.simulate(engine=engine, max_events=max_events, max_wall_seconds=budget,
-                               progress=progress, **keep)
+                               progress=progress, order=order, tolerance=tolerance, **keep)
         stop.armed = False
         config = {"problem": problem, "cells": case.cells, "quota": case.quota,
                   "t_end": case.t_end, "diffusivity": case.diffusivity, "engine": engine,
                   "initial": initial, "max_events": max_events,
                   "max_wall_seconds": max_wall_seconds, "out": None if out is None else str(out),
-                  "plots": plots}
+                  "plots": plots, "order": order, "tolerance": tolerance}
         summary = _finish(case, result, stop, start, max_wall_seconds, config, out, command,
                           provenance)
     return result, summary
@@ -401,6 +419,8 @@ def _summary(problem: str, case: Case, result: Result, scores: dict, engine: str
         "in_transit": result.in_transit, "wall_seconds": result.wall_seconds,
         "events_per_second": result.events_per_second, "stop_reason": result.stop_reason,
         "t_final": result.t_final, "diffusivity": case.diffusivity,
+        "order": result.order, "tolerance": result.metadata.get("tolerance"),
+        "events": result.events, "event_bits": result.event_bits,
         # every message kind with its payload, costed on the asynchronous Loihi profile (J)
         "energy_by_kind": {"profile": "loihi", **energy_by_kind(result, "loihi")},
     }

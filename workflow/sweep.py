@@ -47,7 +47,7 @@ __all__ = ["run_point", "plan_sweep", "run_sweep", "pareto_front", "parse_mesh",
 
 #: Parameters a sweep can vary besides the quota.
 SWEEPABLE = ("cells", "t_end", "diffusivity", "engine", "mesh", "mapping", "hop_latency",
-             "bandwidth", "max_events")
+             "bandwidth", "max_events", "order", "tolerance")
 
 
 def parse_mesh(mesh: str | Sequence[int] | None) -> tuple[int, int] | None:
@@ -77,8 +77,10 @@ def run_point(problem: str, quota: float, cells: int | None = None, t_end: float
               mesh: str | Sequence[int] | None = None, mapping: str = "blocks",
               hop_latency: float = 0.0, bandwidth: float = math.inf,
               profiles: Sequence[str] = PROFILE_NAMES,
-              max_events: int | None = None) -> dict[str, Any]:
-    """Simulate one sweep point and score it.
+              max_events: int | None = None, order: int = 1,
+              tolerance: float | None = None) -> dict[str, Any]:
+    """Simulate one sweep point and score it (at CFQ ``order`` 1 or 2, order 2 with its
+    trajectory ``tolerance``: :func:`evsim.simulate`).
 
     The run is the :class:`~evsim.workflow.case.Case` of ``problem`` with the
     given overrides, scored by :meth:`Case.score <evsim.workflow.case.Case.score>`
@@ -121,7 +123,7 @@ def run_point(problem: str, quota: float, cells: int | None = None, t_end: float
                        mapping)
         graph, routing = with_noc_timing(case.graph, mp, hop_latency, bandwidth)
     r = case.simulate(graph=graph, engine=engine, routing=routing, max_events=max_events,
-                      progress=False)
+                      progress=False, order=order, tolerance=tolerance)
     scores = case.score(r)
     counts = event_counts(r, mp)
     row: dict[str, Any] = {
@@ -129,7 +131,8 @@ def run_point(problem: str, quota: float, cells: int | None = None, t_end: float
         "diffusivity": case.diffusivity, "engine": engine,
         "mesh": None if wh is None else f"{wh[0]}x{wh[1]}",
         "mapping": mapping if wh is not None else None, "hop_latency": hop_latency,
-        "bandwidth": bandwidth, "spikes": int(r.spikes), "rmse": scores["rmse"],
+        "bandwidth": bandwidth, "order": r.order, "tolerance": tolerance,
+        "events": r.events, "spikes": int(r.spikes), "rmse": scores["rmse"],
         "rmse_final": scores["rmse_final"], "rmse_semidiscrete": scores["rmse_semidiscrete"],
         "reference": scores["reference"],
         "ledger_residual": int(r.ledger.residual),
@@ -329,6 +332,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--t-end", dest="t_end", type=float, nargs="+", help="final time(s)")
     parser.add_argument("--diffusivity", type=float, nargs="+",
                         help="diffusivity override(s) of the operator (default: the problem's)")
+    parser.add_argument("--order", type=int, nargs="+", choices=[1, 2],
+                        help="CFQ order(s): 1, the paper's rule; 2, trajectory CFQ (needs --tolerance)")
+    parser.add_argument("--tolerance", type=float, nargs="+",
+                        help="order 2's trajectory tolerance(s) (the accuracy; the quota is then "
+                             "the packet mass)")
     parser.add_argument("--engine", choices=["compiled", "simpy"], default="compiled",
                         help="numba kernel (default) or the SimPy reference; same spikes")
     parser.add_argument("--mesh", help="core mesh WxH for NoC hops, latency and congestion, e.g. 4x4")
@@ -369,7 +377,7 @@ def main(args: argparse.Namespace) -> int:
     listed in ``sweep.json``; the finished points are kept).
     """
     overrides: dict[str, Any] = {}
-    for key in ("cells", "t_end", "diffusivity", "hop_latency", "bandwidth"):
+    for key in ("cells", "t_end", "diffusivity", "hop_latency", "bandwidth", "order", "tolerance"):
         v = getattr(args, key, None)
         if v:
             overrides[key] = v if len(v) > 1 else v[0]

@@ -60,7 +60,8 @@ def test_run_summary_records_command_config_version_and_time(tmp_path):
     assert on_disk["config"] == {"problem": "heat1d", "cells": 30, "quota": 1e-3, "t_end": 0.2,
                                  "diffusivity": 0.1, "engine": "compiled", "initial": None,
                                  "max_events": None, "max_wall_seconds": None,
-                                 "out": str(tmp_path), "plots": False}
+                                 "out": str(tmp_path), "plots": False, "order": 1,
+                                 "tolerance": None}
     assert on_disk["evsim_version"] == evsim.__version__ and on_disk["skipped"] == {}
     assert datetime.fromisoformat(on_disk["created"]).tzinfo is not None
     assert s["rmse_semidiscrete"] > 0 and s["rmse_discretization"] > 0
