@@ -3,8 +3,9 @@ conventional peers, side by side in one run; prints JSON.
 
     python benchmarks/accuracy_cost.py [--fast] [--problems heat1d heat2d disk] [--no-pypde]
 
-heat1d (100 cells, to t = 2), heat2d 64 x 64 (to t = 0.8) and the Voronoi disk (to t = 0.5);
-``--fast``: 50 cells, 16 x 16 and 300 cells. Against the exact solution and the semi-discrete
+heat1d (100 cells, to t = 2), heat2d 64 x 64 (to t = 0.8), the Voronoi disk (to t = 0.5) and
+pulse1d (a narrow pulse in 1000 cells, to t = 0.5); ``--fast``: 50 cells, 16 x 16, 300 and 400
+cells. Against the exact solution and the semi-discrete
 reference (the same mesh exact in time), each method's accuracy knob (evsim: the quota per
 order; FTCS: the CFL fraction; Crank-Nicolson, py-pde Euler: the step; RK45: rtol) is searched
 for the cheapest run meeting each target; every run is reported. The mesh's own error vs exact

@@ -1,7 +1,7 @@
 """Accuracy per cost: evsim (every order) and conventional solvers at matched accuracy.
 
 For each problem (heat1d to t = 2, heat2d 64 x 64 to t = 0.8, the Voronoi disk to
-t = 0.5) and each target RMSE (1e-3, 1e-4), every method's accuracy knob is searched for
+t = 0.5, and pulse1d, a narrow pulse in a 1000-cell domain: localized activity) and each target RMSE (1e-3, 1e-4), every method's accuracy knob is searched for
 the cheapest run that meets the target, against two references:
 
 - ``exact``: the analytic solution. The finite-volume mesh has its own spatial error
@@ -61,9 +61,10 @@ __all__ = ["TARGETS", "COLUMNS", "PROBLEMS", "FAST_PROBLEMS", "EVSIM_ORDERS", "O
 TARGETS = (1e-3, 1e-4)
 COLUMNS = ("exact", "semi-discrete")
 #: problem -> case options (full run) and the smaller ``--fast`` version.
-PROBLEMS = {"heat1d": {"t_end": 2.0}, "heat2d": {"t_end": 0.8}, "disk": {"t_end": 0.5}}
+PROBLEMS = {"heat1d": {"t_end": 2.0}, "heat2d": {"t_end": 0.8}, "disk": {"t_end": 0.5},
+            "pulse1d": {"t_end": 0.5}}
 FAST_PROBLEMS = {"heat1d": {"cells": 50, "t_end": 2.0}, "heat2d": {"cells": 16, "t_end": 0.8},
-                 "disk": {"cells": 300, "t_end": 0.5}}
+                 "disk": {"cells": 300, "t_end": 0.5}, "pulse1d": {"cells": 400, "t_end": 0.5}}
 
 
 #: Order 2's packet mass as a share of ``median(V) * max|u0|``: its error does not depend on
