@@ -106,3 +106,19 @@ def test_hops_of_other_kinds_use_the_mean_packet_hops(run):
     assert b.counts["hops_x"] == pytest.approx(base.counts["hops_x"] + 200 * hx)
     assert b.messages["trajectory"]["energy"] == pytest.approx(
         200 * ((76.8 + 35.5) * PJ + hx * 3.0 * PJ + hy * 4.2 * PJ), rel=1e-12)
+
+
+def test_order2_run_charges_its_trajectory_messages():
+    """A real order-2 run: result.events has trajectory messages of 64 bits, costed as two
+    graded spikes each on Loihi, and summary.json carries the energy by kind."""
+    from evsim.workflow.runner import run_problem
+    result, summary = run_problem("heat1d", cells=20, t_end=0.2, quota=1e-3, order=2, tolerance=1e-3,
+                                  plots=False, progress=False)
+    assert result.event_bits == {"packet": 1, "trajectory": 64}
+    n = result.events["trajectory"]
+    assert n > 0 and result.events["packet"] == result.spikes
+    by_kind = summary["energy_by_kind"]
+    assert by_kind["trajectory"] == pytest.approx(n * 2 * (76.8 + 35.5) * PJ, rel=1e-12)
+    assert by_kind["packet"] == pytest.approx(en.energy(
+        with_messages(result, {"packet": result.spikes}, {"packet": 1}), "loihi").total, rel=1e-12)
+    assert by_kind["total"] == pytest.approx(by_kind["packet"] + by_kind["trajectory"], rel=1e-12)
