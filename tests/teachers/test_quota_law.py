@@ -127,3 +127,24 @@ def test_second_order_law_is_in_the_tolerance():
         quota_for_rmse(g, 1e-4, order=2)
     with pytest.raises(ConfigError, match="set by the tolerance"):
         choose_quota(g, u0, ref, times, target_rmse=1e-4, order=2)
+
+
+def test_cli_target_rmse_sets_the_knob(tmp_path):
+    """`evsim run --target-rmse`: the quota (order 1) or tolerance (order 2) from the law,
+    and the run lands near the target."""
+    import json
+
+    from evsim.cli import main
+    for order, extra in ((1, []), (2, ["--order", "2", "--quota", "1e-4"])):
+        out = tmp_path / f"o{order}"
+        assert main(["run", "heat1d", "--cells", "40", "--t-end", "0.5", "--target-rmse", "2e-4",
+                     "--no-plots", "--out", str(out), *extra]) == 0
+        s = json.loads((out / "summary.json").read_text())
+        g = topologies.grid_1d(cells=40, diffusivity=0.1)
+        if order == 1:
+            assert s["quota"] == pytest.approx(quota_for_rmse(g, 2e-4))
+        else:
+            assert s["config"]["tolerance"] == pytest.approx(2e-4 / 0.4) and s["quota"] == 1e-4
+        assert s["rmse_semidiscrete"] == pytest.approx(2e-4, rel=0.3), s["rmse_semidiscrete"]
+    # both the knob and a target: bad input (exit status 2)
+    assert main(["run", "heat1d", "--quota", "1e-4", "--target-rmse", "1e-4", "--out", str(tmp_path / "x")]) == 2
