@@ -1,6 +1,7 @@
 """Command line: ``evsim run``, ``evsim experiment``, ``evsim sweep``, ``evsim report``, ``evsim retrain``.
 
     evsim run PROBLEM [--cells N] [--quota Q] [--t-end T] [--engine E] [--out DIR [--overwrite]]
+    evsim run PROBLEM --target-rmse R [--order 2]   (quota or tolerance from the mesh's error constant)
     evsim run CONFIG.toml [overrides...]
     evsim experiment NAME [--out DIR] [--fast]
     evsim sweep PROBLEM --quotas Q1 Q2 ... [--out DIR [--overwrite]]
