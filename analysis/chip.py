@@ -372,10 +372,12 @@ class ChipEstimate:
     details: dict
 
     def as_dict(self) -> dict:
-        """Model, profile, total joules, breakdown, costs, counts, chip time and details (JSON-ready)."""
+        """Model, profile, total joules, breakdown, costs, counts, chip time, the energy by message
+        kind (``messages``, asynchronous model) and details (JSON-ready)."""
         b = self.breakdown
         return {"model": self.model, "profile": b.profile, "total_joules": b.total, "energy_joules": b.energy,
-                "counts": b.counts, "costs": b.costs, "chip_seconds": self.chip_seconds, **self.details}
+                "counts": b.counts, "costs": b.costs, "chip_seconds": self.chip_seconds,
+                **({"messages": b.messages} if b.messages else {}), **self.details}
 
 
 def stepped_estimate(result: Any, mapping: Mapping, profile: str | ChipProfile = "loihi", dt_hw: float = 1.0,
@@ -462,7 +464,8 @@ def estimate(result: Any, mapping: Mapping, profile: str | ChipProfile = "loihi"
         has_latency = any((prof.latency_synaptic_op, prof.latency_neuron_update, prof.latency_spike_out))
         busy = busy_seconds(result, prof, mapping, **kwargs)["seconds"] if has_latency else 0.0
         b = energy(result, prof, mapping, **kwargs)
-        return ChipEstimate("asynchronous", EnergyBreakdown(b.profile, b.counts, b.costs, b.energy, busy, b.total),
+        return ChipEstimate("asynchronous", EnergyBreakdown(b.profile, b.counts, b.costs, b.energy, busy, b.total,
+                                                            b.messages),
                             busy, np.zeros(0), {})
     raise ConfigError(f"model must be one of {MODELS}, got {model!r}")
 

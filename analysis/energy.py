@@ -30,6 +30,33 @@ with the event kinds
     per neuron (cell) mapped; ``t_hw`` is given by the caller, e.g. the
     throughput bound :func:`busy_seconds`.
 
+**Messages by kind, with their payload.** A run reports every message between
+neurons by kind, ``result.events[kind]`` messages of ``result.event_bits[kind]``
+payload bits each: ``"packet"`` (a CFQ packet, 1 bit: its sign; ``= result.spikes``)
+and, at higher orders, e.g. ``"trajectory"`` (a trajectory update, 64 bits: value and
+slope as two 32-bit numbers, counted per receiving neighbour cell). A profile carries
+``payload_bits`` per message at its per-event cost (a Loihi 2-class graded spike carries
+up to 32 bits; a binary spike 1), so a message of ``b`` bits is
+
+.. math:: w(b) = \\lceil b / b_\\mathrm{payload} \\rceil
+
+hardware spikes. Packets are costed as above (``w(1) = 1`` on every profile, so
+order-1 energies are exactly what they were). Every other message kind ``k`` costs,
+per word, one spike out at the sender and one synaptic op at the receiving cell (the
+one edge whose flux the update changes; the receiver's potential does not change, so
+no neuron update), plus, with a mapping, the mean NoC hops of the run's packets:
+
+.. math:: E_k = n_k\\, w(b_k)\\, (e_\\mathrm{out} + e_\\mathrm{syn} + \\bar h_x e_{hx} + \\bar h_y e_{hy}).
+
+So fewer packets bought with bigger messages show in the energy: a 64-bit update is 2
+spikes on Loihi-class hardware and 64 on TrueNorth. :attr:`EnergyBreakdown.messages`
+gives the energy of each kind; the dynamic kinds above hold the sum over all of them.
+That one graded spike of <= 32 bits costs what a binary spike costs is an
+**assumption** (Loihi 2 carries graded spikes with up to 32-bit integer payloads,
+Orchard et al., IEEE SiPS 2021 / Intel's Loihi 2 brief, 2021; neither publishes
+the energy per payload bit), as is charging a multicast trajectory update once per
+receiving neighbour (the count the run reports); see ``docs/energy.md``.
+
 Every constant of the built-in profiles is cited where it is defined and in
 the profile's ``sources``; user profiles come from TOML files
 (:func:`load_profiles`). Loihi neuron updates are costed as *active* updates
@@ -54,9 +81,13 @@ from .packets import cell_count, directed_counts
 
 __all__ = [
     "EnergyProfile", "EventCounts", "EnergyBreakdown", "PROFILES", "PROFILE_NAMES", "EVENT_KINDS",
-    "LOIHI", "TRUENORTH", "SPINNAKER", "CMOS45",
-    "get_profile", "by_name", "load_profiles", "event_counts", "energy", "energy_table", "busy_seconds",
+    "LOIHI", "TRUENORTH", "SPINNAKER", "CMOS45", "PACKET",
+    "get_profile", "by_name", "load_profiles", "message_counts", "event_counts", "energy", "energy_table",
+    "energy_by_kind", "busy_seconds",
 ]
+
+#: The message kind of a CFQ packet in ``result.events``.
+PACKET = "packet"
 
 #: Dynamic event kinds, in breakdown order (``static`` is added separately).
 EVENT_KINDS = ("synaptic_ops", "neuron_updates", "spikes_out", "hops_x", "hops_y")
@@ -85,6 +116,9 @@ class EnergyProfile:
         cost FLOP budgets of conventional solvers (0 if the profile has none).
     core_capacity
         Neurons (compartments) per core; ``0`` if not applicable.
+    payload_bits
+        Payload bits one message (spike) carries at the per-event costs; a message of
+        ``b`` bits costs ``ceil(b / payload_bits)`` spikes (module docstring).
     latency_synaptic_op, latency_neuron_update, latency_spike_out, latency_hop_x, latency_hop_y
         Time per event in seconds (``0``: unknown), for :func:`busy_seconds`.
     sources
@@ -103,6 +137,7 @@ class EnergyProfile:
     flop_mult: float = 0.0
     flop_mac: float = 0.0
     core_capacity: int = 0
+    payload_bits: int = 32
     latency_synaptic_op: float = 0.0
     latency_neuron_update: float = 0.0
     latency_spike_out: float = 0.0
@@ -120,6 +155,16 @@ class EnergyProfile:
             v = getattr(self, f.name)
             if not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0:
                 raise ConfigError(f"profile {self.name!r}: {f.name} must be a finite number >= 0, got {v!r}")
+        if not isinstance(self.payload_bits, int) or isinstance(self.payload_bits, bool) or self.payload_bits < 1:
+            raise ConfigError(f"profile {self.name!r}: payload_bits must be an integer >= 1, "
+                              f"got {self.payload_bits!r}")
+
+    def words(self, bits: int) -> int:
+        """Hardware spikes that carry one message of ``bits`` payload bits:
+        ``ceil(bits / payload_bits)`` (at least 1)."""
+        if isinstance(bits, bool) or not isinstance(bits, (int, np.integer)) or bits < 1:
+            raise ConfigError(f"payload bits must be an integer >= 1, got {bits!r}")
+        return max(1, -(-int(bits) // self.payload_bits))
 
     def event_cost(self, kind: str) -> float:
         """Energy (J) of one event of ``kind`` (one of :data:`EVENT_KINDS`)."""
@@ -141,6 +186,10 @@ class EnergyProfile:
 
 # --- Built-in profiles: every constant cited where it is defined ---------------
 
+_GRADED = ("Orchard et al., 'Efficient neuromorphic signal processing with Loihi 2', IEEE SiPS 2021, and "
+           "Intel's Loihi 2 technology brief (2021): graded spikes carry integer payloads of up to 32 bits; "
+           "their energy per payload bit is not published (assumed equal to a binary spike's)")
+
 _DAVIES = ("Davies et al., 'Loihi: a neuromorphic manycore processor with on-chip "
            "learning', IEEE Micro 38(1), 2018; values as calibrated in SANA-FE "
            "arch/loihi.yaml (SLAM-Lab/SANA-FE)")
@@ -154,15 +203,20 @@ LOIHI = EnergyProfile(
     hop_x=3.0 * PJ,             # Davies 2018 / SANA-FE loihi.yaml energy_east/west (4.1 ns)
     hop_y=4.2 * PJ,             # Davies 2018 / SANA-FE loihi.yaml energy_north/south (6.5 ns)
     core_capacity=1024,         # Davies 2018: 1,024 compartments per neurocore
+    payload_bits=32,            # Loihi 2-class graded spikes: up to 32-bit payload (Orchard et al. 2021);
+                                # ASSUMPTION: a graded spike costs the Loihi 1 per-event energies above
     latency_synaptic_op=4.0e-9,     # SANA-FE loihi.yaml synapse latency_spike
     latency_neuron_update=9.7e-9,   # SANA-FE loihi.yaml soma latency_active
     latency_spike_out=7.6e-9,       # SANA-FE loihi.yaml axon_out latency
     latency_hop_x=4.1e-9,           # SANA-FE loihi.yaml latency_east/west
     latency_hop_y=6.5e-9,           # SANA-FE loihi.yaml latency_north/south
-    description="Intel Loihi, 14 nm; static power not in the cited sources (0 here; set it in a TOML profile)",
-    sources={k: _DAVIES for k in ("synaptic_op", "neuron_update", "spike_out", "hop_x", "hop_y", "core_capacity",
-                                  "latency_synaptic_op", "latency_neuron_update", "latency_spike_out",
-                                  "latency_hop_x", "latency_hop_y")},
+    description="Intel Loihi, 14 nm, with Loihi 2-class graded spikes (<= 32-bit payload per spike at the "
+                "Loihi per-event cost: an assumption); static power not in the cited sources (0 here; set it "
+                "in a TOML profile)",
+    sources={**{k: _DAVIES for k in ("synaptic_op", "neuron_update", "spike_out", "hop_x", "hop_y", "core_capacity",
+                                     "latency_synaptic_op", "latency_neuron_update", "latency_spike_out",
+                                     "latency_hop_x", "latency_hop_y")},
+             "payload_bits": _GRADED},
 )
 
 #: IBM TrueNorth (28 nm): 26 pJ per synaptic event is the all-in figure.
@@ -170,9 +224,11 @@ TRUENORTH = EnergyProfile(
     name="truenorth",
     synaptic_op=26.0 * PJ,      # Merolla et al., Science 345:668, 2014: 26 pJ per synaptic event
     core_capacity=256,          # Merolla et al. 2014: 256 neurons per core
+    payload_bits=1,             # Merolla et al. 2014: binary spikes (a b-bit message is b spikes)
     description="IBM TrueNorth; 26 pJ per synaptic event includes neuron and routing costs",
     sources={"synaptic_op": "Merolla et al., Science 345:668, 2014",
-             "core_capacity": "Merolla et al., Science 345:668, 2014"},
+             "core_capacity": "Merolla et al., Science 345:668, 2014",
+             "payload_bits": "Merolla et al., Science 345:668, 2014: binary spikes, no payload"},
 )
 
 #: SpiNNaker 1 (ARM968 cores, 130 nm).
@@ -180,9 +236,12 @@ SPINNAKER = EnergyProfile(
     name="spinnaker",
     synaptic_op=43.0 * NJ,      # Sharp et al., J. Neurosci. Methods 210:110, 2012: 43 nJ per PSP
     static_power_neuron=100.0 * NJ / 1e-3,  # Sharp et al. 2012: 100 nJ per neuron per ms = 1e-4 W
+    payload_bits=32,            # Furber et al., Proc. IEEE 102:652, 2014: multicast packets carry an optional 32-bit
+                                # payload (ASSUMPTION: at the cost of a packet without one)
     description="SpiNNaker 1; 43 nJ per postsynaptic potential plus 100 nJ per neuron per ms",
     sources={"synaptic_op": "Sharp et al., J. Neurosci. Methods 210:110, 2012",
-             "static_power_neuron": "Sharp et al., J. Neurosci. Methods 210:110, 2012"},
+             "static_power_neuron": "Sharp et al., J. Neurosci. Methods 210:110, 2012",
+             "payload_bits": "Furber et al., 'The SpiNNaker project', Proc. IEEE 102:652, 2014 (32-bit payload)"},
 )
 
 _HOROWITZ = "Horowitz, 'Computing's energy problem', ISSCC 2014 (45 nm, fp32)"
@@ -191,13 +250,15 @@ _HOROWITZ = "Horowitz, 'Computing's energy problem', ISSCC 2014 (45 nm, fp32)"
 #: synaptic op = advance and reschedule one edge accumulator,
 #: ``a += J (t - t0)`` (1 add + 1 MAC), ``J = g (u_i - u_j)`` (1 add + 1 mult),
 #: ``t* = t + (s q - a) / J`` (2 adds + 1 mult) -> 4 adds, 2 mults, 1 MAC;
-#: neuron update = ``u = (base + q n) / V`` (1 MAC); spike out = 0.
+#: neuron update = ``u = (base + q n) / V`` (1 MAC); spike out = 0. A message word is
+#: one fp32 number (``payload_bits = 32``): each further word is one more synaptic op.
 _ADD, _MULT, _MAC = 0.9 * PJ, 3.7 * PJ, 4.6 * PJ  # Horowitz 2014: fp32 add / mult / MAC
 CMOS45 = EnergyProfile(
     name="cmos45",
     synaptic_op=4 * _ADD + 2 * _MULT + _MAC,
     neuron_update=_MAC,
     flop_add=_ADD, flop_mult=_MULT, flop_mac=_MAC,
+    payload_bits=32,            # one fp32 operand per word (a modelling choice, not a measured constant)
     description="45 nm CMOS fp32 arithmetic only (lower bound: excludes memory and control)",
     sources={k: _HOROWITZ for k in ("synaptic_op", "neuron_update", "flop_add", "flop_mult", "flop_mac")},
 )
@@ -308,7 +369,7 @@ def load_profiles(path: str | Path, register: bool = False) -> dict[str, EnergyP
                 values["sources"].update(dict(value))
             elif key == "description":
                 values[key] = str(value)
-            elif key == "core_capacity":
+            elif key in ("core_capacity", "payload_bits"):
                 values[key] = int(value)
             else:
                 values[key] = _quantity(f"{name}.{key}", value)
@@ -325,7 +386,11 @@ class EventCounts:
     """Hardware event counts of one run (see the module docstring).
 
     ``packets`` is the total number of CFQ packets; ``cores`` the number of cores
-    in use and ``neurons`` the number of cells (for static power).
+    in use and ``neurons`` the number of cells (for static power). The event kinds
+    (``synaptic_ops`` ... ``hops_y``) are those of the packets; ``messages`` holds
+    the other message kinds, ``{kind: {"count": n, "bits": b}}``, costed per profile
+    (their hardware spikes depend on its ``payload_bits``), and ``hops_per_message``
+    the mean ``(x, y)`` NoC hops of a packet, charged to each of their words.
     """
 
     packets: int
@@ -336,9 +401,37 @@ class EventCounts:
     hops_y: int = 0
     cores: int = 1
     neurons: int = 0
+    messages: dict = field(default_factory=dict)
+    hops_per_message: tuple = (0.0, 0.0)
 
     def as_dict(self) -> dict:
         return asdict(self)
+
+
+def message_counts(result: Any) -> dict[str, dict[str, int]]:
+    """Messages between neurons by kind, ``{kind: {"count": n, "bits": b}}``.
+
+    Read from ``result.events`` and ``result.event_bits`` when the run reports them;
+    a result without them (an older file, an order-1 run of an older evsim) sent
+    ``result.spikes`` packets of 1 bit.
+
+    Raises
+    ------
+    ValueError
+        If ``events["packet"]`` disagrees with ``result.spikes`` or a kind has no payload.
+    """
+    events = getattr(result, "events", None)
+    if not events:
+        return {PACKET: {"count": int(result.spikes), "bits": 1}}
+    bits = dict(getattr(result, "event_bits", None) or {})
+    out = {}
+    for kind, count in events.items():
+        if kind not in bits:
+            raise ValueError(f"result.events has kind {kind!r} without a payload in result.event_bits")
+        out[str(kind)] = {"count": int(count), "bits": int(bits[kind])}
+    if out.get(PACKET, {"count": int(result.spikes)})["count"] != int(result.spikes):
+        raise ValueError(f"result.events['packet'] = {out[PACKET]['count']} != result.spikes = {result.spikes}")
+    return out
 
 
 def _cell_events(result: Any, synapse_model: str) -> tuple[int, np.ndarray, np.ndarray, np.ndarray]:
@@ -394,8 +487,11 @@ def event_counts(result: Any, mapping: Mapping | None = None,
         total = forward + backward
         hx, hy = int(np.dot(total, dx)), int(np.dot(total, dy))
         cores = mapping.cores_used
+    others = {k: v for k, v in message_counts(result).items() if k != PACKET}
+    per = (hx / packets, hy / packets) if packets else (0.0, 0.0)
     return EventCounts(packets=packets, synaptic_ops=int(synops.sum()), neuron_updates=int(changes.sum()),
-                       spikes_out=packets, hops_x=hx, hops_y=hy, cores=cores, neurons=n)
+                       spikes_out=packets, hops_x=hx, hops_y=hy, cores=cores, neurons=n,
+                       messages=others, hops_per_message=per)
 
 
 @dataclass(frozen=True)
@@ -404,7 +500,9 @@ class EnergyBreakdown:
 
     ``energy[k] = counts[k] * costs[k]`` for the dynamic kinds and
     ``energy["static"] = (P_core cores + P_neuron neurons) seconds``;
-    ``total = sum(energy.values())``.
+    ``total = sum(energy.values())``. ``messages`` splits the dynamic energy by
+    message kind: ``{kind: {"count", "bits", "words", "energy"}}`` (``words``: hardware
+    spikes per message on this profile); its energies sum to the dynamic total.
     """
 
     profile: str
@@ -413,6 +511,7 @@ class EnergyBreakdown:
     energy: dict
     seconds: float
     total: float
+    messages: dict = field(default_factory=dict)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -446,13 +545,24 @@ def energy(result_or_counts: Any, profile: str | EnergyProfile = "loihi", mappin
         raise ConfigError(f"seconds must be finite and >= 0, got {seconds}")
     c = counts.as_dict()
     costs = {k: prof.event_cost(k) for k in EVENT_KINDS}
-    parts = {k: c[k] * costs[k] for k in EVENT_KINDS}
+    total_counts = {k: c[k] for k in EVENT_KINDS}
+    messages = {PACKET: {"count": counts.packets, "bits": 1, "words": 1,
+                         "energy": float(sum(c[k] * costs[k] for k in EVENT_KINDS))}}
+    hx, hy = counts.hops_per_message
+    for kind, m in counts.messages.items():
+        words = m["count"] * prof.words(m["bits"])
+        extra = {"spikes_out": words, "synaptic_ops": words, "hops_x": words * hx, "hops_y": words * hy}
+        for k, n in extra.items():
+            total_counts[k] += n
+        messages[kind] = {"count": int(m["count"]), "bits": int(m["bits"]), "words": prof.words(m["bits"]),
+                          "energy": float(sum(n * costs[k] for k, n in extra.items()))}
+    parts = {k: total_counts[k] * costs[k] for k in EVENT_KINDS}
     static_power = prof.static_power_core * counts.cores + prof.static_power_neuron * counts.neurons
     costs["static"] = static_power
     parts["static"] = static_power * seconds
-    return EnergyBreakdown(profile=prof.name, counts={k: c[k] for k in EVENT_KINDS},
+    return EnergyBreakdown(profile=prof.name, counts=total_counts,
                            costs=costs, energy=parts, seconds=seconds,
-                           total=float(sum(parts.values())))
+                           total=float(sum(parts.values())), messages=messages)
 
 
 def energy_table(result_or_counts: Any, profiles: Iterable[str | EnergyProfile] | None = None,
@@ -467,6 +577,16 @@ def energy_table(result_or_counts: Any, profiles: Iterable[str | EnergyProfile] 
               else event_counts(result_or_counts, mapping, synapse_model))
     names = list(PROFILES) if profiles is None else list(profiles)
     return {get_profile(p).name: energy(counts, p, seconds=seconds).as_dict() for p in names}
+
+
+def energy_by_kind(result_or_counts: Any, profile: str | EnergyProfile = "loihi",
+                   mapping: Mapping | None = None) -> dict[str, float]:
+    """Dynamic energy (J) of each message kind of a run on ``profile``,
+    ``{kind: joules}`` (:attr:`EnergyBreakdown.messages`), plus ``"total"``."""
+    b = energy(result_or_counts, profile, mapping)
+    out = {k: m["energy"] for k, m in b.messages.items()}
+    out["total"] = b.total
+    return out
 
 
 def busy_seconds(result: Any, profile: str | EnergyProfile = "loihi", mapping: Mapping | None = None,

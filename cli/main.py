@@ -1,6 +1,7 @@
 """Command line: ``evsim run``, ``evsim experiment``, ``evsim sweep``, ``evsim report``, ``evsim retrain``.
 
     evsim run PROBLEM [--cells N] [--quota Q] [--t-end T] [--engine E] [--out DIR [--overwrite]]
+    evsim run PROBLEM --target-rmse R [--order 2]   (quota or tolerance from the mesh's error constant)
     evsim run CONFIG.toml [overrides...]
     evsim run PROBLEM --cut-latency L [--ranks N | --parts P]   (docs/parallel.md)
     evsim experiment NAME [--out DIR] [--fast]
@@ -24,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from pathlib import Path
 
@@ -38,6 +40,26 @@ EXIT_INTERRUPTED = 130
 
 _RUN_OVERRIDES = ("cells", "quota", "t_end", "engine", "diffusivity", "initial", "max_events",
                   "max_wall_seconds", "out", "order", "tolerance")
+
+
+def _knob_for_target(problem: str, config: dict, target_rmse: float) -> dict:
+    """``{"quota": q}`` (order 1) or ``{"tolerance": delta}`` (order 2) predicted to reach
+    ``target_rmse`` on the run's mesh (``RMSE ~ C knob``, evsim.teachers.error_constant);
+    a knob given explicitly is kept."""
+    from evsim.teachers.error_constant import error_constant, knob
+    from evsim.workflow.case import make_case
+
+    order = int(config.get("order") or 1)
+    name = knob(order)
+    if config.get(name) is not None:
+        raise ConfigError(f"--target-rmse chooses --{name}; give one of them, not both")
+    if not (target_rmse > 0 and math.isfinite(target_rmse)):
+        raise ConfigError(f"--target-rmse must be positive and finite, got {target_rmse}")
+    graph = make_case(problem, cells=config.get("cells"), diffusivity=config.get("diffusivity")).graph
+    value = target_rmse / error_constant(graph, order)
+    print(f"evsim: --target-rmse {target_rmse:g}: {name} = {value:.4g} (RMSE ~ "
+          f"{error_constant(graph, order):.4g} {name})", file=sys.stderr, flush=True)
+    return {name: value}
 
 
 def _run(args) -> int:
@@ -73,6 +95,8 @@ def _run(args) -> int:
             out = config.get("out") or fresh_directory(Path("runs") / target)
             return launch(args.ranks, ["-m", "evsim.cli", *args.argv, "--out", str(out)])
         config["out"] = root_value(lambda: config.get("out") or fresh_directory(Path("runs") / target))
+    if args.target_rmse is not None:
+        config.update(_knob_for_target(target, config, args.target_rmse))
     if "out" not in config:
         config["out"] = fresh_directory(Path("runs") / target)
     if args.ranks is None or args.ranks == 1 or world_rank() == 0:
@@ -260,6 +284,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--tolerance", type=float,
                      help="order 2: potential drift that triggers a trajectory message (the "
                           "accuracy); --quota is then the packet mass")
+    run.add_argument("--target-rmse", dest="target_rmse", type=float,
+                     help="choose the accuracy knob (order 1: --quota; order 2: --tolerance) for this "
+                          "RMSE from the mesh's measured error constant (evsim.teachers.error_constant)")
     run.add_argument("--diffusivity", type=float, help="override the operator's diffusivity")
     run.add_argument("--initial", help="use another problem's initial condition")
     run.add_argument("--max-events", dest="max_events", type=int,

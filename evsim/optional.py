@@ -19,7 +19,7 @@ __all__ = ["EXTRAS", "require"]
 #: Extra (``pip install "evsim[EXTRA]"``) that provides each optional top-level package.
 EXTRAS = {"meshio": "mesh", "skfem": "mesh", "xarray": "io", "netCDF4": "io", "torch": "pinn",
           "dask": "dask", "sanafe": "hardware", "pint": "hardware", "nir": "hardware",
-          "pymetis": "hardware"}
+          "pymetis": "hardware", "pde": "bench"}
 
 
 def require(module: str, extra: str | None = None, feature: str | None = None) -> ModuleType:

@@ -28,6 +28,7 @@ PROVIDERS: dict[str, tuple[str, ...]] = {
     "evsim.experiments.paper": ("paper-heat1d", "paper-generalize", "paper-heat2d"),
     "evsim.experiments.baselines": ("baselines",),
     "evsim.experiments.hardware": ("hardware-heat2d", "energy-comparison", "hardware-step"),
+    "evsim.experiments.accuracy": ("accuracy-cost",),
     "evsim.experiments.twin": ("twin",),
 }
 

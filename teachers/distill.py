@@ -32,7 +32,9 @@ Three steps, each usable alone:
 2. **Choose the quota** (:func:`choose_quota`): run the PISNN on the fitted graph and search
    ``q`` geometrically (the CFQ error is ``O(q)`` and spikes scale as ``1/q``) for the largest
    ``q`` whose RMSE against the teacher meets a target, or for the best RMSE within a
-   spike budget.
+   spike budget. The search starts from the mesh's measured error constant
+   (:mod:`evsim.teachers.error_constant`: ``RMSE ~ C q``, ``C = sqrt(mean_i deg_i / V_i^2 / 12)``
+   at order 1, i.e. ``sqrt(deg / 12) q / V``), so it needs few runs on any mesh.
 
 :func:`distill_graph` chains the two on a cell graph and records the provenance (teacher,
 fit, quota search). Inputs are plain data (a graph, or a way to rebuild it at the fitted
@@ -54,6 +56,7 @@ import scipy.sparse as sp
 from evsim.errors import ConfigError
 
 from .base import SemiDiscreteTeacher, Teacher, cell_operator, rmse, teacher_on_cells
+from .error_constant import error_constant, knob
 
 #: What :func:`distill_graph` fits: one conductance scale, one per edge, one per region.
 OPERATORS = ("scale", "edges", "regions")
@@ -456,6 +459,12 @@ class QuotaChoice:
         Every run of the search, in order.
     result
         The :class:`evsim.Result` of the chosen run.
+    order
+        The CFQ order of the runs.
+    error_constant
+        ``C`` of ``RMSE ~ C q`` predicted for the graph at that order
+        (:func:`~evsim.teachers.error_constant.error_constant`); the search's first quota
+        for a target is ``target / C``.
     """
 
     quota: float
@@ -466,28 +475,31 @@ class QuotaChoice:
     target: float
     runs: list[QuotaRun] = field(default_factory=list)
     result: Any = None
+    order: int = 1
+    error_constant: float = math.nan
 
     def to_dict(self) -> dict:
         return {"quota": self.quota, "rmse": self.rmse, "spikes": self.spikes, "met": self.met,
-                "criterion": self.criterion, "target": self.target,
-                "runs": [vars(r) for r in self.runs]}
+                "criterion": self.criterion, "target": self.target, "order": self.order,
+                "error_constant": self.error_constant, "runs": [vars(r) for r in self.runs]}
 
 
-def _simulate(graph, u0, quota, times, engine, simulate):
+def _simulate(graph, u0, quota, times, engine, simulate, order=1):
     if simulate is None:
         from functools import partial
 
         from evsim import simulate as _evsim_simulate
         simulate = partial(_evsim_simulate, progress=False)
+    extra = {} if order == 1 else {"order": order}     # order 1 is every engine's default
     return simulate(graph, u0=u0, quota=float(quota), t_end=float(times[-1]), record=times,
-                    engine=engine)
+                    engine=engine, **extra)
 
 
 def choose_quota(graph: nx.Graph, u0: np.ndarray, target_field: np.ndarray, times: np.ndarray,
                  *, target_rmse: float | None = None, spike_budget: int | None = None,
                  quota_start: float | None = None, rtol: float = 0.15, max_runs: int = 12,
                  max_spikes: float = 5e7, engine: str = "compiled",
-                 simulate: Callable | None = None) -> QuotaChoice:
+                 simulate: Callable | None = None, order: int = 1) -> QuotaChoice:
     """Choose the PISNN quota against a teacher field.
 
     Exactly one criterion:
@@ -508,17 +520,29 @@ def choose_quota(graph: nx.Graph, u0: np.ndarray, target_field: np.ndarray, time
     target_field, times
         ``(T, N)`` teacher field at the cells and the record times (``t_end = times[-1]``).
     quota_start
-        First quota tried; default from the first-order error estimate ``RMSE ~ 0.4 q / V``
-        (median cell volume ``V``) for the target, or ``1e-5 * median(V) / 0.01`` for a budget.
+        First quota tried; default from the measured error constant of the mesh at ``order``,
+        ``q = target_rmse / C`` (:func:`~evsim.teachers.error_constant.quota_for_rmse`; at
+        order 1 ``C = sqrt(mean_i deg_i / V_i^2 / 12)``, 0.41 / V on a 1D grid, 0.58 / V on a
+        2D grid, ~0.7 / V on a Voronoi disk, ~1.1 / V on tetrahedra), or ``1e-3 median(V)``
+        for a budget.
     engine
         Engine passed to :func:`evsim.simulate`.
     simulate
         Alternative simulate function (same signature), mainly for tests.
+    order
+        CFQ order of the runs (passed to ``simulate`` when not 1) and of the error constant.
 
     Returns
     -------
     QuotaChoice
         ``met`` is False when no run satisfied the criterion (the best run is returned).
+
+    Raises
+    ------
+    ConfigError
+        For both or neither criterion, an order without a measured error law
+        (:data:`~evsim.teachers.error_constant.ERROR_LAWS`), or an order whose accuracy is
+        not set by the quota (order 2: the tolerance sets it; ``tolerance_for_rmse``).
     """
     if (target_rmse is None) == (spike_budget is None):
         raise ConfigError("give exactly one of target_rmse and spike_budget")
@@ -526,13 +550,18 @@ def choose_quota(graph: nx.Graph, u0: np.ndarray, target_field: np.ndarray, time
     target_field = np.asarray(target_field, float)
     u0 = np.asarray(u0, float)
     vol = float(np.median(cell_operator(graph).volume))
+    constant = error_constant(graph, order)
+    if knob(order) != "quota":
+        raise ConfigError(f"choose_quota: at order={order} the accuracy is set by the {knob(order)}, not the "
+                          f"quota (RMSE ~ {constant:g} {knob(order)}; evsim.teachers.error_constant."
+                          f"tolerance_for_rmse); the quota then only sets the packet traffic")
     if quota_start is None:
-        quota_start = (target_rmse * vol / 0.4) if target_rmse is not None else 1e-3 * vol
+        quota_start = (target_rmse / constant) if target_rmse is not None else 1e-3 * vol
     runs: list[QuotaRun] = []
     results: dict[float, Any] = {}
 
     def run(q):
-        res = _simulate(graph, u0, q, times, engine, simulate)
+        res = _simulate(graph, u0, q, times, engine, simulate, order)
         r = QuotaRun(float(q), rmse(res.potential, target_field), int(res.spikes),
                      int(res.ledger.residual), float(getattr(res, "wall_seconds", math.nan)))
         runs.append(r)
@@ -583,7 +612,7 @@ def choose_quota(graph: nx.Graph, u0: np.ndarray, target_field: np.ndarray, time
     else:
         best = min(good, key=lambda x: (x.rmse, x.spikes)) if good else min(runs, key=lambda x: x.spikes)
     return QuotaChoice(best.quota, best.rmse, best.spikes, bool(good), crit, target, runs,
-                       results[best.quota])
+                       results[best.quota], int(order), constant)
 
 
 # --------------------------------------------------------------------------- the two steps
@@ -630,7 +659,8 @@ class Distillation:
                 "fit_relative_residual": fit.relative_residual,
                 "quota_criterion": choice.criterion, "quota_target": choice.target,
                 "rmse_vs_teacher": choice.rmse, "spikes_on_window": choice.spikes,
-                "quota_met": choice.met, "quota_runs": len(choice.runs)}
+                "quota_met": choice.met, "quota_runs": len(choice.runs),
+                "quota_order": choice.order, "quota_error_constant": choice.error_constant}
 
 
 def distill_graph(teacher: Teacher, graph: nx.Graph, u0: np.ndarray, times: np.ndarray, *,

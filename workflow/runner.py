@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from evsim import __version__
+from evsim.analysis.energy import energy_by_kind
 from evsim.errors import ConfigError, ResultFileError
 from evsim.result import Result
 from evsim.simulate import ENGINES, resume
@@ -480,6 +481,8 @@ def _summary(problem: str, case: Case, result: Result, scores: dict, engine: str
         "t_final": result.t_final, "diffusivity": case.diffusivity,
         "order": result.order, "tolerance": result.metadata.get("tolerance"),
         "events": result.events, "event_bits": result.event_bits,
+        # every message kind with its payload, costed on the asynchronous Loihi profile (J)
+        "energy_by_kind": {"profile": "loihi", **energy_by_kind(result, "loihi")},
     }
     summary.update({k: v for k, v in scores.items() if k not in summary})
     return summary
