@@ -2,6 +2,7 @@
 conventional peers, side by side in one run; prints JSON.
 
     python benchmarks/accuracy_cost.py [--fast] [--problems heat1d heat2d disk] [--no-pypde]
+    python benchmarks/accuracy_cost.py --order-in-events [--problems heat1d heat2d]
 
 heat1d (100 cells, to t = 2), heat2d 64 x 64 (to t = 0.8), the Voronoi disk (to t = 0.5) and
 pulse1d (a narrow pulse in 1000 cells, to t = 0.5); ``--fast``: 50 cells, 16 x 16, 300 and 400
@@ -23,7 +24,7 @@ import sys
 import time
 
 import evsim
-from evsim.experiments.accuracy import PROBLEMS, TARGETS, accuracy_cost
+from evsim.experiments.accuracy import PROBLEMS, TARGETS, accuracy_cost, order_ladder
 from throughput import cpu_identity      # the sibling benchmark's CPU block
 
 
@@ -34,11 +35,18 @@ def main() -> None:
     ap.add_argument("--targets", nargs="+", type=float, default=list(TARGETS), help="target RMSEs")
     ap.add_argument("--max-runs", type=int, default=None, help="runs per search (default 8, --fast 5)")
     ap.add_argument("--no-pypde", dest="pypde", action="store_false", help="leave py-pde out")
+    ap.add_argument("--order-in-events", action="store_true",
+                    help="only the fitted slope of log RMSE vs log events of every evsim order "
+                         "(3 runs each, predicted RMSE 1e-3 to 1e-4)")
     args = ap.parse_args()
     t0 = time.perf_counter()
-    data = accuracy_cost(args.problems, fast=args.fast, targets=args.targets, pypde=args.pypde,
-                         max_runs=args.max_runs,
-                         progress=lambda s: print(s, file=sys.stderr))
+    if args.order_in_events:
+        data = {"order_in_events": {name: order_ladder(name, fast=args.fast)
+                                    for name in (args.problems or ["heat1d", "heat2d"])}}
+    else:
+        data = accuracy_cost(args.problems, fast=args.fast, targets=args.targets, pypde=args.pypde,
+                             max_runs=args.max_runs,
+                             progress=lambda s: print(s, file=sys.stderr))
     data["machine"] = {"python": platform.python_version(), "evsim": evsim.__version__,
                        "cpu_identity": cpu_identity()}
     data["benchmark_seconds"] = round(time.perf_counter() - t0, 1)

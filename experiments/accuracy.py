@@ -56,7 +56,8 @@ from . import peers
 from .registry import experiment
 
 __all__ = ["TARGETS", "COLUMNS", "PROBLEMS", "FAST_PROBLEMS", "EVSIM_ORDERS", "ORDER2_QUOTA", "Point", "Method",
-           "match", "methods_for", "accuracy_cost", "conservation", "markdown_table", "pareto_figure"]
+           "match", "methods_for", "event_order", "order_ladder", "accuracy_cost", "conservation", "markdown_table",
+           "pareto_figure"]
 
 TARGETS = (1e-3, 1e-4)
 COLUMNS = ("exact", "semi-discrete")
@@ -249,6 +250,49 @@ def match(method: Method, target: float, column: str, max_runs: int = 8, rtol: f
     return {"reached": False, "why": why, **best.as_dict()}
 
 
+def event_order(points: list[Point], column: str = "semi-discrete") -> dict:
+    """The order in events of a method: the least-squares slope of ``log RMSE`` against
+    ``log events`` over its completed runs (``column``: the semi-discrete reference, so
+    that the mesh's own error does not flatten it). Order 1 gives about -1; a scheme whose
+    messages grow as ``delta^(-1/p)`` gives ``-p``.
+
+    Returns ``{"slope", "runs", "events_span"}`` (``events_span``: largest over smallest
+    event count fitted; a slope over a narrow span is steep but says little); the slope is
+    None with fewer than 3 runs.
+    """
+    pts = [p for p in points if p.completed and p.cost > 0 and p.rmse.get(column, 0) > 0]
+    if len(pts) < 3:
+        return {"slope": None, "runs": len(pts), "events_span": None}
+    cost = np.array([p.cost for p in pts], dtype=float)
+    err = np.array([p.rmse[column] for p in pts], dtype=float)
+    return {"slope": float(np.polyfit(np.log(cost), np.log(err), 1)[0]), "runs": len(pts),
+            "events_span": float(cost.max() / cost.min())}
+
+
+def order_ladder(problem: str, fast: bool = False, orders: Iterable[int] | None = None,
+                 rungs: int = 3) -> dict:
+    """The order in events (:func:`event_order`) of every evsim order on ``problem``, from
+    ``rungs`` runs whose predicted RMSE (the error law) steps from 1e-3 down by sqrt(10).
+
+    Returns ``{method: {"slope", "runs", "events_span", "points": [...]}}``.
+    """
+    table = FAST_PROBLEMS if fast else PROBLEMS
+    if problem not in table:
+        raise ConfigError(f"unknown accuracy-cost problem {problem!r}; known: {list(table)}")
+    case = make_case(problem, **table[problem])
+    floor = rmse(case.semidiscrete(), case.reference())
+    out = {}
+    for m in methods_for(case, floor, available_orders() if orders is None else orders, pypde=False):
+        if m.family != "evsim":
+            continue
+        first = m.start(1e-3, "semi-discrete")
+        for k in range(rungs):
+            m.evaluate(first / 10 ** (k / 2))
+        pts = list(m.points.values())
+        out[m.name] = {**event_order(pts), "points": [p.as_dict() for p in pts]}
+    return out
+
+
 def accuracy_cost(problems: Iterable[str] | None = None, fast: bool = False, targets: Iterable[float] = TARGETS,
                   orders: Iterable[int] | None = None, max_runs: int | None = None,
                   max_events: int = 200_000_000,
@@ -292,6 +336,8 @@ def accuracy_cost(problems: Iterable[str] | None = None, fast: bool = False, tar
                 matched[column][f"{t:g}"] = row
         out["problems"][name] = {
             "cells": int(len(case.u0)), "t_end": float(case.t_end), "floor": floor,
+            "order_in_events": {m.name: event_order(list(m.points.values()))
+                                for m in methods if m.family == "evsim"},
             "methods": {m.name: {"family": m.family, "knob": m.knob, "cost_unit": m.cost_unit,
                                  "energy_model": m.energy_model,
                                  "points": [p.as_dict() for _, p in sorted(m.points.items())]} for m in methods},
@@ -350,6 +396,12 @@ def markdown_table(data: dict) -> str:
     for name, prob in data["problems"].items():
         lines += [f"## {name} ({prob['cells']} cells, t_end = {prob['t_end']:g}); "
                   f"mesh error (semi-discrete vs exact) {prob['floor']:.3g}", ""]
+        for m, fit in prob.get("order_in_events", {}).items():
+            if fit["slope"] is not None:
+                lines.append(f"- {m}: log RMSE (vs semi-discrete) vs log events, slope "
+                             f"{fit['slope']:.2f} over {fit['runs']} runs spanning "
+                             f"{fit['events_span']:.3g}x in events")
+        lines.append("")
         for column, rows in prob["matched"].items():
             for target, row in rows.items():
                 lines += [f"### RMSE vs {column} <= {target}", "",

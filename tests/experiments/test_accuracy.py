@@ -55,6 +55,22 @@ def test_evsim_matched_accuracy_on_a_tiny_case():
     assert misses and min(p.knob for p in misses) / r["knob"] < 1.3 + 1e-9
 
 
+def test_order_in_events_of_both_orders_on_a_small_case():
+    """The fitted slope of log RMSE vs log events: about -1 at order 1, <= -1.8 at order 2."""
+    from evsim.workflow.case import make_case
+    case = make_case("heat1d", cells=20, t_end=1.0)
+    floor = A.rmse(case.semidiscrete(), case.reference())
+    one, two = A.methods_for(case, floor, orders=[1, 2], pypde=False)[:2]   # then the peers
+    for q in (1e-3, 1e-4, 1e-5):
+        one.evaluate(q)
+    for tol in (3e-3, 3e-4, 3e-5):
+        two.evaluate(tol)
+    first, second = A.event_order(list(one.points.values())), A.event_order(list(two.points.values()))
+    assert -1.1 < first["slope"] < -0.9 and first["runs"] == 3
+    assert second["slope"] <= -1.8 and second["events_span"] > 1.0
+    assert A.event_order(list(one.points.values())[:2])["slope"] is None
+
+
 def test_unknown_problem_raises():
     with pytest.raises(ConfigError, match="unknown accuracy-cost problems"):
         A.accuracy_cost(["nope"], fast=True)
