@@ -1,0 +1,211 @@
+"""Million-cell meshes: vectorised builders that go from arrays to a compiled network.
+
+:func:`simplex_network` is :func:`~evsim.topologies.simplicial.simplex_graph`
+without the graph: the same mesh validation, boundary conditions and
+conductances (:func:`~evsim.topologies.simplicial.simplex_cells`, vectorised
+numpy), turned into an :class:`evsim.network.Network` by
+:func:`evsim.network.network_from_arrays`. No NetworkX graph is built, so a
+10^6-cell mesh costs seconds and ~1 kB per cell instead of minutes and
+several kB per cell; for a small mesh, ``simplex_graph`` (or
+:func:`evsim.network.to_networkx`) still gives the graph view.
+
+With ``order=None`` the network is *identical* to
+``compile_network(simplex_graph(...))``: same nodes, cells, reservoirs, edge
+order and orientation, same bits. That order is NetworkX's edge order, which
+this module reproduces: ``graph.edges()`` visits nodes in insertion order
+(cells in vertex order, then the Dirichlet reservoirs in vertex order, then
+``"ground"``) and yields each edge once, from its end inserted first, in the
+order the edges were added at that node. So edge ``(u, w)`` added ``k``-th is
+compiled as ``(min(r_u, r_w), max(r_u, r_w))`` in the lexicographic order of
+``(min(r_u, r_w), k)``, ``r`` being node ranks. ``order="rcm"`` or
+``"morton"`` then renumbers cells and edges for locality
+(:mod:`evsim.topologies.ordering`).
+
+Meshes
+------
+:func:`square_mesh` is the 2D counterpart of
+:func:`~evsim.topologies.tetra.tetrahedralize_box`: an ``n x n`` lattice of the
+square ``[0, L]^2`` whose interior vertices are moved by up to ``jitter * h``
+per coordinate, triangulated by Delaunay (Qhull); ``jitter=0`` gives the
+structured lattice with one diagonal per square, whose P1 conductances are
+exactly the 5-point stencil (diagonals get ``g = 0`` and are dropped), i.e. a
+vertex-centred grid through the same code. :func:`square_network` and
+:func:`box_network` (tetrahedra, Voronoi two-point flux) build the compiled
+networks. Boundary vertices stay on the lattice of the sides, so the opposite
+angle of a boundary edge is at most ``2 atan(0.5 / (1 - jitter)) < 90°`` and every
+P1 conductance is positive.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+
+import numpy as np
+
+from evsim.errors import ConfigError, MeshError
+from evsim.network import Network, network_from_arrays
+
+from .ordering import reorder
+from .simplicial import Condition, boundary_facets, simplex_cells, simplex_volumes
+from .tetra import _box_tags, tetrahedralize_box
+
+__all__ = ["simplex_network", "square_mesh", "square_network", "box_network"]
+
+
+def simplex_network(
+    points: np.ndarray,
+    simplices: np.ndarray,
+    diffusivity: float = 1.0,
+    boundary: Condition | Mapping[str, Condition] = 0.0,
+    tags: Mapping[str, np.ndarray] | None = None,
+    scheme: str = "auto",
+    negative: str = "raise",
+    decay: float = 0.0,
+    source: float | Callable[[np.ndarray], float] | None = None,
+    latency: float = 0.0,
+    orient: bool = False,
+    order: str | None = None,
+) -> Network:
+    """Compiled cell network of a triangle or tetrahedron mesh, without a graph.
+
+    Parameters are those of :func:`~evsim.topologies.simplicial.simplex_graph`
+    (same discretization ``V_i du_i/dt = -sum_j g_ij (u_i - u_j) - lambda V_i u_i
+    + S_i``, same checks and errors), plus
+
+    order
+        ``None`` (default): exactly ``compile_network(simplex_graph(...))``;
+        ``"rcm"`` or ``"morton"``: cells and edges renumbered for locality
+        (:func:`~evsim.topologies.ordering.reorder`).
+
+    Returns
+    -------
+    Network
+        Cells labelled by their index in vertex order (they keep these labels
+        when reordered), reservoirs ``("bc", tag, vertex)`` and ``"ground"``.
+    """
+    m = simplex_cells(points, simplices, diffusivity=diffusivity, boundary=boundary, tags=tags,
+                      scheme=scheme, negative=negative, decay=decay, latency=latency,
+                      orient=orient)
+    cell_v = np.flatnonzero(m.cell_of >= 0)
+    res_v = np.flatnonzero(m.cell_of < 0)
+    N = cell_v.size
+    rank = m.cell_of.copy()
+    rank[res_v] = N + np.arange(res_v.size)
+    nodes: list = list(range(N)) + [("bc", m.vertex_tag[v], v) for v in res_v.tolist()]
+    rpot = [m.reservoir_potential(v) for v in res_v.tolist()]
+    volume = m.volume[cell_v]
+    ends = rank[m.pairs[m.active]]
+    cond = float(diffusivity) * m.weight[m.active]
+    if decay > 0:
+        nodes.append("ground")
+        rpot.append(0.0)
+        ends = np.concatenate([ends, np.c_[np.arange(N), np.full(N, len(nodes) - 1)]])
+        cond = np.concatenate([cond, decay * volume])
+    lo, hi = ends.min(axis=1), ends.max(axis=1)
+    edge_order = np.lexsort((np.arange(len(ends)), lo))        # NetworkX's edge order
+    edges = np.c_[lo, hi][edge_order]
+    src = None
+    if source is not None:
+        if callable(source):
+            src = np.array([float(source(p)) for p in m.points[cell_v]]) * volume
+        else:
+            src = float(source) * volume
+    network = network_from_arrays(volume, edges, cond[edge_order], np.array(rpot, dtype=float),
+                                  latency=np.full(len(edges), float(latency)), source=src,
+                                  positions=m.points[cell_v], nodes=nodes)
+    return reorder(network, order)
+
+
+def _lattice(shape: tuple[int, ...], lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Lattice points (C order) and their integer indices."""
+    grids = np.meshgrid(*(np.arange(n + 1) for n in shape), indexing="ij")
+    index = np.stack(grids, axis=-1).reshape(-1, len(shape))
+    return index * (lengths / np.array(shape)), index
+
+
+def square_mesh(cells: int | Sequence[int] = 64, lengths: float | Sequence[float] = 1.0,
+                jitter: float = 0.25, seed: int | None = 0
+                ) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+    """Triangle mesh of the rectangle ``[0, Lx] x [0, Ly]`` (2D :func:`tetrahedralize_box`).
+
+    Vertices are the lattice with ``cells`` intervals per axis; interior vertices
+    are moved by a uniform random offset of up to ``jitter * h`` per coordinate
+    (``seed``) and triangulated by Delaunay. ``jitter=0``: each lattice square is
+    split by its diagonal from the lower left corner (structured, no Qhull).
+
+    Returns
+    -------
+    points : ``(P, 2)``, triangles : ``(M, 3)`` counter-clockwise,
+    tags : dict side -> ``(K, 2)`` boundary edges (``left/right/bottom/top``).
+
+    Raises
+    ------
+    ConfigError
+        Fewer than one interval per axis, non-positive lengths, ``jitter``
+        outside ``[0, 0.5)``.
+    MeshError
+        If the triangulation does not cover the rectangle (area mismatch).
+    """
+    from scipy.spatial import Delaunay
+
+    shape = (int(cells),) * 2 if np.isscalar(cells) else tuple(int(c) for c in cells)
+    lengths = np.array((lengths,) * 2 if np.isscalar(lengths) else lengths, dtype=float)
+    if len(shape) != 2 or min(shape) < 1:
+        raise ConfigError(f"cells must be one or two interval counts, at least one per axis, "
+                          f"got cells={shape}")
+    if lengths.shape != (2,) or np.any(~np.isfinite(lengths)) or np.any(lengths <= 0):
+        raise ConfigError(f"empty domain: rectangle lengths must be positive, got {lengths.tolist()}")
+    if not 0 <= jitter < 0.5:
+        raise ConfigError(f"jitter must be in [0, 0.5) (fraction of the spacing), got {jitter}")
+    points, index = _lattice(shape, lengths)
+    h = lengths / np.array(shape)
+    if jitter == 0:
+        ny = shape[1] + 1
+        i, j = np.meshgrid(np.arange(shape[0]), np.arange(shape[1]), indexing="ij")
+        a = (i * ny + j).ravel()
+        b, c, d = a + ny, a + ny + 1, a + 1             # (i+1, j), (i+1, j+1), (i, j+1)
+        tri = np.concatenate([np.c_[a, b, c], np.c_[a, c, d]])
+    else:
+        rng = np.random.default_rng(seed)
+        inner = np.all((index > 0) & (index < np.array(shape)), axis=1)
+        points[inner] += (rng.random((int(inner.sum()), 2)) * 2 - 1) * jitter * h
+        tri = Delaunay(points).simplices.astype(np.int64)
+    area = simplex_volumes(points, tri)
+    keep = np.abs(area) > 1e-9 * h.prod()                # flat triangles on collinear sides
+    tri, area = tri[keep], area[keep]
+    tri[area < 0] = tri[area < 0][:, [1, 0, 2]]
+    total = float(np.abs(area).sum())
+    if not np.isclose(total, lengths.prod(), rtol=1e-9):
+        raise MeshError(f"triangulation does not cover the rectangle: area {total:.12g} != "
+                        f"{lengths.prod():.12g}")
+    return points, tri, _box_tags(points, tri, lengths)
+
+
+def square_network(cells: int | Sequence[int] = 64, lengths: float | Sequence[float] = 1.0,
+                   diffusivity: float = 1.0, boundary: Condition | Mapping[str, Condition] = 0.0,
+                   jitter: float = 0.25, seed: int | None = 0, order: str | None = None,
+                   **options) -> Network:
+    """Compiled network of a jittered Delaunay triangulation of a rectangle.
+
+    :func:`square_mesh` then :func:`simplex_network` (P1 conductances, lumped
+    volumes; ``options``: ``scheme``, ``negative``, ``decay``, ``source``,
+    ``latency``). With Dirichlet sides, about ``(cells - 1)^2`` cells;
+    ``jitter=0`` is the vertex-centred 5-point grid.
+    """
+    points, tri, tags = square_mesh(cells, lengths, jitter=jitter, seed=seed)
+    return simplex_network(points, tri, diffusivity=diffusivity, boundary=boundary, tags=tags,
+                           order=order, **options)
+
+
+def box_network(cells: int | Sequence[int] = 12, lengths: float | Sequence[float] = 1.0,
+                diffusivity: float = 1.0, boundary: Condition | Mapping[str, Condition] = 0.0,
+                jitter: float = 0.25, seed: int | None = 0, order: str | None = None,
+                scheme: str = "voronoi", **options) -> Network:
+    """Compiled network of :func:`~evsim.topologies.tetra.tetra_box`, without the graph.
+
+    ``order=None`` gives exactly ``compile_network(tetra_box(...))`` (the
+    canonical ``cube3d`` network for ``cells=12, jitter=0.25, seed=0``);
+    ``jitter=0`` is the 7-point grid (Kuhn subdivision).
+    """
+    points, tets, tags = tetrahedralize_box(cells, lengths, jitter=jitter, seed=seed)
+    return simplex_network(points, tets, diffusivity=diffusivity, boundary=boundary, tags=tags,
+                           scheme=scheme, order=order, **options)
