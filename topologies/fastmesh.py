@@ -45,10 +45,10 @@ from evsim.errors import ConfigError, MeshError
 from evsim.network import Network, network_from_arrays
 
 from .ordering import reorder
-from .simplicial import Condition, boundary_facets, simplex_cells, simplex_volumes
+from .simplicial import Condition, simplex_cells, simplex_volumes
 from .tetra import _box_tags, tetrahedralize_box
 
-__all__ = ["simplex_network", "square_mesh", "square_network", "box_network"]
+__all__ = ["simplex_network", "square_mesh", "square_network", "box_network", "shuffle_mesh"]
 
 
 def simplex_network(
@@ -115,6 +115,20 @@ def simplex_network(
     return reorder(network, order)
 
 
+def shuffle_mesh(points: np.ndarray, simplices: np.ndarray, tags: Mapping[str, np.ndarray],
+                 seed: int | None = 0) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+    """The same mesh with its vertices numbered in a random order (``seed + 1``).
+
+    Vertex ``k`` of the result is vertex ``perm[k]`` of the input; simplices and
+    tag facets are renumbered alike. A benchmark device: a mesh as a generator
+    or a file delivers it, without the lattice's locality.
+    """
+    perm = np.random.default_rng(None if seed is None else seed + 1).permutation(len(points))
+    new_of = np.empty_like(perm)
+    new_of[perm] = np.arange(len(perm))
+    return points[perm], new_of[simplices], {t: new_of[f] for t, f in tags.items()}
+
+
 def _lattice(shape: tuple[int, ...], lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Lattice points (C order) and their integer indices."""
     grids = np.meshgrid(*(np.arange(n + 1) for n in shape), indexing="ij")
@@ -123,7 +137,7 @@ def _lattice(shape: tuple[int, ...], lengths: np.ndarray) -> tuple[np.ndarray, n
 
 
 def square_mesh(cells: int | Sequence[int] = 64, lengths: float | Sequence[float] = 1.0,
-                jitter: float = 0.25, seed: int | None = 0
+                jitter: float = 0.25, seed: int | None = 0, shuffle: bool = False
                 ) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
     """Triangle mesh of the rectangle ``[0, Lx] x [0, Ly]`` (2D :func:`tetrahedralize_box`).
 
@@ -131,6 +145,10 @@ def square_mesh(cells: int | Sequence[int] = 64, lengths: float | Sequence[float
     are moved by a uniform random offset of up to ``jitter * h`` per coordinate
     (``seed``) and triangulated by Delaunay. ``jitter=0``: each lattice square is
     split by its diagonal from the lower left corner (structured, no Qhull).
+    ``shuffle=True`` numbers the vertices in a random order (``seed``), as a mesh
+    generator or a mesh file may (e.g. :func:`~evsim.topologies.voronoi.voronoi_2d`,
+    whose Lloyd points keep their random order): the same mesh without the
+    lattice's locality, which :mod:`~evsim.topologies.ordering` restores.
 
     Returns
     -------
@@ -169,6 +187,8 @@ def square_mesh(cells: int | Sequence[int] = 64, lengths: float | Sequence[float
         inner = np.all((index > 0) & (index < np.array(shape)), axis=1)
         points[inner] += (rng.random((int(inner.sum()), 2)) * 2 - 1) * jitter * h
         tri = Delaunay(points).simplices.astype(np.int64)
+    if shuffle:
+        points, tri, _ = shuffle_mesh(points, tri, {}, seed)
     area = simplex_volumes(points, tri)
     keep = np.abs(area) > 1e-9 * h.prod()                # flat triangles on collinear sides
     tri, area = tri[keep], area[keep]
@@ -182,8 +202,8 @@ def square_mesh(cells: int | Sequence[int] = 64, lengths: float | Sequence[float
 
 def square_network(cells: int | Sequence[int] = 64, lengths: float | Sequence[float] = 1.0,
                    diffusivity: float = 1.0, boundary: Condition | Mapping[str, Condition] = 0.0,
-                   jitter: float = 0.25, seed: int | None = 0, order: str | None = None,
-                   **options) -> Network:
+                   jitter: float = 0.25, seed: int | None = 0, shuffle: bool = False,
+                   order: str | None = None, **options) -> Network:
     """Compiled network of a jittered Delaunay triangulation of a rectangle.
 
     :func:`square_mesh` then :func:`simplex_network` (P1 conductances, lumped
@@ -191,21 +211,24 @@ def square_network(cells: int | Sequence[int] = 64, lengths: float | Sequence[fl
     ``latency``). With Dirichlet sides, about ``(cells - 1)^2`` cells;
     ``jitter=0`` is the vertex-centred 5-point grid.
     """
-    points, tri, tags = square_mesh(cells, lengths, jitter=jitter, seed=seed)
+    points, tri, tags = square_mesh(cells, lengths, jitter=jitter, seed=seed, shuffle=shuffle)
     return simplex_network(points, tri, diffusivity=diffusivity, boundary=boundary, tags=tags,
                            order=order, **options)
 
 
 def box_network(cells: int | Sequence[int] = 12, lengths: float | Sequence[float] = 1.0,
                 diffusivity: float = 1.0, boundary: Condition | Mapping[str, Condition] = 0.0,
-                jitter: float = 0.25, seed: int | None = 0, order: str | None = None,
-                scheme: str = "voronoi", **options) -> Network:
+                jitter: float = 0.25, seed: int | None = 0, shuffle: bool = False,
+                order: str | None = None, scheme: str = "voronoi", **options) -> Network:
     """Compiled network of :func:`~evsim.topologies.tetra.tetra_box`, without the graph.
 
     ``order=None`` gives exactly ``compile_network(tetra_box(...))`` (the
     canonical ``cube3d`` network for ``cells=12, jitter=0.25, seed=0``);
-    ``jitter=0`` is the 7-point grid (Kuhn subdivision).
+    ``jitter=0`` is the 7-point grid (Kuhn subdivision); ``shuffle`` numbers the
+    vertices randomly (:func:`shuffle_mesh`).
     """
     points, tets, tags = tetrahedralize_box(cells, lengths, jitter=jitter, seed=seed)
+    if shuffle:
+        points, tets, tags = shuffle_mesh(points, tets, tags, seed)
     return simplex_network(points, tets, diffusivity=diffusivity, boundary=boundary, tags=tags,
                            scheme=scheme, order=order, **options)
