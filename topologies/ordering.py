@@ -65,7 +65,9 @@ def morton_order(positions: np.ndarray) -> np.ndarray:
     """Z-order (Morton) curve through the cell ``positions`` (``(N, d)``, d <= 3).
 
     Coordinates are scaled to ``[0, 2^b)`` with ``b = 63 // d`` (capped at 21) bits
-    per axis over their bounding box and their bits interleaved into one key;
+    per axis, by the longest side of their bounding box (the same scale on every
+    axis, so the curve's boxes are squares or cubes), and their bits interleaved
+    into one key (x in the lowest bit of each group);
     ties (cells in one lattice box) keep their order (stable sort).
 
     Raises
@@ -80,8 +82,7 @@ def morton_order(positions: np.ndarray) -> np.ndarray:
         raise ConfigError("morton order needs every cell's position (some are NaN)")
     d = x.shape[1]
     bits = min(21, 63 // d)
-    lo, span = x.min(axis=0), np.ptp(x, axis=0)
-    span[span == 0] = 1.0
+    lo, span = x.min(axis=0), float(np.max(np.ptp(x, axis=0))) or 1.0
     q = np.minimum((x - lo) / span * 2.0 ** bits, 2.0 ** bits - 1).astype(np.uint64)
     key = np.zeros(len(x), dtype=np.uint64)
     for a in range(d):
