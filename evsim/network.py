@@ -26,7 +26,7 @@ import numpy as np
 from .errors import GraphError
 
 __all__ = ["Network", "GraphError", "compile_network", "validate_network", "network_from_arrays",
-           "to_networkx", "permute_network", "SOURCE_NODE"]
+           "to_networkx", "permute_network", "network_bytes", "engine_bytes", "SOURCE_NODE"]
 
 #: Label of the internal reservoir that feeds cells with a ``source`` attribute.
 SOURCE_NODE = "__source__"
@@ -425,3 +425,55 @@ def validate_network(network: Network) -> None:
     eid = np.repeat(np.arange(E), 2)[ends < N]
     if not np.array_equal(np.sort(cell * E + inc), np.sort(ends[ends < N] * E + eid)):
         raise GraphError("Network.inc_edge does not list every edge of each cell exactly once")
+
+
+def network_bytes(network: Network) -> int:
+    """Bytes of the arrays of a :class:`Network` (node labels not counted)."""
+    return int(sum(getattr(network, name).nbytes for name in _ARRAYS))
+
+
+def engine_bytes(network: Network, records: int = 2) -> dict[str, int]:
+    """Predicted bytes of the engine state (:func:`evsim.state.initial_state`) of ``network``.
+
+    A model of the layout documented in :mod:`evsim.state`, from the counts alone:
+    ``E`` edges, ``N`` cells, ``R`` reservoirs, ``I`` cell ends of edges (the CSR
+    incidence, ``~2E``), ``T`` record times, ``S`` event slots (``E``, or ``2E``
+    when some edge has a latency) and the event-stencil width ``W`` (the 0.99
+    quantile of ``2 + 2 n_e`` rounded up to 16 int32, ``n_e`` the other edges at
+    the cell ends of edge ``e``; longer rows in a CSR overflow)::
+
+        per edge   32 (record: src, dst, g, a, t_last) + 8 drive + 8 latency + 1 transit
+                   + 16 fired forward/backward + 16 FIFO head/tail + 16 route offsets
+                   + 4 W stencil                                    (+ overflow rows)
+        per slot   2 x 16 (winner tree: time, slot)
+        per node   24 (ledger record: base, volume, count) + 8 potential
+        per cell   4 CSR offset + 8 I/N incidence (edge, far end: int32 pairs) + 8 T records
+
+    Unrouted runs without a spike log (the packet pool, the log and the NoC
+    arrays are empty and grow only when used). Returns the bytes by part and
+    their ``total``; ``tests/topologies/test_scale_memory.py`` checks the model
+    against a state built by ``initial_state``.
+    """
+    from .state import EDGE_DTYPE, NODE_DTYPE, QUEUE_DTYPE, _STENCIL_QUANTILE
+
+    E, N, R = network.size, network.cells, network.reservoirs
+    T = int(records)
+    deg = np.zeros(N + R, dtype=np.int64)
+    deg[:N] = np.diff(network.inc_ptr)
+    others = np.where(network.edges < N, deg[network.edges] - 1, 0).sum(axis=1)
+    need = 2 + 2 * others
+    width = max(16, -(-int(np.quantile(need, _STENCIL_QUANTILE) if E else 0) // 16) * 16)
+    long = need > width
+    slots = 2 * E if network.has_transit else E
+    parts = {
+        "edge_records": E * (EDGE_DTYPE.itemsize + 8 + 8 + 1 + 16 + 16 + 16) + 8,
+        "stencil": 4 * E * width + 4 * int(need[long].sum()) + 8 * (int(long.sum()) + 1),
+        "event_queue": 2 * slots * QUEUE_DTYPE.itemsize,
+        "nodes": (N + R) * (NODE_DTYPE.itemsize + 8),
+        "incidence": 4 * (N + 1) + 8 * network.inc_edge.size,
+        "records": 8 * T * (N + 2),
+        "counters": 16 + 32 + 8,
+    }
+    parts["total"] = sum(parts.values())
+    parts["stencil_width"] = width
+    return parts
