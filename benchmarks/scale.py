@@ -9,7 +9,8 @@ process (so that the peak RSS is the case's own):
 - ``2d``: a jittered Delaunay triangulation of the unit square
   (``topologies.fastmesh.square_network``, jitter 0.25h, P1 conductances, Dirichlet 0
   on the sides); ``3d``: the jittered Delaunay tetrahedra of the unit cube
-  (``box_network``, Voronoi two-point flux), the canonical ``cube3d`` mesh family;
+  (``fastmesh.cube_mesh``, Voronoi two-point flux; the ``cube3d`` family with its
+  side vertices jittered within the sides, which keeps Qhull fast at 10^6 points);
 - the same mesh with its vertices numbered in random order (``shuffled``: what a
   mesh generator or the Lloyd points of ``voronoi_2d`` deliver), as built
   (``order none``) and renumbered by each of ``--orders``;
@@ -64,17 +65,19 @@ def run_case(kind: str, n: int, jitter: float, shuffle: bool, order: str | None,
     import evsim
     from evsim.network import _ARRAYS
     from evsim.state import EngineState, initial_state
-    from evsim.topologies.fastmesh import shuffle_mesh, simplex_network, square_mesh
+    from evsim.topologies.fastmesh import cube_mesh, shuffle_mesh, simplex_network, square_mesh
     from evsim.topologies.ordering import reorder
     from evsim.topologies.tetra import tetrahedralize_box
 
     t0 = time.perf_counter()
     if kind == "2d":
         points, simplices, tags = square_mesh(n, jitter=jitter, seed=0, shuffle=shuffle)
+    elif jitter == 0:                       # the 7-point grid: Kuhn subdivision, no Qhull
+        points, simplices, tags = tetrahedralize_box(n, jitter=0.0)
     else:
-        points, simplices, tags = tetrahedralize_box(n, jitter=jitter, seed=0)
-        if shuffle:
-            points, simplices, tags = shuffle_mesh(points, simplices, tags, 0)
+        points, simplices, tags = cube_mesh(n, jitter=jitter, seed=0)
+    if kind == "3d" and shuffle:
+        points, simplices, tags = shuffle_mesh(points, simplices, tags, 0)
     t1 = time.perf_counter()
     network = simplex_network(points, simplices, diffusivity=1.0, tags=tags,
                               scheme="p1" if kind == "2d" else "voronoi")

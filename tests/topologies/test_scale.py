@@ -6,8 +6,8 @@ import evsim
 from evsim import topologies
 from evsim.errors import ConfigError
 from evsim.network import compile_network
-from evsim.topologies.fastmesh import (box_network, shuffle_mesh, simplex_network, square_mesh,
-                                       square_network)
+from evsim.topologies.fastmesh import (box_network, cube_mesh, cube_network, shuffle_mesh,
+                                       simplex_network, square_mesh, square_network)
 from evsim.topologies.ordering import cell_order, morton_order, reorder
 from evsim.topologies.simplicial import boundary_facets, simplex_cells, unique_rows
 from evsim.topologies.tetra import tetrahedralize_box
@@ -155,3 +155,27 @@ def test_box_network_diffusion():
     err, r = _heat(box_network(6, jitter=0.25, seed=0, order="rcm"), 2e-6)
     assert r.ledger.residual == 0
     assert err < 0.007                                         # measured 0.0061
+
+
+def test_cube_mesh_fills_the_box_with_positive_conductances():
+    points, tets, tags = cube_mesh(9, jitter=0.25, seed=5)
+    cells = simplex_cells(points, tets, tags=tags, scheme="voronoi")
+    assert len(points) == 10 ** 3                                       # the ghosts are gone
+    assert cells.volume.sum() == pytest.approx(1.0, rel=1e-12)
+    assert np.all(cells.weight[cells.active] > 0)
+    facets = boundary_facets(tets)
+    assert sorted(map(tuple, np.sort(np.concatenate(list(tags.values())), axis=1))) == \
+        sorted(map(tuple, facets))                                      # every side facet tagged once
+    x = points[facets]
+    assert 0.5 * np.linalg.norm(np.cross(x[:, 1] - x[:, 0], x[:, 2] - x[:, 0]), axis=1).sum() == \
+        pytest.approx(6.0, rel=1e-12)
+    side = points[np.unique(tags["left"])]
+    assert np.all(side[:, 0] == 0.0) and np.ptp(side[:, 1]) == 1.0      # side vertices stay on it
+    insulated = cube_network(6, boundary={"top": "neumann", "left": 1.0}, seed=1)
+    assert np.all(insulated.conductance > 0)
+
+
+def test_cube_network_diffusion():
+    err, r = _heat(cube_network(6, jitter=0.25, seed=0, order="morton"), 2e-6)
+    assert r.ledger.residual == 0
+    assert err < 0.007
