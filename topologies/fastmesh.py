@@ -201,25 +201,32 @@ def square_mesh(cells: int | Sequence[int] = 64, lengths: float | Sequence[float
     return points, tri, _box_tags(points, tri, lengths)
 
 
+#: How far (fraction of ``h``) :func:`cube_mesh` moves side vertices within their side.
+_SIDE_JITTER = 0.02
+
+
 def cube_mesh(cells: int | Sequence[int] = 12, lengths: float | Sequence[float] = 1.0,
               jitter: float = 0.25, seed: int | None = 0
               ) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
     """Delaunay tetrahedra of the box ``[0, Lx] x [0, Ly] x [0, Lz]``, fast at 10^6 vertices.
 
     Like :func:`~evsim.topologies.tetra.tetrahedralize_box`, vertices are the
-    lattice with ``cells`` intervals per axis, moved by up to ``jitter * h`` per
-    coordinate (``seed``), but a vertex on a side moves *within* its side (faces
-    in-plane, edges along the edge, corners not at all), and the points are
-    triangulated together with one layer of jittered *ghost* points outside the
-    box, whose tetrahedra are then dropped. Qhull is slow on the thousands of
-    coplanar, cocircular points of a lattice face on the convex hull (30 s for
-    70,000 points, where 70,000 random points take 4 s); with the ghosts the hull
-    is jittered and the faces are inside the point set. The faces still come out
-    as unions of Delaunay facets: a face triangle's smallest circumsphere holds no
-    point, every interior and ghost point being at least ``(1 - jitter) h`` off
-    the face plane, so no Delaunay edge crosses a side and the kept tetrahedra
-    fill the box exactly (checked: volume and boundary area; a
-    :class:`~evsim.errors.MeshError` otherwise). The kept mesh is a piece of a
+    lattice with ``cells`` intervals per axis (the same spacing ``h`` on every
+    axis), interior ones moved by up to ``jitter * h`` per coordinate (``seed``);
+    a vertex on a side moves by up to ``0.02 h`` *within* its side (faces in-plane,
+    edges along the edge, corners not at all), and the points are triangulated
+    together with one layer of jittered *ghost* points outside the box, whose
+    tetrahedra are then dropped. Qhull is slow on the thousands of coplanar,
+    cocircular points of a lattice face on the convex hull (30 s for 70,000
+    points, where 70,000 random points take 4 s); with the ghosts the hull is
+    jittered and the faces are inside the point set. The faces still come out as
+    unions of Delaunay facets: the faces' triangles (lattice squares split by a
+    diagonal, vertices within ``0.02 h``) have circumradii below ``0.736 h``, and
+    every interior and ghost point is more than ``(1 - jitter) h >= 0.75 h`` off
+    the face plane, so a face triangle's smallest circumsphere is empty, no
+    Delaunay edge crosses a side and the kept tetrahedra fill the box (checked:
+    volume, side area and tags; a :class:`~evsim.errors.MeshError` otherwise).
+    Larger in-plane jitter breaks this: at 0.25 h a 10^6-point box left cracks. The kept mesh is a piece of a
     Delaunay triangulation, so the Voronoi two-point flux of every edge with an
     end inside the box is positive. Not the canonical ``cube3d`` mesh (whose
     boundary vertices stay on the lattice): use it for the large sizes.
@@ -238,16 +245,18 @@ def cube_mesh(cells: int | Sequence[int] = 12, lengths: float | Sequence[float] 
                           f"got cells={shape}")
     if lengths.shape != (3,) or np.any(~np.isfinite(lengths)) or np.any(lengths <= 0):
         raise ConfigError(f"empty domain: box lengths must be positive, got {lengths.tolist()}")
-    if not 0 <= jitter < 0.5:
-        raise ConfigError(f"jitter must be in [0, 0.5) (fraction of the spacing), got {jitter}")
+    if not 0 < jitter <= 0.25:
+        raise ConfigError(f"jitter must be in (0, 0.25] (fraction of the spacing), got {jitter}")
     n = np.array(shape)
     h = lengths / n
     axes = [np.arange(-1, k + 2) for k in shape]
     index = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, 3)
     box = np.all((index >= 0) & (index <= n), axis=1)
     free = (index > 0) & (index < n) | ~box[:, None]
+    inner = np.all(free, axis=1)             # interior and ghost points move freely
     rng = np.random.default_rng(seed)
-    points = (index + np.where(free, (rng.random(index.shape) * 2 - 1) * jitter, 0.0)) * h
+    amount = np.where(inner, jitter, _SIDE_JITTER)[:, None]
+    points = (index + np.where(free, (rng.random(index.shape) * 2 - 1) * amount, 0.0)) * h
     for a in range(3):                       # ghosts stay (1 - jitter) h off the sides
         low, high = index[:, a] < 0, index[:, a] > n[a]
         points[low, a] = np.minimum(points[low, a], -(1 - jitter) * h[a])
