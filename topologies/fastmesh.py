@@ -30,8 +30,9 @@ per coordinate, triangulated by Delaunay (Qhull); ``jitter=0`` gives the
 structured lattice with one diagonal per square, whose P1 conductances are
 exactly the 5-point stencil (diagonals get ``g = 0`` and are dropped), i.e. a
 vertex-centred grid through the same code. :func:`square_network` and
-:func:`box_network` (tetrahedra, Voronoi two-point flux) build the compiled
-networks. Boundary vertices stay on the lattice of the sides, so the opposite
+:func:`box_network` (the canonical ``tetra_box`` mesh, Voronoi two-point flux)
+build the compiled networks; :func:`cube_mesh` / :func:`cube_network` are the 3D
+builder for 10^6 cells (a ghost layer keeps Qhull fast, see :func:`cube_mesh`). Boundary vertices stay on the lattice of the sides, so the opposite
 angle of a boundary edge is at most ``2 atan(0.5 / (1 - jitter)) < 90°`` and every
 P1 conductance is positive.
 """
