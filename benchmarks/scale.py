@@ -2,6 +2,7 @@
 
     python benchmarks/scale.py [--sizes 1e4 1e5 1e6] [--kinds 2d 3d] [--packets N]
                                [--orders none rcm morton] [--no-grid]
+    python benchmarks/scale.py --interleave ROUNDS [--sizes ...] [--orders morton]
 
 For every size (target number of cells) and kind it builds, each in its own
 process (so that the peak RSS is the case's own):
@@ -27,7 +28,8 @@ is ``u_t = Lap u`` from ``u0 = prod sin(pi x_a)`` with quota ``q`` chosen so tha
 ``--packets`` firings end well before ``t_end`` (it stops at ``max_events``).
 Every case of one size runs the same ``u0``, ``q`` and number of packets, so the
 ratios ``grid / irregular`` printed at the end are measured in one run of this script.
-Nothing here is asserted: the host is shared and noisy (docs/performance.md).
+Nothing here is asserted: the host is shared and noisy (docs/performance.md); on a
+loaded host ``--interleave`` gives the grid/irregular ratio run by run under the same load.
 """
 from __future__ import annotations
 
@@ -59,12 +61,8 @@ def _nbytes(obj, names) -> dict:
     return {n: int(getattr(obj, n).nbytes) for n in names if isinstance(getattr(obj, n), np.ndarray)}
 
 
-def run_case(kind: str, n: int, jitter: float, shuffle: bool, order: str | None,
-             packets: int) -> dict:
-    """Build, compile and simulate one case (in this process)."""
-    import evsim
-    from evsim.network import _ARRAYS
-    from evsim.state import EngineState, initial_state
+def build_case(kind: str, n: int, jitter: float, shuffle: bool, order: str | None):
+    """The case's compiled network and the clock at each build stage."""
     from evsim.topologies.fastmesh import cube_mesh, shuffle_mesh, simplex_network, square_mesh
     from evsim.topologies.ordering import reorder
     from evsim.topologies.tetra import tetrahedralize_box
@@ -85,14 +83,57 @@ def run_case(kind: str, n: int, jitter: float, shuffle: bool, order: str | None,
     network = reorder(network, order)
     t3 = time.perf_counter()
     del points, simplices, tags
-    N, E, d = network.cells, network.size, network.positions.shape[1]
-    u0 = np.prod(np.sin(np.pi * network.positions), axis=1)
-    # quota: the initial total |flux| over t_end = 0.05 (u decays by ~e^-1 in 2D, ~0.6 on
-    # average) gives ~3x the packets asked, so every run stops at max_events
-    t_end = 0.05
+    return network, (t0, t1, t2, t3)
+
+
+def _quota(network, u0: np.ndarray, packets: int, t_end: float) -> float:
+    """The initial total |flux| over ``t_end`` (u decays by ~e^-1 in 2D, ~0.6 on average)
+    gives ~3x the packets asked, so every run stops at max_events."""
     pot = np.concatenate([u0, network.reservoir_potential])
     flux = network.conductance * np.abs(pot[network.edges[:, 0]] - pot[network.edges[:, 1]])
-    quota = float(flux.sum()) * t_end * 0.6 / (3 * packets)
+    return float(flux.sum()) * t_end * 0.6 / (3 * packets)
+
+
+def interleaved(kind: str, n: int, order: str | None, packets: int, rounds: int) -> dict:
+    """Grid and irregular (shuffled, then ``order``) networks of one size in one process,
+    run alternately ``rounds`` times each: the ratio of each pair is taken under the same
+    load, which the separate cases cannot promise on a shared host."""
+    import evsim
+
+    nets = {"grid": build_case(kind, n, 0.0, False, None)[0],
+            "irregular": build_case(kind, n, 0.25, True, order)[0]}
+    setup = {}
+    for name, net in nets.items():
+        u0 = np.prod(np.sin(np.pi * net.positions), axis=1)
+        setup[name] = (net, u0, _quota(net, u0, packets, 0.05))
+        evsim.simulate(net, u0, quota=setup[name][2], t_end=0.05, max_events=1000, progress=False)
+    rates = {"grid": [], "irregular": []}
+    for _ in range(rounds):
+        for name, (net, u0, q) in setup.items():
+            r = evsim.simulate(net, u0, quota=q, t_end=0.05, record=[0.0, 0.05],
+                               max_events=packets, progress=False)
+            assert r.ledger.residual == 0 and r.stop_reason == "max_events"
+            rates[name].append(round(r.events_per_second))
+    pairs = [g / i for g, i in zip(rates["grid"], rates["irregular"])]
+    return {"kind": kind, "intervals": n, "cells": nets["grid"].cells,
+            "irregular_cells": nets["irregular"].cells, "order": order or "none",
+            "packets_per_run": packets, "packets_per_second": rates,
+            "grid_over_irregular_pairs": [round(x, 3) for x in pairs],
+            "grid_over_irregular_median": round(float(np.median(pairs)), 3), **_rss_mib()}
+
+
+def run_case(kind: str, n: int, jitter: float, shuffle: bool, order: str | None,
+             packets: int) -> dict:
+    """Build, compile and simulate one case (in this process)."""
+    import evsim
+    from evsim.network import _ARRAYS
+    from evsim.state import EngineState, initial_state
+    network, times = build_case(kind, n, jitter, shuffle, order)
+    t0, t1, t2, t3 = times
+    N, E, d = network.cells, network.size, network.positions.shape[1]
+    u0 = np.prod(np.sin(np.pi * network.positions), axis=1)
+    t_end = 0.05
+    quota = _quota(network, u0, packets, t_end)
     record = np.array([0.0, t_end])
     state = initial_state(network, u0, quota, t_end, record)
     state_bytes = _nbytes(state, [f for f in EngineState.__dataclass_fields__])
@@ -154,12 +195,22 @@ def main() -> None:
     ap.add_argument("--no-grid", action="store_true", help="skip the grid of the same size")
     ap.add_argument("--no-lattice-order", action="store_true",
                     help="skip the irregular mesh in its lattice (unshuffled) order")
+    ap.add_argument("--interleave", type=int, metavar="ROUNDS",
+                    help="instead: grid and shuffled irregular mesh (first of --orders) of each "
+                         "size in one process, run alternately ROUNDS times each")
     ap.add_argument("--case", help=argparse.SUPPRESS)   # kind,n,jitter,shuffle,order,packets
     args = ap.parse_args()
     if args.case:
         kind, n, jitter, shuffle, order, packets = args.case.split(",")
         print(json.dumps(run_case(kind, int(n), float(jitter), shuffle == "1",
                                   None if order == "none" else order, int(float(packets)))))
+        return
+    if args.interleave:
+        order = None if args.orders[0] == "none" else args.orders[0]
+        rows = [interleaved(kind, intervals(kind, cells), order, int(args.packets), args.interleave)
+                for cells in args.sizes for kind in args.kinds]
+        print(json.dumps({"machine": {"cpu": _cpu(), "cores": os.cpu_count()},
+                          "interleaved": rows}, indent=1))
         return
     cases = []
     for cells in args.sizes:

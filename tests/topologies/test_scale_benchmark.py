@@ -25,3 +25,15 @@ def test_scale_benchmark_reports_cases_and_ratios():
     assert report["ratios"] == [{"kind": "2d", "cells": 400, "shuffled": True, "order": "rcm",
                                  "grid_over_irregular": round(grid["packets_per_second"]
                                                               / mesh["packets_per_second"], 3)}]
+
+
+def test_scale_benchmark_interleaved_pairs():
+    out = subprocess.run([sys.executable, str(SCRIPT), "--interleave", "2", "--sizes", "400",
+                          "--kinds", "2d", "--packets", "10000", "--orders", "morton"],
+                         capture_output=True, text=True, check=True)
+    (row,) = json.loads(out.stdout)["interleaved"]
+    assert row["cells"] == row["irregular_cells"] == 400 and row["order"] == "morton"
+    rates = row["packets_per_second"]
+    assert len(rates["grid"]) == len(rates["irregular"]) == 2
+    assert row["grid_over_irregular_pairs"] == [round(g / i, 3) for g, i in
+                                                zip(rates["grid"], rates["irregular"])]
