@@ -65,6 +65,7 @@ power of two (:func:`unit_scale`): a mesh scaled by ``c`` gives volumes
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from itertools import combinations
 from typing import Union
 
@@ -75,8 +76,8 @@ from evsim.errors import ConfigError, GraphError, MeshError
 
 from .grids import check_physics, is_finite_number
 
-__all__ = ["simplex_graph", "validate_mesh", "boundary_facets", "simplex_volumes",
-           "edge_weights", "graph_mesh", "unit_scale", "DEFAULT_TAG", "Condition"]
+__all__ = ["simplex_graph", "simplex_cells", "SimplexCells", "validate_mesh", "boundary_facets", "simplex_volumes",
+           "edge_weights", "graph_mesh", "unit_scale", "unique_rows", "DEFAULT_TAG", "Condition"]
 
 #: Boundary condition of one tag: Dirichlet number, ``callable(pos)``, or ``"neumann"``.
 Condition = Union[float, str, Callable[[np.ndarray], float]]
@@ -93,6 +94,59 @@ def simplex_volumes(points: np.ndarray, simplices: np.ndarray) -> np.ndarray:
     d = x.shape[2]
     jac = x[:, 1:, :] - x[:, :1, :]
     return np.linalg.det(jac) / (2.0 if d == 2 else 6.0)
+
+
+def unique_rows(rows: np.ndarray, return_inverse: bool = False, return_counts: bool = False):
+    """``np.unique(rows, axis=0, ...)`` for non-negative integer rows, in ``O(n log n)`` on int64 keys.
+
+    Each row ``(r_0, ..., r_{k-1})`` is packed into the integer
+    ``sum_a r_a b^(k-1-a)`` with ``b = max + 1``; this map is strictly increasing in
+    the lexicographic order of rows, so the unique keys come out in the same order as
+    ``np.unique(axis=0)`` sorts the rows, and the result (rows, inverse, counts) is
+    identical. When ``b^k`` does not fit in int64 (e.g. 4 columns of more than
+    ~55,000 vertices) the key is the row's rank in a lexicographic ``np.lexsort``
+    instead. Both avoid the
+    structured (void) view ``np.unique`` sorts for ``axis=0``, which costs ~10x more
+    on a million-element mesh.
+    """
+    rows = np.asarray(rows)
+    n, k = rows.shape
+    base = int(rows.max()) + 1 if rows.size else 1
+    if rows.size == 0 or rows.min() < 0:
+        return np.unique(rows, axis=0, return_inverse=return_inverse, return_counts=return_counts)
+    if k * np.log2(max(base, 2)) >= 62:
+        # too wide to pack: the lexicographic rank of each row (a stable lexsort) is the key
+        order = np.lexsort(rows.T[::-1])
+        sorted_rows = rows[order]
+        step = np.empty(n, dtype=bool)
+        step[0] = True
+        step[1:] = np.any(sorted_rows[1:] != sorted_rows[:-1], axis=1)
+        key = np.empty(n, dtype=np.int64)
+        key[order] = np.cumsum(step) - 1
+        uniq = sorted_rows[step]
+        out = np.unique(key, return_inverse=return_inverse, return_counts=return_counts)
+        if not isinstance(out, tuple):
+            return uniq
+        extra = list(out[1:])
+        if return_inverse:
+            extra[0] = extra[0].reshape(-1)
+        return (uniq, *extra)
+    key = np.zeros(n, dtype=np.int64)
+    for a in range(k):
+        key = key * base + rows[:, a].astype(np.int64)
+    out = np.unique(key, return_inverse=return_inverse, return_counts=return_counts)
+    keys = out[0] if isinstance(out, tuple) else out
+    uniq = np.empty((len(keys), k), dtype=rows.dtype)
+    rest = keys.copy()
+    for a in range(k - 1, -1, -1):
+        uniq[:, a] = rest % base
+        rest //= base
+    if not isinstance(out, tuple):
+        return uniq
+    extra = list(out[1:])
+    if return_inverse:
+        extra[0] = extra[0].reshape(-1)
+    return (uniq, *extra)
 
 
 def unit_scale(points: np.ndarray) -> float:
@@ -202,7 +256,7 @@ def validate_mesh(points: np.ndarray, simplices: np.ndarray, orient: bool = Fals
         raise MeshError(f"duplicate points: {len(pairs)} pair(s) of mesh vertices coincide, "
                          f"first vertices {i} and {j} at {points[i].tolist()}")
     # duplicate elements
-    uniq, counts = np.unique(srt, axis=0, return_counts=True)
+    uniq, counts = unique_rows(srt, return_counts=True)
     if np.any(counts > 1):
         raise MeshError(f"duplicate {_NAMES[d]}: vertices {uniq[counts > 1][0].tolist()} "
                          "appear in more than one element")
@@ -245,7 +299,7 @@ def _all_facets(simplices: np.ndarray) -> np.ndarray:
 
 
 def _facet_counts(simplices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    return np.unique(_all_facets(simplices), axis=0, return_counts=True)
+    return unique_rows(_all_facets(simplices), return_counts=True)
 
 
 def boundary_facets(simplices: np.ndarray) -> np.ndarray:
@@ -383,7 +437,7 @@ def edge_weights(points: np.ndarray, simplices: np.ndarray, scheme: str
         raise ConfigError(f"unknown scheme {scheme!r}; use 'p1' or 'voronoi'")
     ends = np.array(local)
     pairs = np.sort(simplices[:, ends].reshape(-1, 2), axis=1)
-    uniq, inverse = np.unique(pairs, axis=0, return_inverse=True)
+    uniq, inverse = unique_rows(pairs, return_inverse=True)
     weight = np.bincount(inverse.ravel(), weights=w.ravel(), minlength=len(uniq))
     with np.errstate(over="ignore", under="ignore"):
         weight_scaled = weight * np.float64(s) ** (d - 2)
@@ -418,6 +472,164 @@ def _conditions(boundary: Condition | Mapping[str, Condition], tags: list[str]
         elif not callable(v) and not is_finite_number(v):
             raise ConfigError(f"boundary {t!r}: Dirichlet value must be finite, got {v!r}")
     return specs
+
+
+@dataclass(eq=False)
+class SimplexCells:
+    """The cell graph of a simplicial mesh as arrays (what :func:`simplex_cells` returns).
+
+    Vertex ``v`` of the cleaned mesh is cell ``cell_of[v]`` (cells numbered in vertex
+    order) or, where ``cell_of[v] == -1``, a Dirichlet reservoir with tag
+    ``vertex_tag[v]``. ``pairs[active]`` are the graph's mesh edges (vertex pairs
+    ``i < j`` in the lexicographic order of :func:`edge_weights`), with conductance
+    ``kappa * weight``.
+    """
+
+    points: np.ndarray         #: (P, d) cleaned vertex coordinates
+    simplices: np.ndarray      #: (M, d + 1) positively oriented elements
+    scheme: str                #: "p1" or "voronoi"
+    specs: dict                #: boundary tag -> condition, in priority order
+    vertex_tag: dict           #: boundary vertex -> the tag whose condition it takes
+    cell_of: np.ndarray        #: (P,) cell index of each vertex, -1 for a Dirichlet vertex
+    pairs: np.ndarray          #: (K, 2) mesh edges (vertex pairs i < j)
+    weight: np.ndarray         #: (K,) w_ij (exact zeros where below 1e-12 of the largest)
+    volume: np.ndarray         #: (P,) dual cell volumes
+    active: np.ndarray         #: (K,) bool: the edge is in the graph
+    clipped: int               #: edges dropped for a negative weight (negative="clip")
+    spacing: float             #: median mesh edge length
+
+    @property
+    def dim(self) -> int:
+        """Spatial dimension ``d``."""
+        return self.simplices.shape[1] - 1
+
+    @property
+    def cells(self) -> int:
+        """Number of cells ``N``."""
+        return int(np.count_nonzero(self.cell_of >= 0))
+
+    def reservoir_potential(self, v: int) -> float:
+        """Dirichlet value of boundary vertex ``v`` (a reservoir)."""
+        value = self.specs[self.vertex_tag[v]]
+        return float(value(self.points[v])) if callable(value) else float(value)
+
+
+def simplex_cells(
+    points: np.ndarray,
+    simplices: np.ndarray,
+    diffusivity: float = 1.0,
+    boundary: Condition | Mapping[str, Condition] = 0.0,
+    tags: Mapping[str, np.ndarray] | None = None,
+    scheme: str = "auto",
+    negative: str = "raise",
+    decay: float = 0.0,
+    latency: float = 0.0,
+    orient: bool = False,
+) -> SimplexCells:
+    """Validate a mesh and compute its cells, reservoirs and edge weights as arrays.
+
+    The array core shared by :func:`simplex_graph` (which builds the NetworkX graph
+    from it) and :func:`evsim.topologies.fastmesh.simplex_network` (which builds the
+    compiled :class:`~evsim.network.Network` directly, without a graph). Parameters,
+    checks and errors as in :func:`simplex_graph`; ``decay`` and ``latency`` are
+    only checked here.
+    """
+    check_physics(diffusivity, decay, latency)
+    if negative not in ("raise", "clip"):
+        raise ConfigError(f"negative must be 'raise' or 'clip', got {negative!r}")
+    raw_points = np.asarray(points, dtype=float)
+    n_raw = len(raw_points) if raw_points.ndim == 2 else 0
+    # remember the original indices so tags can be re-indexed after cleaning
+    simplices_in = np.asarray(simplices)
+    points, simplices = validate_mesh(raw_points, simplices_in, orient=orient)
+    d = simplices.shape[1] - 1
+    used = np.unique(simplices_in.astype(np.int64))
+    remap = -np.ones(n_raw, dtype=np.int64)
+    remap[used] = np.arange(len(used))
+    if scheme == "auto":
+        scheme = "p1" if d == 2 else "voronoi"
+
+    # boundary facets and their tags
+    bfacets = boundary_facets(simplices)
+    facet_tag = np.full(len(bfacets), DEFAULT_TAG, dtype=object)
+    tag_names: list[str] = []
+    if tags:
+        index = {tuple(f): k for k, f in enumerate(bfacets.tolist())}
+        for t, facets in tags.items():
+            facets = np.asarray(facets, dtype=np.int64).reshape(-1, d)
+            if facets.size and (facets.min() < 0 or facets.max() >= n_raw):
+                raise MeshError(f"boundary tag {t!r}: facet vertex index out of range")
+            mapped = np.sort(remap[facets], axis=1) if facets.size else facets
+            hit = 0
+            for f in mapped.tolist():
+                k = index.get(tuple(f))
+                if k is not None and facet_tag[k] == DEFAULT_TAG:
+                    facet_tag[k] = t
+                    hit += 1
+            tag_names.append(str(t))
+    untagged = int(np.sum(facet_tag == DEFAULT_TAG))
+    if untagged or not tag_names:
+        tag_names.append(DEFAULT_TAG)
+    specs = _conditions(boundary, tag_names)
+    if untagged and isinstance(boundary, Mapping) and DEFAULT_TAG not in boundary:
+        k = int(np.flatnonzero(facet_tag == DEFAULT_TAG)[0])
+        raise MeshError(f"{untagged} of {len(bfacets)} boundary facets belong to no tag (tag "
+                        f"{DEFAULT_TAG!r}), first facet {bfacets[k].tolist()} at "
+                        f"{points[bfacets[k]].tolist()}; tag them in the mesh or give them a "
+                        f"condition explicitly, e.g. boundary={{..., {DEFAULT_TAG!r}: 'neumann'}}")
+
+    # condition of each vertex: Dirichlet (first in mapping order) over Neumann
+    vertex_tag: dict[int, str] = {}
+    order = {t: k for k, t in enumerate(specs)}
+    for facet, t in zip(bfacets.tolist(), facet_tag):
+        dirichlet = specs[t] != "neumann"
+        for v in facet:
+            old = vertex_tag.get(v)
+            if old is None:
+                vertex_tag[v] = t
+                continue
+            old_dir = specs[old] != "neumann"
+            if (dirichlet and not old_dir) or (dirichlet == old_dir and order[t] < order[old]):
+                vertex_tag[v] = t
+
+    pairs, weight, volume = edge_weights(points, simplices, scheme)
+    scale = float(np.max(np.abs(weight)))
+    weight = np.where(np.abs(weight) <= 1e-12 * scale, 0.0, weight)
+
+    dirichlet = np.zeros(len(points), dtype=bool)
+    for v, t in vertex_tag.items():
+        dirichlet[v] = specs[t] != "neumann"
+    n_cells = int(np.count_nonzero(~dirichlet))
+    if n_cells == 0:
+        raise MeshError("empty domain: every mesh vertex is a Dirichlet boundary vertex, "
+                         "so there is no cell to simulate (refine the mesh)")
+    cell_of = np.full(len(points), -1, dtype=np.int64)
+    cell_of[~dirichlet] = np.arange(n_cells)
+    bad_volume = np.flatnonzero(~dirichlet & (volume <= 0))
+    if len(bad_volume):
+        v = int(bad_volume[0])
+        raise MeshError(f"non-positive dual volume {volume[v]:.3g} at vertex {v} "
+                         f"{points[v].tolist()} ({len(bad_volume)} vertices) with scheme "
+                         f"{scheme!r}: obtuse boundary elements; use scheme='p1'")
+    kind = ~dirichlet
+    active = (kind[pairs[:, 0]] | kind[pairs[:, 1]]) & (weight != 0.0)
+    neg = active & (weight < 0)
+    if np.any(neg):
+        if negative == "raise":
+            k = int(np.argmin(np.where(neg, weight, np.inf)))
+            i, j = pairs[k]
+            raise MeshError(
+                f"negative conductance: {int(neg.sum())} of {int(active.sum())} edges have "
+                f"g < 0 (non-Delaunay mesh or obtuse boundary elements); worst edge between "
+                f"vertices {i} {points[i].tolist()} and {j} {points[j].tolist()}, "
+                f"g = {diffusivity * weight[k]:.3g}. Remesh (Delaunay, better quality), try "
+                f"scheme='voronoi' for Delaunay tetrahedra, or pass negative='clip'")
+        active &= ~neg
+    lengths = np.linalg.norm(points[pairs[:, 1]] - points[pairs[:, 0]], axis=1)
+    return SimplexCells(points=points, simplices=simplices, scheme=scheme, specs=specs,
+                        vertex_tag=vertex_tag, cell_of=cell_of, pairs=pairs, weight=weight,
+                        volume=volume, active=active, clipped=int(neg.sum()),
+                        spacing=float(np.median(lengths)))
 
 
 def simplex_graph(
@@ -511,132 +723,33 @@ def simplex_graph(
     >>> [d["kind"] for _, d in g.nodes(data=True)].count("cell")
     1
     """
-    check_physics(diffusivity, decay, latency)
-    if negative not in ("raise", "clip"):
-        raise ConfigError(f"negative must be 'raise' or 'clip', got {negative!r}")
-    raw_points = np.asarray(points, dtype=float)
-    n_raw = len(raw_points) if raw_points.ndim == 2 else 0
-    # remember the original indices so tags can be re-indexed after cleaning
-    simplices_in = np.asarray(simplices)
-    points, simplices = validate_mesh(raw_points, simplices_in, orient=orient)
-    d = simplices.shape[1] - 1
-    used = np.unique(simplices_in.astype(np.int64))
-    remap = -np.ones(n_raw, dtype=np.int64)
-    remap[used] = np.arange(len(used))
-    if scheme == "auto":
-        scheme = "p1" if d == 2 else "voronoi"
-
-    # boundary facets and their tags
-    bfacets = boundary_facets(simplices)
-    facet_tag = np.full(len(bfacets), DEFAULT_TAG, dtype=object)
-    tag_names: list[str] = []
-    if tags:
-        index = {tuple(f): k for k, f in enumerate(bfacets.tolist())}
-        for t, facets in tags.items():
-            facets = np.asarray(facets, dtype=np.int64).reshape(-1, d)
-            if facets.size and (facets.min() < 0 or facets.max() >= n_raw):
-                raise MeshError(f"boundary tag {t!r}: facet vertex index out of range")
-            mapped = np.sort(remap[facets], axis=1) if facets.size else facets
-            hit = 0
-            for f in mapped.tolist():
-                k = index.get(tuple(f))
-                if k is not None and facet_tag[k] == DEFAULT_TAG:
-                    facet_tag[k] = t
-                    hit += 1
-            tag_names.append(str(t))
-    untagged = int(np.sum(facet_tag == DEFAULT_TAG))
-    if untagged or not tag_names:
-        tag_names.append(DEFAULT_TAG)
-    specs = _conditions(boundary, tag_names)
-    if untagged and isinstance(boundary, Mapping) and DEFAULT_TAG not in boundary:
-        k = int(np.flatnonzero(facet_tag == DEFAULT_TAG)[0])
-        raise MeshError(f"{untagged} of {len(bfacets)} boundary facets belong to no tag (tag "
-                        f"{DEFAULT_TAG!r}), first facet {bfacets[k].tolist()} at "
-                        f"{points[bfacets[k]].tolist()}; tag them in the mesh or give them a "
-                        f"condition explicitly, e.g. boundary={{..., {DEFAULT_TAG!r}: 'neumann'}}")
-
-    # condition of each vertex: Dirichlet (first in mapping order) over Neumann
-    vertex_tag: dict[int, str] = {}
-    order = {t: k for k, t in enumerate(specs)}
-    for facet, t in zip(bfacets.tolist(), facet_tag):
-        dirichlet = specs[t] != "neumann"
-        for v in facet:
-            old = vertex_tag.get(v)
-            if old is None:
-                vertex_tag[v] = t
-                continue
-            old_dir = specs[old] != "neumann"
-            if (dirichlet and not old_dir) or (dirichlet == old_dir and order[t] < order[old]):
-                vertex_tag[v] = t
-
-    pairs, weight, volume = edge_weights(points, simplices, scheme)
-    scale = float(np.max(np.abs(weight)))
-    weight = np.where(np.abs(weight) <= 1e-12 * scale, 0.0, weight)
-
-    g = nx.Graph(dim=d, diffusivity=float(diffusivity), name=name, scheme=scheme)
-    node_of: list = [None] * len(points)
-    n_cells = 0
-    for v in range(len(points)):
-        t = vertex_tag.get(v)
-        if t is not None and specs[t] != "neumann":
-            continue
-        node_of[v] = n_cells
-        n_cells += 1
-    if n_cells == 0:
-        raise MeshError("empty domain: every mesh vertex is a Dirichlet boundary vertex, "
-                         "so there is no cell to simulate (refine the mesh)")
-    bad_volume = [v for v in range(len(points)) if node_of[v] is not None and volume[v] <= 0]
-    if bad_volume:
-        v = bad_volume[0]
-        raise MeshError(f"non-positive dual volume {volume[v]:.3g} at vertex {v} "
-                         f"{points[v].tolist()} ({len(bad_volume)} vertices) with scheme "
-                         f"{scheme!r}: obtuse boundary elements; use scheme='p1'")
-    for v in range(len(points)):
-        c = node_of[v]
-        if c is None:
-            continue
+    m = simplex_cells(points, simplices, diffusivity=diffusivity, boundary=boundary, tags=tags,
+                      scheme=scheme, negative=negative, decay=decay, latency=latency,
+                      orient=orient)
+    points, volume, pairs = m.points, m.volume, m.pairs
+    g = nx.Graph(dim=m.dim, diffusivity=float(diffusivity), name=name, scheme=m.scheme)
+    node_of: list = [None if c < 0 else c for c in m.cell_of.tolist()]
+    for v in np.flatnonzero(m.cell_of >= 0).tolist():
         pos = points[v]
         attrs = dict(kind="cell", volume=float(volume[v]), pos=tuple(float(p) for p in pos))
         if source is not None:
             attrs["source"] = (float(source(pos)) if callable(source) else float(source)) * volume[v]
-        g.add_node(c, **attrs)
-    for v in range(len(points)):
-        if node_of[v] is None:
-            t = vertex_tag[v]
-            node = ("bc", t, v)
-            value = specs[t]
-            pos = points[v]
-            g.add_node(node, kind="reservoir", pos=tuple(float(p) for p in pos),
-                       potential=float(value(pos)) if callable(value) else float(value))
-            node_of[v] = node
-
-    kind = np.array([isinstance(n, int) for n in node_of])
-    active = (kind[pairs[:, 0]] | kind[pairs[:, 1]]) & (weight != 0.0)
-    neg = active & (weight < 0)
-    if np.any(neg):
-        if negative == "raise":
-            k = int(np.argmin(np.where(neg, weight, np.inf)))
-            i, j = pairs[k]
-            raise MeshError(
-                f"negative conductance: {int(neg.sum())} of {int(active.sum())} edges have "
-                f"g < 0 (non-Delaunay mesh or obtuse boundary elements); worst edge between "
-                f"vertices {i} {points[i].tolist()} and {j} {points[j].tolist()}, "
-                f"g = {diffusivity * weight[k]:.3g}. Remesh (Delaunay, better quality), try "
-                f"scheme='voronoi' for Delaunay tetrahedra, or pass negative='clip'")
-        active &= ~neg
+        g.add_node(node_of[v], **attrs)
+    for v in np.flatnonzero(m.cell_of < 0).tolist():
+        node = ("bc", m.vertex_tag[v], v)
+        g.add_node(node, kind="reservoir", pos=tuple(float(p) for p in points[v]),
+                   potential=m.reservoir_potential(v))
+        node_of[v] = node
     edge = dict(latency=float(latency)) if latency > 0 else {}
-    for (i, j), w in zip(pairs[active], weight[active]):
+    for (i, j), w in zip(pairs[m.active], m.weight[m.active]):
         g.add_edge(node_of[i], node_of[j], conductance=float(diffusivity * w), **edge)
     if decay > 0:
         g.add_node("ground", kind="reservoir", potential=0.0)
-        for c in range(n_cells):
+        for c in range(m.cells):
             g.add_edge(c, "ground", conductance=decay * g.nodes[c]["volume"], **edge)
-    lengths = np.linalg.norm(points[pairs[:, 1]] - points[pairs[:, 0]], axis=1)
-    g.graph.update(spacing=float(np.median(lengths)), points=points, simplices=simplices,
-                   vertex_nodes=node_of, boundary_tags=list(specs),
-                   clipped_edges=int(neg.sum()))
+    g.graph.update(spacing=m.spacing, points=points, simplices=m.simplices,
+                   vertex_nodes=node_of, boundary_tags=list(m.specs), clipped_edges=m.clipped)
     return g
-
 
 def graph_mesh(graph: nx.Graph) -> tuple[np.ndarray, np.ndarray, list]:
     """The mesh a cell graph was built from, as stored by :func:`simplex_graph`.

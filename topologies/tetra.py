@@ -221,10 +221,11 @@ class _Tetrahedra:
 
 
 def _box_tags(points: np.ndarray, tets: np.ndarray, lengths: np.ndarray) -> dict[str, np.ndarray]:
+    """Boundary facets of a box mesh (2D or 3D) by side, sides named as in ``grid``."""
     facets = boundary_facets(tets)
     tags: dict[str, np.ndarray] = {}
     tol = 1e-9 * lengths.max()
-    for a in range(3):
+    for a in range(points.shape[1]):
         for side, value in zip(SIDES[a], (0.0, lengths[a])):
             on = np.all(np.abs(points[facets][:, :, a] - value) <= tol, axis=1)
             tags[side] = facets[on]

@@ -1,0 +1,326 @@
+"""Million-cell meshes: vectorised builders that go from arrays to a compiled network.
+
+:func:`simplex_network` is :func:`~evsim.topologies.simplicial.simplex_graph`
+without the graph: the same mesh validation, boundary conditions and
+conductances (:func:`~evsim.topologies.simplicial.simplex_cells`, vectorised
+numpy), turned into an :class:`evsim.network.Network` by
+:func:`evsim.network.network_from_arrays`. No NetworkX graph is built, so a
+10^6-cell mesh costs seconds and ~1 kB per cell instead of minutes and
+several kB per cell; for a small mesh, ``simplex_graph`` (or
+:func:`evsim.network.to_networkx`) still gives the graph view.
+
+With ``order=None`` the network is *identical* to
+``compile_network(simplex_graph(...))``: same nodes, cells, reservoirs, edge
+order and orientation, same bits. That order is NetworkX's edge order, which
+this module reproduces: ``graph.edges()`` visits nodes in insertion order
+(cells in vertex order, then the Dirichlet reservoirs in vertex order, then
+``"ground"``) and yields each edge once, from its end inserted first, in the
+order the edges were added at that node. So edge ``(u, w)`` added ``k``-th is
+compiled as ``(min(r_u, r_w), max(r_u, r_w))`` in the lexicographic order of
+``(min(r_u, r_w), k)``, ``r`` being node ranks. ``order="rcm"`` or
+``"morton"`` then renumbers cells and edges for locality
+(:mod:`evsim.topologies.ordering`).
+
+Meshes
+------
+:func:`square_mesh` is the 2D counterpart of
+:func:`~evsim.topologies.tetra.tetrahedralize_box`: an ``n x n`` lattice of the
+square ``[0, L]^2`` whose interior vertices are moved by up to ``jitter * h``
+per coordinate, triangulated by Delaunay (Qhull); ``jitter=0`` gives the
+structured lattice with one diagonal per square, whose P1 conductances are
+exactly the 5-point stencil (diagonals get ``g = 0`` and are dropped), i.e. a
+vertex-centred grid through the same code. :func:`square_network` and
+:func:`box_network` (the canonical ``tetra_box`` mesh, Voronoi two-point flux)
+build the compiled networks; :func:`cube_mesh` / :func:`cube_network` are the 3D
+builder for 10^6 cells (a ghost layer keeps Qhull fast, see :func:`cube_mesh`). Boundary vertices stay on the lattice of the sides, so the opposite
+angle of a boundary edge is at most ``2 atan(0.5 / (1 - jitter)) < 90°`` and every
+P1 conductance is positive.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+
+import numpy as np
+
+from evsim.errors import ConfigError, MeshError
+from evsim.network import Network, network_from_arrays
+
+from .ordering import reorder
+from .simplicial import Condition, boundary_facets, simplex_cells, simplex_volumes
+from .tetra import _box_tags, tetrahedralize_box
+
+__all__ = ["simplex_network", "square_mesh", "square_network", "cube_mesh", "cube_network",
+           "box_network", "shuffle_mesh"]
+
+
+def simplex_network(
+    points: np.ndarray,
+    simplices: np.ndarray,
+    diffusivity: float = 1.0,
+    boundary: Condition | Mapping[str, Condition] = 0.0,
+    tags: Mapping[str, np.ndarray] | None = None,
+    scheme: str = "auto",
+    negative: str = "raise",
+    decay: float = 0.0,
+    source: float | Callable[[np.ndarray], float] | None = None,
+    latency: float = 0.0,
+    orient: bool = False,
+    order: str | None = None,
+) -> Network:
+    """Compiled cell network of a triangle or tetrahedron mesh, without a graph.
+
+    Parameters are those of :func:`~evsim.topologies.simplicial.simplex_graph`
+    (same discretization ``V_i du_i/dt = -sum_j g_ij (u_i - u_j) - lambda V_i u_i
+    + S_i``, same checks and errors), plus
+
+    order
+        ``None`` (default): exactly ``compile_network(simplex_graph(...))``;
+        ``"rcm"`` or ``"morton"``: cells and edges renumbered for locality
+        (:func:`~evsim.topologies.ordering.reorder`).
+
+    Returns
+    -------
+    Network
+        Cells labelled by their index in vertex order (they keep these labels
+        when reordered), reservoirs ``("bc", tag, vertex)`` and ``"ground"``.
+    """
+    m = simplex_cells(points, simplices, diffusivity=diffusivity, boundary=boundary, tags=tags,
+                      scheme=scheme, negative=negative, decay=decay, latency=latency,
+                      orient=orient)
+    cell_v = np.flatnonzero(m.cell_of >= 0)
+    res_v = np.flatnonzero(m.cell_of < 0)
+    N = cell_v.size
+    rank = m.cell_of.copy()
+    rank[res_v] = N + np.arange(res_v.size)
+    nodes: list = list(range(N)) + [("bc", m.vertex_tag[v], v) for v in res_v.tolist()]
+    rpot = [m.reservoir_potential(v) for v in res_v.tolist()]
+    volume = m.volume[cell_v]
+    ends = rank[m.pairs[m.active]]
+    cond = float(diffusivity) * m.weight[m.active]
+    if decay > 0:
+        nodes.append("ground")
+        rpot.append(0.0)
+        ends = np.concatenate([ends, np.c_[np.arange(N), np.full(N, len(nodes) - 1)]])
+        cond = np.concatenate([cond, decay * volume])
+    lo, hi = ends.min(axis=1), ends.max(axis=1)
+    edge_order = np.lexsort((np.arange(len(ends)), lo))        # NetworkX's edge order
+    edges = np.c_[lo, hi][edge_order]
+    src = None
+    if source is not None:
+        if callable(source):
+            src = np.array([float(source(p)) for p in m.points[cell_v]]) * volume
+        else:
+            src = float(source) * volume
+    network = network_from_arrays(volume, edges, cond[edge_order], np.array(rpot, dtype=float),
+                                  latency=np.full(len(edges), float(latency)), source=src,
+                                  positions=m.points[cell_v], nodes=nodes)
+    return reorder(network, order)
+
+
+def shuffle_mesh(points: np.ndarray, simplices: np.ndarray, tags: Mapping[str, np.ndarray],
+                 seed: int | None = 0) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+    """The same mesh with its vertices numbered in a random order (``seed + 1``).
+
+    Vertex ``k`` of the result is vertex ``perm[k]`` of the input; simplices and
+    tag facets are renumbered alike. A benchmark device: a mesh as a generator
+    or a file delivers it, without the lattice's locality.
+    """
+    perm = np.random.default_rng(None if seed is None else seed + 1).permutation(len(points))
+    new_of = np.empty_like(perm)
+    new_of[perm] = np.arange(len(perm))
+    return points[perm], new_of[simplices], {t: new_of[f] for t, f in tags.items()}
+
+
+def _lattice(shape: tuple[int, ...], lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Lattice points (C order) and their integer indices."""
+    grids = np.meshgrid(*(np.arange(n + 1) for n in shape), indexing="ij")
+    index = np.stack(grids, axis=-1).reshape(-1, len(shape))
+    return index * (lengths / np.array(shape)), index
+
+
+def square_mesh(cells: int | Sequence[int] = 64, lengths: float | Sequence[float] = 1.0,
+                jitter: float = 0.25, seed: int | None = 0, shuffle: bool = False
+                ) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+    """Triangle mesh of the rectangle ``[0, Lx] x [0, Ly]`` (2D :func:`tetrahedralize_box`).
+
+    Vertices are the lattice with ``cells`` intervals per axis; interior vertices
+    are moved by a uniform random offset of up to ``jitter * h`` per coordinate
+    (``seed``) and triangulated by Delaunay. ``jitter=0``: each lattice square is
+    split by its diagonal from the lower left corner (structured, no Qhull).
+    ``shuffle=True`` numbers the vertices in a random order (``seed``), as a mesh
+    generator or a mesh file may (e.g. :func:`~evsim.topologies.voronoi.voronoi_2d`,
+    whose Lloyd points keep their random order): the same mesh without the
+    lattice's locality, which :mod:`~evsim.topologies.ordering` restores.
+
+    Returns
+    -------
+    points : ``(P, 2)``, triangles : ``(M, 3)`` counter-clockwise,
+    tags : dict side -> ``(K, 2)`` boundary edges (``left/right/bottom/top``).
+
+    Raises
+    ------
+    ConfigError
+        Fewer than one interval per axis, non-positive lengths, ``jitter``
+        outside ``[0, 0.5)``.
+    MeshError
+        If the triangulation does not cover the rectangle (area mismatch).
+    """
+    from scipy.spatial import Delaunay
+
+    shape = (int(cells),) * 2 if np.isscalar(cells) else tuple(int(c) for c in cells)
+    lengths = np.array((lengths,) * 2 if np.isscalar(lengths) else lengths, dtype=float)
+    if len(shape) != 2 or min(shape) < 1:
+        raise ConfigError(f"cells must be one or two interval counts, at least one per axis, "
+                          f"got cells={shape}")
+    if lengths.shape != (2,) or np.any(~np.isfinite(lengths)) or np.any(lengths <= 0):
+        raise ConfigError(f"empty domain: rectangle lengths must be positive, got {lengths.tolist()}")
+    if not 0 <= jitter < 0.5:
+        raise ConfigError(f"jitter must be in [0, 0.5) (fraction of the spacing), got {jitter}")
+    points, index = _lattice(shape, lengths)
+    h = lengths / np.array(shape)
+    if jitter == 0:
+        ny = shape[1] + 1
+        i, j = np.meshgrid(np.arange(shape[0]), np.arange(shape[1]), indexing="ij")
+        a = (i * ny + j).ravel()
+        b, c, d = a + ny, a + ny + 1, a + 1             # (i+1, j), (i+1, j+1), (i, j+1)
+        tri = np.concatenate([np.c_[a, b, c], np.c_[a, c, d]])
+    else:
+        rng = np.random.default_rng(seed)
+        inner = np.all((index > 0) & (index < np.array(shape)), axis=1)
+        points[inner] += (rng.random((int(inner.sum()), 2)) * 2 - 1) * jitter * h
+        tri = Delaunay(points).simplices.astype(np.int64)
+    if shuffle:
+        points, tri, _ = shuffle_mesh(points, tri, {}, seed)
+    area = simplex_volumes(points, tri)
+    keep = np.abs(area) > 1e-9 * h.prod()                # flat triangles on collinear sides
+    tri, area = tri[keep], area[keep]
+    tri[area < 0] = tri[area < 0][:, [1, 0, 2]]
+    total = float(np.abs(area).sum())
+    if not np.isclose(total, lengths.prod(), rtol=1e-9):
+        raise MeshError(f"triangulation does not cover the rectangle: area {total:.12g} != "
+                        f"{lengths.prod():.12g}")
+    return points, tri, _box_tags(points, tri, lengths)
+
+
+#: How far (fraction of ``h``) :func:`cube_mesh` moves side vertices within their side.
+_SIDE_JITTER = 0.02
+
+
+def cube_mesh(cells: int | Sequence[int] = 12, lengths: float | Sequence[float] = 1.0,
+              jitter: float = 0.25, seed: int | None = 0
+              ) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+    """Delaunay tetrahedra of the box ``[0, Lx] x [0, Ly] x [0, Lz]``, fast at 10^6 vertices.
+
+    Like :func:`~evsim.topologies.tetra.tetrahedralize_box`, vertices are the
+    lattice with ``cells`` intervals per axis (the same spacing ``h`` on every
+    axis), interior ones moved by up to ``jitter * h`` per coordinate (``seed``);
+    a vertex on a side moves by up to ``0.02 h`` *within* its side (faces in-plane,
+    edges along the edge, corners not at all), and the points are triangulated
+    together with one layer of jittered *ghost* points outside the box, whose
+    tetrahedra are then dropped. Qhull is slow on the thousands of coplanar,
+    cocircular points of a lattice face on the convex hull (30 s for 70,000
+    points, where 70,000 random points take 4 s); with the ghosts the hull is
+    jittered and the faces are inside the point set. The faces still come out as
+    unions of Delaunay facets: the faces' triangles (lattice squares split by a
+    diagonal, vertices within ``0.02 h``) have circumradii below ``0.736 h``, and
+    every interior and ghost point is more than ``(1 - jitter) h >= 0.75 h`` off
+    the face plane, so a face triangle's smallest circumsphere is empty, no
+    Delaunay edge crosses a side and the kept tetrahedra fill the box (checked:
+    volume, side area and tags; a :class:`~evsim.errors.MeshError` otherwise).
+    Larger in-plane jitter breaks this: at 0.25 h a 10^6-point box left cracks. The kept mesh is a piece of a
+    Delaunay triangulation, so the Voronoi two-point flux of every edge with an
+    end inside the box is positive. Not the canonical ``cube3d`` mesh (whose
+    boundary vertices stay on the lattice): use it for the large sizes.
+
+    Returns
+    -------
+    points : ``(P, 3)`` (the ghosts removed), tets : ``(M, 4)`` positively oriented,
+    tags : dict side -> ``(K, 3)`` boundary triangles (sides as in ``grid_3d``).
+    """
+    from scipy.spatial import Delaunay
+
+    shape = (int(cells),) * 3 if np.isscalar(cells) else tuple(int(c) for c in cells)
+    lengths = np.array((lengths,) * 3 if np.isscalar(lengths) else lengths, dtype=float)
+    if len(shape) != 3 or min(shape) < 1:
+        raise ConfigError(f"cells must be one or three interval counts, at least one per axis, "
+                          f"got cells={shape}")
+    if lengths.shape != (3,) or np.any(~np.isfinite(lengths)) or np.any(lengths <= 0):
+        raise ConfigError(f"empty domain: box lengths must be positive, got {lengths.tolist()}")
+    if not 0 < jitter <= 0.25:
+        raise ConfigError(f"jitter must be in (0, 0.25] (fraction of the spacing), got {jitter}")
+    n = np.array(shape)
+    h = lengths / n
+    axes = [np.arange(-1, k + 2) for k in shape]
+    index = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, 3)
+    box = np.all((index >= 0) & (index <= n), axis=1)
+    free = (index > 0) & (index < n) | ~box[:, None]
+    inner = np.all(free, axis=1)             # interior and ghost points move freely
+    rng = np.random.default_rng(seed)
+    amount = np.where(inner, jitter, _SIDE_JITTER)[:, None]
+    points = (index + np.where(free, (rng.random(index.shape) * 2 - 1) * amount, 0.0)) * h
+    for a in range(3):                       # ghosts stay (1 - jitter) h off the sides
+        low, high = index[:, a] < 0, index[:, a] > n[a]
+        points[low, a] = np.minimum(points[low, a], -(1 - jitter) * h[a])
+        points[high, a] = np.maximum(points[high, a], lengths[a] + (1 - jitter) * h[a])
+    tets = Delaunay(points).simplices.astype(np.int64)
+    tets = tets[box[tets].all(axis=1)]
+    new_of = np.full(len(points), -1, dtype=np.int64)
+    new_of[box] = np.arange(int(box.sum()))
+    points, tets = points[box], new_of[tets]
+    vol = simplex_volumes(points, tets)
+    tets[vol < 0] = tets[vol < 0][:, [1, 0, 2, 3]]
+    tags = _box_tags(points, tets, lengths)
+    x = points[np.concatenate(list(tags.values()))]
+    area = 0.5 * np.linalg.norm(np.cross(x[:, 1] - x[:, 0], x[:, 2] - x[:, 0]), axis=1).sum()
+    want = 2 * (lengths[0] * lengths[1] + lengths[1] * lengths[2] + lengths[0] * lengths[2])
+    if not (np.isclose(np.abs(vol).sum(), lengths.prod(), rtol=1e-9)
+            and np.isclose(area, want, rtol=1e-9)
+            and sum(len(t) for t in tags.values()) == len(boundary_facets(tets))):
+        raise MeshError(f"tetrahedralization does not fill the box: volume {np.abs(vol).sum():.12g} "
+                        f"(want {lengths.prod():.12g}), side area {area:.12g} (want {want:.12g})")
+    return points, tets, tags
+
+
+def square_network(cells: int | Sequence[int] = 64, lengths: float | Sequence[float] = 1.0,
+                   diffusivity: float = 1.0, boundary: Condition | Mapping[str, Condition] = 0.0,
+                   jitter: float = 0.25, seed: int | None = 0, shuffle: bool = False,
+                   order: str | None = None, **options) -> Network:
+    """Compiled network of a jittered Delaunay triangulation of a rectangle.
+
+    :func:`square_mesh` then :func:`simplex_network` (P1 conductances, lumped
+    volumes; ``options``: ``scheme``, ``negative``, ``decay``, ``source``,
+    ``latency``). With Dirichlet sides, about ``(cells - 1)^2`` cells;
+    ``jitter=0`` is the vertex-centred 5-point grid.
+    """
+    points, tri, tags = square_mesh(cells, lengths, jitter=jitter, seed=seed, shuffle=shuffle)
+    return simplex_network(points, tri, diffusivity=diffusivity, boundary=boundary, tags=tags,
+                           order=order, **options)
+
+
+def cube_network(cells: int | Sequence[int] = 12, lengths: float | Sequence[float] = 1.0,
+                 diffusivity: float = 1.0, boundary: Condition | Mapping[str, Condition] = 0.0,
+                 jitter: float = 0.25, seed: int | None = 0, order: str | None = None,
+                 **options) -> Network:
+    """Compiled network of :func:`cube_mesh` (Voronoi two-point flux): the 3D builder for
+    10^6 cells. ``options`` as for :func:`square_network`."""
+    points, tets, tags = cube_mesh(cells, lengths, jitter=jitter, seed=seed)
+    return simplex_network(points, tets, diffusivity=diffusivity, boundary=boundary, tags=tags,
+                           scheme=options.pop("scheme", "voronoi"), order=order, **options)
+
+
+def box_network(cells: int | Sequence[int] = 12, lengths: float | Sequence[float] = 1.0,
+                diffusivity: float = 1.0, boundary: Condition | Mapping[str, Condition] = 0.0,
+                jitter: float = 0.25, seed: int | None = 0, shuffle: bool = False,
+                order: str | None = None, scheme: str = "voronoi", **options) -> Network:
+    """Compiled network of :func:`~evsim.topologies.tetra.tetra_box`, without the graph.
+
+    ``order=None`` gives exactly ``compile_network(tetra_box(...))`` (the
+    canonical ``cube3d`` network for ``cells=12, jitter=0.25, seed=0``);
+    ``jitter=0`` is the 7-point grid (Kuhn subdivision); ``shuffle`` numbers the
+    vertices randomly (:func:`shuffle_mesh`).
+    """
+    points, tets, tags = tetrahedralize_box(cells, lengths, jitter=jitter, seed=seed)
+    if shuffle:
+        points, tets, tags = shuffle_mesh(points, tets, tags, seed)
+    return simplex_network(points, tets, diffusivity=diffusivity, boundary=boundary, tags=tags,
+                           scheme=scheme, order=order, **options)
