@@ -122,8 +122,11 @@ def plot_run(result: Result, reference: np.ndarray, graph: nx.Graph, out: str | 
 
     fig, ax = plt.subplots(figsize=(5.5, 3.6), constrained_layout=True)
     ax.semilogy(t[later], np.sqrt(np.mean((U - reference) ** 2, axis=1))[later], "o-")
+    knobs = f"q = {result.quota:g}"
+    if result.order >= 2:
+        knobs = f"order {result.order}, tolerance = {result.metadata['tolerance']:g}, {knobs}"
     ax.set(xlabel=LABELS["t"], ylabel=f"RMSE vs {ref_name} [-]",
-           title=f"{title}: q = {result.quota:g}" if title else f"q = {result.quota:g}")
+           title=f"{title}: {knobs}" if title else knobs)
     ax.yaxis.label.set_fontsize(9)
     ax.grid(alpha=0.3)
     paths.append(savefig(fig, out / "error.png"))
