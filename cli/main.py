@@ -199,7 +199,9 @@ def _energy(args) -> int:
     rerun = result.spike_log is None
     if rerun:  # `evsim run` keeps no spike log: replay the same deterministic run with one
         print("evsim: result.npz has no spike log; re-simulating the run with spike_log=True", file=sys.stderr)
-        result = case.simulate(engine=summary.get("engine", "compiled"), spike_log=True)
+        config = summary.get("config", {})
+        result = case.simulate(engine=summary.get("engine", "compiled"), spike_log=True,
+                               order=config.get("order") or 1, tolerance=config.get("tolerance"))
         if result.spikes != summary["spikes"]:
             raise ConfigError(f"re-simulation gave {result.spikes} packets, the saved run {summary['spikes']}")
     prof = get_chip_profile(args.profile)

@@ -78,3 +78,17 @@ def test_energy_bad_input_is_named(tmp_path, capsys, argv, message):
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
+
+
+def test_energy_of_an_order2_run_replays_it_at_order2(tmp_path, capsys):
+    """`evsim energy` re-simulates a run without a spike log with the run's own order and
+    tolerance, and lists the energy of each message kind."""
+    run = tmp_path / "run"
+    _, s = run_problem("heat1d", cells=20, quota=1e-3, t_end=0.2, out=run, plots=False,
+                       order=2, tolerance=1e-3)
+    capsys.readouterr()
+    assert main(["energy", str(run)]) == 0
+    out = capsys.readouterr().out
+    report = json.loads(out[out.index("{"):])
+    text = json.dumps(report)
+    assert '"trajectory"' in text and str(s["events"]["trajectory"]) in text
