@@ -35,7 +35,7 @@ import numpy as np
 from matplotlib.collections import LineCollection
 from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter
 
 from evsim.errors import ConfigError
 from evsim.result import Result
@@ -51,6 +51,7 @@ LABELS = {
     "u": "potential u [-]", "abs_error": "|error| [-]", "error": "error u - reference [-]",
     "rmse": "RMSE [-]", "mass": "mass [-]", "energy": "energy [J]",
     "spikes": "spikes (packets)",
+    "messages": "messages between neurons (packets + trajectory messages)",
 }
 
 _REFERENCES = {"exact": "exact solution", "semi-discrete": "semi-discrete reference (exact in time)"}
@@ -80,8 +81,9 @@ def mark_training_window(ax: Any, t_train: float, t0: float = 0.0) -> None:
 
 def log_ticks(ax: Any, axis: str = "both") -> None:
     """Readable log axes, labelled in scientific notation with unlabelled minor ticks: ticks at
-    1, 1.5, 2, 3, 5, 7 x 10^k within a decade, 1, 2, 5 x 10^k up to two, decades beyond
-    (an axis spanning less than half a decade keeps matplotlib's own labelled minor ticks).
+    1, 1.5, 2, 3, 5, 7 x 10^k within a decade, 1, 2, 5 x 10^k up to two, decades beyond;
+    an axis spanning less than half a decade gets three or four evenly spaced labelled ticks
+    (matplotlib's own labels of every minor tick overlap there).
 
     Call it after the last artist is drawn (it reads the axis limits).
     """
@@ -92,7 +94,10 @@ def log_ticks(ax: Any, axis: str = "both") -> None:
         lo, hi = sorted(getattr(ax, f"get_{name}lim")())
         decades = np.log10(hi / lo)
         if decades < 0.5:
-            continue                          # matplotlib labels the minor ticks of a narrow axis itself
+            a.set_major_locator(MaxNLocator(4))
+            a.set_major_formatter(FuncFormatter(_sci_label))
+            a.set_minor_formatter(NullFormatter())
+            continue
         subs = (1.0, 1.5, 2.0, 3.0, 5.0, 7.0) if decades <= 1 else (1.0, 2.0, 5.0) if decades <= 2 else (1.0,)
         a.set_major_locator(LogLocator(base=10, subs=subs))
         a.set_major_formatter(FuncFormatter(_sci_label))
@@ -105,7 +110,7 @@ def _sci_label(value: float, _pos=None) -> str:
         return ""
     e = int(np.floor(np.log10(value) + 1e-9))
     m = value / 10.0 ** e
-    return f"$10^{{{e}}}$" if abs(m - 1) < 1e-6 else f"${m:.2g}\\times 10^{{{e}}}$"
+    return f"$10^{{{e}}}$" if abs(m - 1) < 1e-6 else f"${m:.3g}\\times 10^{{{e}}}$"
 
 
 def pyplot() -> ModuleType:
@@ -337,18 +342,21 @@ def energy_bars(breakdowns: dict, ax: Any = None) -> Figure:
 
 def pareto_plot(points: list[dict], frontier: list[int] | None = None, ax: Any = None,
                 energy_key: str = "energy_loihi", reference: str | None = None) -> Figure:
-    """RMSE vs spikes (log-log), colour = energy, Pareto-optimal points joined.
+    """RMSE vs messages (log-log), colour = energy, Pareto-optimal points joined.
 
     ``points`` are sweep rows with keys ``rmse``, ``spikes``, ``quota`` and
-    ``energy_key``; ``frontier`` the indices of the non-dominated points;
-    ``reference`` what the RMSE is against (:func:`reference_label`; default
-    the rows' own ``reference`` key when they share one).
+    ``energy_key`` (and ``messages``, ``order``, ``tolerance`` where an order-2 run
+    sends trajectory messages too: the x axis is then every message, not only the
+    packets); ``frontier`` the indices of the non-dominated points; ``reference``
+    what the RMSE is against (:func:`reference_label`; default the rows' own
+    ``reference`` key when they share one).
     """
     fig, ax = _axes(ax)
     if reference is None and len({p.get("reference") for p in points}) == 1:
         reference = points[0].get("reference")
     rmse = np.array([p["rmse"] for p in points], dtype=float)
-    spikes = np.array([p["spikes"] for p in points], dtype=float)
+    both = any(p.get("messages", p["spikes"]) != p["spikes"] for p in points)
+    spikes = np.array([p.get("messages", p["spikes"]) for p in points], dtype=float)
     energy = np.array([p.get(energy_key, np.nan) for p in points], dtype=float)
     sc = ax.scatter(spikes, rmse, c=energy, cmap="viridis", s=40, zorder=3,
                     norm=LogNorm() if np.all(energy > 0) else None)
@@ -359,12 +367,15 @@ def pareto_plot(points: list[dict], frontier: list[int] | None = None, ax: Any =
         ax.plot(spikes[f], rmse[f], "-", color="tab:red", lw=1.5, label="Pareto frontier", zorder=2)
         ax.legend()
     for p, s, r in zip(points, spikes, rmse):
-        ax.annotate(f"q={p['quota']:.2g}", (s, r), fontsize=7, xytext=(3, 3), textcoords="offset points")
+        text = f"q={p['quota']:.2g}"
+        if p.get("order", 1) >= 2:
+            text += f", tol={p['tolerance']:.2g}"
+        ax.annotate(text, (s, r), fontsize=7, xytext=(3, 3), textcoords="offset points")
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.margins(0.15)
     log_ticks(ax)
-    ax.set_xlabel(LABELS["spikes"])
+    ax.set_xlabel(LABELS["messages" if both else "spikes"])
     ax.set_ylabel(f"RMSE vs {reference_label(reference)} [-]")
     ax.set_title("accuracy vs activity vs energy")
     return fig

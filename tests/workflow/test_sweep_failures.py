@@ -84,3 +84,13 @@ def test_cli_default_sweep_folders_are_numbered(tmp_path, monkeypatch, capsys):
                      "--workers", "1"]) == 0
     assert (tmp_path / "runs" / "sweep-heat1d" / "sweep.json").exists()
     assert (tmp_path / "runs" / "sweep-heat1d-2" / "sweep.json").exists()
+
+
+def test_order2_sweep_counts_every_message_on_its_pareto_axis(tmp_path):
+    from evsim.workflow.sweep import run_sweep
+    s = run_sweep("heat1d", [1e-2], tmp_path / "sw", cells=20, t_end=0.2, order=2,
+                  tolerance=[1e-3, 1e-4], max_workers=1)
+    for p in s["points"]:
+        assert p["order"] == 2 and p["messages"] == p["events"]["packet"] + p["events"]["trajectory"]
+        assert p["messages"] > p["spikes"]
+    assert s["pareto_rmse_messages"] and (tmp_path / "sw" / "pareto.png").is_file()
