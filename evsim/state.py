@@ -238,21 +238,22 @@ def event_stencil(src: np.ndarray, dst: np.ndarray, ncell: int, inc_ptr: np.ndar
     quantile = _STENCIL_QUANTILE if quantile is None else quantile
     deg = np.zeros(src.size and max(int(src.max()), int(dst.max())) + 1, dtype=np.int64)
     deg[:ncell] = np.diff(inc_ptr)
-    sides = []
-    for end in (src, dst):              # src side first, then dst side (a stable sort keeps it)
-        n = deg[end]
-        owner = np.repeat(np.arange(E), n)
-        first = np.repeat(inc_ptr[np.minimum(end, ncell)], n)
-        k = first + np.arange(n.sum()) - np.repeat(np.cumsum(n) - n, n)
-        f, far = incident[2 * k], incident[2 * k + 1]
-        keep = f != owner
-        sides.append((owner[keep], f[keep], far[keep]))
-    owner, f, far = (np.concatenate(parts) for parts in zip(*sides))
-    order = np.argsort(owner, kind="stable")
-    owner, f, far = owner[order], f[order], far[order]
-    n_src = np.bincount(sides[0][0], minlength=E)
-    n = np.bincount(owner, minlength=E)
-    pos = np.arange(owner.size) - np.repeat(np.cumsum(n) - n, n)
+    # row e: the other edges of its src end, then those of its dst end, each in incidence
+    # order; entries are placed by counting (offsets per row), not by sorting
+    others = [deg[end] - (end < ncell) for end in (src, dst)]   # a cell end lists e itself once
+    n_src, n = others[0], others[0] + others[1]
+    start = np.cumsum(n) - n
+    owner = np.repeat(np.arange(E), n)
+    f = np.empty(owner.size, dtype=incident.dtype)
+    far = np.empty(owner.size, dtype=incident.dtype)
+    for end, kept, offset in ((src, others[0], start), (dst, others[1], start + n_src)):
+        m = deg[end]
+        k = (np.repeat(inc_ptr[np.minimum(end, ncell)], m) + np.arange(m.sum())
+             - np.repeat(np.cumsum(m) - m, m))              # entries of the end's incidence
+        k = k[incident[2 * k] != np.repeat(np.arange(E), m)]   # e itself left out
+        slot = np.repeat(offset, kept) + np.arange(k.size) - np.repeat(np.cumsum(kept) - kept, kept)
+        f[slot], far[slot] = incident[2 * k], incident[2 * k + 1]
+    pos = np.arange(owner.size) - np.repeat(start, n)
     need = 2 + 2 * n
     width = max(16, -(-int(np.quantile(need, quantile) if E else 0) // 16) * 16)
     table = np.zeros((E, width), dtype=np.int32)
