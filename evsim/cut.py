@@ -55,7 +55,7 @@ from .checks import check_scales
 from .cut_kernel import GROW_OUTBOX, PACKET, CutTuple, cut_rate, run_window
 from .errors import ConfigError, GraphError
 from .kernel import prefetch_pays
-from .network import Network, compile_network, validate_network
+from .network import Network, as_network
 from .result import Result
 from .simulate import _initial_field, _positive, _record_times
 from .state import _paged, initial_state, winner_tree
@@ -387,11 +387,7 @@ def simulate_cut(graph: nx.Graph | Network, assignment, cut_latency: float, u0=N
     GraphError
         As :func:`evsim.simulate`; also for a per-edge latency.
     """
-    if isinstance(graph, Network):
-        validate_network(graph)
-        network = graph
-    else:
-        network = compile_network(graph)
+    network = as_network(graph)
     quota = _positive(quota, "quota")
     t_end = float(t_end)
     if not np.isfinite(t_end) or t_end < 0:

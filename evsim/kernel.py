@@ -50,7 +50,7 @@ from . import rule
 from .engine import Status
 from .state import EngineState, stencil_row
 
-__all__ = ["CompiledEngine", "prefetch_pays", "l2_cache_bytes", "cpu_caches"]
+__all__ = ["CompiledEngine", "run_growing", "prefetch_pays", "l2_cache_bytes", "cpu_caches"]
 
 #: IEEE division (no Python ZeroDivisionError checks): fire_delay never divides by 0.
 _jit = nb.njit(cache=True, inline="always", error_model="numpy")
@@ -395,14 +395,20 @@ class CompiledEngine:
         The kernel stops early when the packet pool or the spike log is full; they
         are grown here and the kernel resumes.
         """
-        st = self.state
-        target = int(st.cursor[1] + st.cursor[2]) + max_events
-        while True:
-            status = Status(_run(st.as_tuple(), target - int(st.cursor[1] + st.cursor[2]),
-                                 self.prefetch))
-            if status == Status.GROW_POOL:
-                st.grow_pool()
-            elif status == Status.GROW_LOG:
-                st.grow_log()
-            else:
-                return status
+        return run_growing(self.state, lambda st, n: _run(st, n, self.prefetch), max_events)
+
+
+def run_growing(state, kernel, max_events: int) -> Status:
+    """Run ``kernel(state.as_tuple(), n)`` until ``max_events`` more events are processed
+    or it returns ``Status.DONE`` / ``Status.LIMIT``, growing the packet pool or the spike
+    log (and resuming) when it stops for want of room. Used by the compiled engines of
+    both orders."""
+    target = state.processed + max_events
+    while True:
+        status = Status(kernel(state.as_tuple(), target - state.processed))
+        if status == Status.GROW_POOL:
+            state.grow_pool()
+        elif status == Status.GROW_LOG:
+            state.grow_log()
+        else:
+            return status

@@ -25,7 +25,7 @@ import numpy as np
 
 from .errors import GraphError
 
-__all__ = ["Network", "GraphError", "compile_network", "validate_network", "network_from_arrays",
+__all__ = ["Network", "GraphError", "compile_network", "validate_network", "as_network", "network_from_arrays",
            "to_networkx", "permute_network", "network_bytes", "engine_bytes", "SOURCE_NODE"]
 
 #: Label of the internal reservoir that feeds cells with a ``source`` attribute.
@@ -477,3 +477,12 @@ def engine_bytes(network: Network, records: int = 2) -> dict[str, int]:
     parts["total"] = sum(parts.values())
     parts["stencil_width"] = width
     return parts
+
+
+def as_network(graph: "nx.Graph | Network") -> Network:
+    """``graph`` as a :class:`Network`: a given network validated
+    (:func:`validate_network`), a graph compiled (:func:`compile_network`)."""
+    if isinstance(graph, Network):
+        validate_network(graph)
+        return graph
+    return compile_network(graph)

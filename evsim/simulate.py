@@ -18,7 +18,7 @@ from .control import Controller
 from .engine import Engine, EngineRegistry, Status
 from .errors import ConfigError
 from .monitors import Monitor, Schedule
-from .network import Network, compile_network, validate_network
+from .network import Network, as_network
 from .result import Result
 from .routing import Routing
 from .state import initial_state
@@ -192,11 +192,7 @@ def simulate(
         invalid one (:func:`evsim.network.validate_network`), or scales that
         overflow (:func:`evsim.checks.check_scales`); the message names it.
     """
-    if isinstance(graph, Network):
-        validate_network(graph)
-        network = graph
-    else:
-        network = compile_network(graph)
+    network = as_network(graph)
     quota = _positive(quota, "quota")
     order = _order(order, tolerance, routing)
     t_end = float(t_end)

@@ -73,7 +73,7 @@ from __future__ import annotations
 import math
 from collections import namedtuple
 
-__all__ = ["TrajectoryTuple", "THETA", "PACKET_BITS", "TRAJECTORY_BITS", "crossing", "line",
+__all__ = ["TrajectoryTuple", "THETA", "PACKET_BITS", "TRAJECTORY_BITS", "crossing", "taylor", "line",
            "advance_edge", "linearize_edge", "edge_due", "cell_mass", "sync_mass",
            "advance_mass", "cell_due",
            "choose_trajectory", "send_trajectory", "fire_edge", "arrive", "potential_at"]
@@ -135,11 +135,15 @@ def line(s, k: int, t: float) -> float:
     return s.value[k] + s.slope[k] * (t - s.tline[k])
 
 
+def taylor(x: float, rate: float, curvature: float, tau: float) -> tuple[float, float]:
+    """A quadratic and its derivative ``tau`` later: ``x + (r + c tau / 2) tau``, ``r + c tau``
+    (an accumulator under a linear flux, a cell's mass polynomial)."""
+    return x + (rate + 0.5 * curvature * tau) * tau, rate + curvature * tau
+
+
 def advance_edge(s, e: int, t: float) -> None:
     """Integrate edge ``e`` up to ``t``: ``a += J0 tau + J1 tau^2 / 2``, ``J0 += J1 tau``."""
-    tau = t - s.tedge[e]
-    s.acc[e] = s.acc[e] + (s.j0[e] + 0.5 * s.j1[e] * tau) * tau
-    s.j0[e] = s.j0[e] + s.j1[e] * tau
+    s.acc[e], s.j0[e] = taylor(s.acc[e], s.j0[e], s.j1[e], t - s.tedge[e])
     s.tedge[e] = t
 
 
@@ -177,9 +181,7 @@ def cell_mass(s, i: int, t: float) -> tuple[float, float, float]:
     m2 = 0.0
     for k in range(s.inc_ptr[i], s.inc_ptr[i + 1]):
         e = s.inc_edge[k]
-        tau = t - s.tedge[e]
-        a = s.acc[e] + (s.j0[e] + 0.5 * s.j1[e] * tau) * tau
-        j = s.j0[e] + s.j1[e] * tau
+        a, j = taylor(s.acc[e], s.j0[e], s.j1[e], t - s.tedge[e])
         if s.src[e] == i:
             m0 -= a
             m1 -= j
@@ -201,9 +203,7 @@ def sync_mass(s, i: int, t: float) -> None:
 
 def advance_mass(s, i: int, t: float) -> None:
     """Move cell ``i``'s mass polynomial to ``t``: ``M += M' tau + M'' tau^2 / 2``, ``M' += M'' tau``."""
-    tau = t - s.tmass[i]
-    s.m0[i] = s.m0[i] + (s.m1[i] + 0.5 * s.m2[i] * tau) * tau
-    s.m1[i] = s.m1[i] + s.m2[i] * tau
+    s.m0[i], s.m1[i] = taylor(s.m0[i], s.m1[i], s.m2[i], t - s.tmass[i])
     s.tmass[i] = t
 
 

@@ -15,7 +15,7 @@ import numpy as np
 
 from . import trajectory as tr
 from .engine import Status
-from .kernel import _schedule
+from .kernel import _schedule, run_growing
 from .trajectory_state import TrajectoryState
 
 __all__ = ["TrajectoryCompiledEngine"]
@@ -34,9 +34,9 @@ def _compile_rule(module, names):
     return [scope[name] for name in names]
 
 
-(_crossing, _line, _advance_edge, _advance_mass, _linearize_edge, _edge_due, _cell_mass,
+(_crossing, _taylor, _line, _advance_edge, _advance_mass, _linearize_edge, _edge_due, _cell_mass,
  _sync_mass, _potential_at, _cell_due, _choose, _send, _fire, _arrive) = _compile_rule(tr, (
-    "crossing", "line", "advance_edge", "advance_mass", "linearize_edge", "edge_due",
+    "crossing", "taylor", "line", "advance_edge", "advance_mass", "linearize_edge", "edge_due",
     "cell_mass", "sync_mass", "potential_at", "cell_due", "choose_trajectory",
     "send_trajectory", "fire_edge", "arrive"))
 
@@ -114,13 +114,4 @@ class TrajectoryCompiledEngine:
 
     def run(self, max_events: int) -> Status:
         """Process at most ``max_events`` events (growing the pool and the log as needed)."""
-        st = self.state
-        target = st.processed + max_events
-        while True:
-            status = Status(_run(st.as_tuple(), target - st.processed))
-            if status == Status.GROW_POOL:
-                st.grow_pool()
-            elif status == Status.GROW_LOG:
-                st.grow_log()
-            else:
-                return status
+        return run_growing(self.state, _run, max_events)

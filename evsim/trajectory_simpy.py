@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable
-from heapq import heapify, heappop, heappush
+from heapq import heapify, heappop
 
 import numpy as np
 
 from . import trajectory as tr
 from .engine import Status
 from .simpy_adapter import Environment, stop
-from .simpy_engine import USER_PRIORITIES, _SlotEvent
+from .simpy_engine import USER_PRIORITIES, SimPyEngine, _SlotEvent
 from .state import winner_tree
 from .trajectory_state import TrajectoryState
 
@@ -63,21 +63,9 @@ class TrajectorySimPyEngine:
         s, t = self.s, self.env.now
         return np.array([tr.potential_at(s, i, t) for i in range(self.state.ncell)])
 
-    def _schedule(self, slot: int, time: float) -> None:
-        if self.due[slot] != time:
-            self.due[slot] = time
-            if time != math.inf:
-                heappush(self.heap, (time, slot))
-
-    def _arm(self) -> None:
-        heap, due = self.heap, self.due
-        while heap:
-            time, slot = heap[0]
-            if due[slot] == time:
-                ev = _SlotEvent(self.env, self._on_slot, slot, time)
-                self.env.schedule_at(ev, time, USER_PRIORITIES + slot)
-                return
-            heappop(heap)
+    # the due times and the one armed SimPy event: the order-1 engine's slot queue
+    _schedule = SimPyEngine._schedule
+    _arm = SimPyEngine._arm
 
     def _on_slot(self, event: _SlotEvent) -> None:
         st, s, slot, t = self.state, self.s, event.slot, event.time

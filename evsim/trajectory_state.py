@@ -16,7 +16,7 @@ import numpy as np
 
 from . import trajectory as tr
 from .network import Network
-from .state import winner_tree
+from .state import EngineState, winner_tree
 
 __all__ = ["TrajectoryState", "trajectory_state", "restore_trajectory_state"]
 
@@ -107,23 +107,9 @@ class TrajectoryState:
         cells = [tr.potential_at(s, i, t) for i in range(self.ncell)]
         return np.concatenate([np.array(cells, dtype=float), self.value[self.ncell:]])
 
-    def grow_pool(self) -> None:
-        """Double the packet pool, chaining the new entries into the free list."""
-        old = self.pk_time.size
-        new = max(2 * old, 64)
-        self.pk_time = np.concatenate([self.pk_time, np.zeros(new - old)])
-        self.pk_sign = np.concatenate([self.pk_sign, np.zeros(new - old, dtype=np.int8)])
-        nxt = np.arange(old + 1, new + 1, dtype=np.int64)
-        nxt[-1] = self.pool[0]
-        self.pk_next = np.concatenate([self.pk_next, nxt])
-        self.pool[0] = old
-
-    def grow_log(self) -> None:
-        """Double the capacity of the spike log."""
-        extra = max(self.log_time.size, 1024)
-        self.log_time = np.concatenate([self.log_time, np.zeros(extra)])
-        self.log_edge = np.concatenate([self.log_edge, np.zeros(extra, dtype=np.int64)])
-        self.log_sign = np.concatenate([self.log_sign, np.zeros(extra, dtype=np.int8)])
+    #: the packet pool and the spike log grow as at order 1 (the same fields)
+    grow_pool = EngineState.grow_pool
+    grow_log = EngineState.grow_log
 
 
 TrajectoryStateTuple = namedtuple("TrajectoryStateTuple",
