@@ -97,6 +97,7 @@ def _run(args) -> int:
         config["out"] = root_value(lambda: config.get("out") or fresh_directory(Path("runs") / target))
     if args.target_rmse is not None:
         config.update(_knob_for_target(target, config, args.target_rmse))
+    check_config({**config, "problem": target}, "command line")   # keys that go together, before a folder is made
     if "out" not in config:
         config["out"] = fresh_directory(Path("runs") / target)
     if args.ranks is None or args.ranks == 1 or world_rank() == 0:
