@@ -63,18 +63,30 @@ def _knob_for_target(problem: str, config: dict, target_rmse: float) -> dict:
 
 
 def _run(args) -> int:
-    from evsim.workflow.output import fresh_directory
-    from evsim.workflow.problems import get_problem
-    from evsim.workflow.runner import check_config, load_config, resume_run, run_problem
+    from evsim.workflow.output import reserved_directory
 
     if args.resume is not None:
-        if args.target is not None:
-            raise ConfigError("--resume DIR continues the run in DIR; give no problem or "
-                              f"configuration with it (got {args.target!r})")
-        limits = check_config({"max_events": args.max_events,
-                               "max_wall_seconds": args.max_wall_seconds}, "command line")
-        _, summary = resume_run(args.resume, checkpoint_every=args.checkpoint_every, **limits)
-        return _report_run(summary, Path(args.resume))
+        return _resume(args)
+    with reserved_directory() as reserve:   # a refused run leaves no empty runs/PROBLEM behind
+        return _run_new(args, reserve)
+
+
+def _resume(args) -> int:
+    from evsim.workflow.runner import check_config, resume_run
+
+    if args.target is not None:
+        raise ConfigError("--resume DIR continues the run in DIR; give no problem or "
+                          f"configuration with it (got {args.target!r})")
+    limits = check_config({"max_events": args.max_events,
+                           "max_wall_seconds": args.max_wall_seconds}, "command line")
+    _, summary = resume_run(args.resume, checkpoint_every=args.checkpoint_every, **limits)
+    return _report_run(summary, Path(args.resume))
+
+
+def _run_new(args, reserve) -> int:
+    from evsim.workflow.problems import get_problem
+    from evsim.workflow.runner import check_config, load_config, run_problem
+
     target = args.target
     if target is None:
         raise ConfigError("evsim run needs a problem name or CONFIG.toml (or --resume DIR)")
@@ -87,19 +99,24 @@ def _run(args) -> int:
     config.update(overrides)
     get_problem(target)
     cut = {"ranks": args.ranks, "parts": args.parts, "cut_latency": args.cut_latency}
+    if "out" in config:
+        reserve.claim(config["out"])
     if args.ranks is not None and args.ranks > 1:
         from evsim.workflow.partitioned import launch, root_value, world_rank, world_size
         if args.cut_latency is None:   # (before any process is started)
             raise ConfigError("--ranks needs --cut-latency L (the latency model of the cut)")
         if world_size() != args.ranks:  # not yet inside mpiexec -n RANKS: start it on this command
-            out = config.get("out") or fresh_directory(Path("runs") / target)
-            return launch(args.ranks, ["-m", "evsim.cli", *args.argv, "--out", str(out)])
-        config["out"] = root_value(lambda: config.get("out") or fresh_directory(Path("runs") / target))
+            out = config.get("out") or reserve(Path("runs") / target)
+            status = launch(args.ranks, ["-m", "evsim.cli", *args.argv, "--out", str(out)])
+            if status != EXIT_OK:
+                reserve.release()
+            return status
+        config["out"] = root_value(lambda: config.get("out") or reserve(Path("runs") / target))
     if args.target_rmse is not None:
         config.update(_knob_for_target(target, config, args.target_rmse))
     check_config({**config, "problem": target}, "command line")   # keys that go together, before a folder is made
     if "out" not in config:
-        config["out"] = fresh_directory(Path("runs") / target)
+        config["out"] = reserve(Path("runs") / target)
     if args.ranks is None or args.ranks == 1 or world_rank() == 0:
         print(f"evsim: writing to {config['out']}", file=sys.stderr, flush=True)
     _, summary = run_problem(target, plots=not args.no_plots, overwrite=args.overwrite,
@@ -125,12 +142,13 @@ def _report_run(summary: dict, out: Path) -> int:
 
 def _experiment(args) -> int:
     from evsim.experiments import get_experiment
-    from evsim.workflow.output import write_json
+    from evsim.workflow.output import reserved_directory, write_json
 
     fn = get_experiment(args.name)
     out = Path(args.out or f"runs/{args.name}")
-    out.mkdir(parents=True, exist_ok=True)
-    summary = fn(out, fast=args.fast)
+    with reserved_directory() as reserve:   # a failed experiment leaves no empty folder
+        reserve.claim(out).mkdir(parents=True, exist_ok=True)
+        summary = fn(out, fast=args.fast)
     write_json(out / "summary.json", summary)
     print(json.dumps(summary, indent=2, default=float))
     print(f"wrote {out / 'summary.json'}", file=sys.stderr)

@@ -20,8 +20,8 @@ from typing import Any
 from evsim.atomic import TEMP_MARKER, write_atomic
 from evsim.errors import ConfigError
 
-__all__ = ["RUN_FILES", "CHECKPOINT", "holds_run", "fresh_directory", "prepare_directory", "clear_run",
-           "write_json", "write_csv"]
+__all__ = ["RUN_FILES", "CHECKPOINT", "holds_run", "fresh_directory", "reserved_directory",
+           "prepare_directory", "clear_run", "write_json", "write_csv"]
 
 #: The checkpoint a stopped ``evsim run`` leaves in its folder (``evsim run --resume DIR``).
 CHECKPOINT = "checkpoint.evsim"
@@ -55,6 +55,50 @@ def fresh_directory(base: str | Path) -> Path:
             if candidate.is_dir() and not any(candidate.iterdir()):
                 return candidate
     raise ConfigError(f"no free output folder {base}-N; choose one with --out")
+
+
+class reserved_directory:
+    """Folders reserved for one command, given back if the command fails before writing.
+
+    ``with reserved_directory() as reserve: out = reserve(base)`` picks a folder as
+    :func:`fresh_directory` does; if the block raises, every folder it reserved that is
+    still empty is removed again, and so are the parents it had to create (e.g.
+    ``runs/``), so a refused run leaves nothing behind. A folder holding any file
+    (a partial run, a checkpoint) is kept.
+    """
+
+    def __init__(self):
+        self._made: list[tuple[Path, list[Path]]] = []
+
+    def __call__(self, base: str | Path) -> Path:
+        base = Path(base)
+        new_parents = [p for p in base.parents if not p.exists()]
+        folder = fresh_directory(base)
+        self._made.append((folder, new_parents))
+        return folder
+
+    def claim(self, out: str | Path) -> Path:
+        """Register a folder the user named (``--out``) that the command will create: it
+        is given back like a reserved one if the command fails before writing to it."""
+        out = Path(out)
+        if not out.exists():
+            self._made.append((out, [p for p in out.parents if not p.exists()]))
+        return out
+
+    def release(self) -> None:
+        """Give back now every reserved folder that is still empty (as on an error)."""
+        for folder, parents in self._made:
+            for d in (folder, *parents):   # innermost first
+                if d.is_dir() and not any(d.iterdir()):
+                    d.rmdir()
+
+    def __enter__(self) -> "reserved_directory":
+        return self
+
+    def __exit__(self, kind, value, traceback) -> bool:
+        if kind is not None:
+            self.release()
+        return False
 
 
 def prepare_directory(out: str | Path, overwrite: bool = False) -> Path:

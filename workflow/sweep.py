@@ -39,7 +39,7 @@ from evsim.errors import ConfigError
 from evsim.optional import require
 
 from .case import make_case
-from .output import fresh_directory, prepare_directory, write_csv, write_json
+from .output import prepare_directory, reserved_directory, write_csv, write_json
 from .problems import get_problem
 from .report import write_report
 
@@ -391,20 +391,22 @@ def main(args: argparse.Namespace) -> int:
         overrides["mapping"] = args.mapping
     quotas = _quotas_from(args)
     plan_sweep(args.problem, quotas, args.workers, tuple(args.profiles), **overrides)
-    out = Path(args.out) if args.out else fresh_directory(Path("runs") / f"sweep-{args.problem}")
     client = None
     executor = None
-    if args.dask:
-        distributed = require("dask.distributed", extra="dask", feature="evsim sweep --dask")
-        client = distributed.Client() if args.dask == "local" else distributed.Client(args.dask)
-        executor = client
-    try:
-        summary = run_sweep(args.problem, quotas, out, executor=executor,
-                            max_workers=args.workers, profiles=tuple(args.profiles),
-                            overwrite=args.overwrite, **overrides)
-    finally:
-        if client is not None:
-            client.close()
+    with reserved_directory() as reserve:   # a refused sweep leaves no empty folder
+        out = (reserve.claim(args.out) if args.out
+               else reserve(Path("runs") / f"sweep-{args.problem}"))
+        if args.dask:
+            distributed = require("dask.distributed", extra="dask", feature="evsim sweep --dask")
+            client = distributed.Client() if args.dask == "local" else distributed.Client(args.dask)
+            executor = client
+        try:
+            summary = run_sweep(args.problem, quotas, out, executor=executor,
+                                max_workers=args.workers, profiles=tuple(args.profiles),
+                                overwrite=args.overwrite, **overrides)
+        finally:
+            if client is not None:
+                client.close()
     if args.report:
         write_report(out)
     print(f"{len(summary['points'])} points in {summary['wall_seconds']:.2f} s "

@@ -43,6 +43,10 @@ ROWS = [
     (["run", "heat1d", "--tolerance", "1e-3"], {}, ["tolerance is a parameter of order = 2"]),
     (["run", "heat1d", "--order", "2", "--tolerance", "0"], {},
      ["tolerance must be a positive finite number", "got 0.0"]),
+    # refused inside the run, after its folder was picked: the folder is given back
+    (["run", "heat1d", "--order", "2", "--tolerance", "1e-3", "--cut-latency", "1e-3",
+      "--parts", "2"], {}, ["cut_latency", "runs order 1 only"]),
+    (["run", "heat2d", "--cells", "100000"], {}, ["cells = 100000", "choose a smaller cells"]),
     (["run", "heat1d", "--target-rmse", "0"], {}, ["--target-rmse must be positive and finite"]),
     key_row("order = 3", ["order must be one of (1, 2)", "got 3"]),
     (["run", "heat1d", "--diffusivity", "0"], {}, ["diffusivity must be a positive finite number"]),
@@ -176,3 +180,30 @@ def test_bad_input_in_a_real_process_has_no_traceback(tmp_path, args, files, wor
     assert proc.stderr.startswith("evsim: error: ") and "Traceback" not in proc.stderr
     for word in words:
         assert word in proc.stderr
+
+
+def test_a_refused_run_leaves_no_folder_it_made(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "runs" / "heat1d").mkdir(parents=True)
+    (tmp_path / "runs" / "heat1d" / "summary.json").write_text("{}")   # an earlier run
+    bad = ["--order", "2", "--tolerance", "1e-3", "--cut-latency", "1e-3", "--parts", "2"]
+    assert call(["run", "heat1d", *bad]) == EXIT_ERROR
+    assert call(["run", "heat1d", *bad, "--out", "a/b/c"]) == EXIT_ERROR
+    assert "writing to runs/heat1d-2" in capsys.readouterr().err      # it was reserved, then given back
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["runs"]
+    assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == ["heat1d"]
+
+
+def test_a_failed_experiment_leaves_no_folder_it_made(tmp_path, monkeypatch, capsys):
+    import evsim.experiments
+    from evsim.errors import ConfigError
+
+    def refuse(out, fast=False):
+        raise ConfigError("refused on purpose")
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(evsim.experiments, "get_experiment", lambda name: refuse)
+    assert call(["experiment", "twin"]) == EXIT_ERROR
+    assert call(["experiment", "twin", "--out", "x/y"]) == EXIT_ERROR
+    assert "refused on purpose" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
