@@ -8,49 +8,18 @@ calls in the same order, so both give the same bits.
 """
 from __future__ import annotations
 
-import types
-
-import numba as nb
-import numpy as np
-
-from . import trajectory as tr
+from . import trajectory_compiled as tc
 from .engine import Status
 from .kernel import _schedule, run_growing
 from .trajectory_state import TrajectoryState
 
 __all__ = ["TrajectoryCompiledEngine"]
 
-_jit = nb.njit(cache=True, error_model="numpy")
-
-
-def _compile_rule(module, names):
-    """numba versions of the rule functions ``names`` (callees first), each calling
-    the compiled versions of the others: the very source, with the module's globals
-    but the helpers replaced by their compiled twins."""
-    scope = dict(vars(module))
-    for name in names:
-        f = getattr(module, name)
-        scope[name] = _jit(types.FunctionType(f.__code__, scope, name, f.__defaults__))
-    return [scope[name] for name in names]
-
-
-(_crossing, _taylor, _line, _advance_edge, _advance_mass, _linearize_edge, _edge_due, _cell_mass,
- _sync_mass, _potential_at, _cell_due, _choose, _send, _fire, _arrive) = _compile_rule(tr, (
-    "crossing", "taylor", "line", "advance_edge", "advance_mass", "linearize_edge", "edge_due",
-    "cell_mass", "sync_mass", "potential_at", "cell_due", "choose_trajectory",
-    "send_trajectory", "fire_edge", "arrive"))
+_jit = tc.jit
+_fire, _arrive, _send, _record = tc.fire_edge, tc.arrive, tc.send_trajectory, tc.record
 
 _DONE, _LIMIT, _GROW_POOL, _GROW_LOG = (int(s) for s in (Status.DONE, Status.LIMIT,
                                                           Status.GROW_POOL, Status.GROW_LOG))
-
-
-@_jit
-def _record(s, r, t):
-    total = 0
-    for c in range(s.ncell):
-        s.record_potential[r, c] = _potential_at(s, c, t)
-        total += s.count[c]
-    s.record_count[r] = total
 
 
 @_jit

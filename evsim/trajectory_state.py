@@ -15,6 +15,7 @@ from dataclasses import dataclass, fields
 import numpy as np
 
 from . import trajectory as tr
+from . import trajectory_compiled as tc
 from .network import Network
 from .state import EngineState, winner_tree
 
@@ -103,9 +104,8 @@ class TrajectoryState:
     def potential(self) -> np.ndarray:
         """(nodes,) ``u_i = M_i / V_i`` of the cells at the clock
         (:func:`evsim.trajectory.potential_at`), then the reservoirs' potentials."""
-        s, t = self.as_tuple(), float(self.clock[0])
-        cells = [tr.potential_at(s, i, t) for i in range(self.ncell)]
-        return np.concatenate([np.array(cells, dtype=float), self.value[self.ncell:]])
+        cells = tc.cell_potentials(self.as_tuple(), float(self.clock[0]))
+        return np.concatenate([cells, self.value[self.ncell:]])
 
     #: the packet pool and the spike log grow as at order 1 (the same fields)
     grow_pool = EngineState.grow_pool
@@ -123,19 +123,19 @@ def restore_trajectory_state(arrays: dict) -> TrajectoryState:
 
 
 def _neighbours(network: Network) -> tuple[np.ndarray, np.ndarray]:
-    """CSR of each cell's distinct neighbouring cells (those a trajectory message reaches)."""
+    """CSR of each cell's distinct neighbouring cells (those a trajectory message reaches),
+    each row in the order the cell's incident edges first name them."""
     N = network.cells
-    ptr, rows = [0], []
-    for c in range(N):
-        seen = []
-        for e in network.inc_edge[network.inc_ptr[c]:network.inc_ptr[c + 1]].tolist():
-            a, b = int(network.edges[e, 0]), int(network.edges[e, 1])
-            other = b if a == c else a
-            if other < N and other != c and other not in seen:
-                seen.append(other)
-        rows.extend(seen)
-        ptr.append(len(rows))
-    return np.array(ptr, dtype=np.int64), np.array(rows, dtype=np.int64)
+    cell = np.repeat(np.arange(N, dtype=np.int64), np.diff(network.inc_ptr[:N + 1]))
+    ends = network.edges[network.inc_edge[:cell.size]].astype(np.int64)
+    other = np.where(ends[:, 0] == cell, ends[:, 1], ends[:, 0])
+    keep = (other < N) & (other != cell)
+    cell, other = cell[keep], other[keep]
+    _, first = np.unique(cell * N + other, return_index=True)    # first mention of each pair
+    first.sort()                                                  # rows in incidence order
+    counts = np.bincount(cell[first], minlength=N)
+    ptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    return ptr, other[first]
 
 
 def trajectory_state(network: Network, u0: np.ndarray, quota: float, tolerance: float,
@@ -176,17 +176,6 @@ def trajectory_state(network: Network, u0: np.ndarray, quota: float, tolerance: 
     degree = np.diff(st.inc_ptr)
     width = 2 * int(degree.max(initial=0)) + 3
     st.slots, st.times = np.zeros(width, dtype=np.int64), np.zeros(width)
-    s = st.as_tuple()
-    for e in range(E):                       # fluxes with every line flat at u0
-        tr.linearize_edge(s, e, 0.0)
-    for i in range(N):                       # QSS2 slopes dM/dt / V at t = 0
-        st.slope[i] = tr.cell_mass(s, i, 0.0)[1] / st.volume[i]
-    for e in range(E):
-        tr.linearize_edge(s, e, 0.0)
-    for i in range(N):
-        tr.sync_mass(s, i, 0.0)
-    due = np.full(2 * E + N, np.inf)
-    due[:E] = [tr.edge_due(s, e) for e in range(E)]
-    due[2 * E:] = [tr.cell_due(s, i, 0.0) for i in range(N)]
-    st.queue = winner_tree(due)
+    st.queue = winner_tree(np.full(2 * E + N, np.inf))   # (the kernel's types: compiled once)
+    st.queue = winner_tree(tc.initial_lines(st.as_tuple()))
     return st

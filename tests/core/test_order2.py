@@ -215,3 +215,34 @@ def test_controllers_are_refused_at_order2():
     with pytest.raises(ConfigError, match="controllers"):
         evsim.simulate(g, sine(g), quota=1e-3, t_end=0.2, order=2, tolerance=1e-3,
                        monitors=[Controller([0.1], lambda control: None)])
+
+
+def test_the_neighbour_rows_name_each_neighbouring_cell_once_in_incidence_order():
+    from evsim.trajectory_state import _neighbours
+
+    net = compile_network(random_graph(60, seed=5))
+    ptr, nbr = _neighbours(net)
+    N = net.cells
+    assert ptr[0] == 0 and ptr.size == N + 1 and ptr[-1] == nbr.size
+    for c in range(N):
+        expect = []                          # first mention, incident edge by incident edge
+        for e in net.inc_edge[net.inc_ptr[c]:net.inc_ptr[c + 1]]:
+            a, b = net.edges[e]
+            other = b if a == c else a
+            if other < N and other not in expect:
+                expect.append(int(other))
+        assert nbr[ptr[c]:ptr[c + 1]].tolist() == expect
+    assert nbr.size == 2 * sum(1 for a, b in net.edges if a < N and b < N)
+
+
+def test_the_state_field_is_the_rule_potential_of_every_cell():
+    from evsim import trajectory as tr
+
+    g = random_graph(30, seed=2)
+    net = compile_network(g)
+    st = trajectory_state(net, sine(g), 1e-3, 1e-2, 1.0, np.array([0.0]))
+    st.clock[0] = 0.37                       # anywhere along the cells' lines
+    s = st.as_tuple()
+    want = [tr.potential_at(s, i, 0.37) for i in range(net.cells)]    # the Python rule
+    assert st.potential[:net.cells].tolist() == want
+    assert np.array_equal(st.potential[net.cells:], net.reservoir_potential)
