@@ -32,17 +32,13 @@ from evsim.simulate import simulate
 from evsim.teachers import semidiscrete
 from evsim.topologies import cell_positions
 
-from .problems import Problem, get_problem
+from .problems import BYTES_PER_CELL, Problem, get_problem
 
 __all__ = ["Case", "make_case", "STEADY_TOLERANCE", "BYTES_PER_CELL"]
 
 #: RMSE to the steady state below which a run counts as converged (``t_steady``).
 STEADY_TOLERANCE = 5e-3
 
-#: Memory a cell costs while a case is built and run (the NetworkX graph, the compiled
-#: network and the engine state; measured ~3.7 kB per cell on heat2d 256 x 256), for the
-#: check that refuses a resolution this machine cannot hold before anything is allocated.
-BYTES_PER_CELL = 4096
 
 
 def _physical_memory() -> int:
@@ -226,7 +222,7 @@ def make_case(problem: str | Problem, *, cells: int | None = None,
     ConfigError
         For an unknown problem, a non-positive ``cells``, ``diffusivity``,
         ``t_end`` or ``quota``, or a ``cells`` whose cells would not fit in this
-        machine's memory (:data:`BYTES_PER_CELL` each; refused before building).
+        machine's memory (the problem's ``bytes_per_cell`` each; refused before building).
     """
     prob = get_problem(problem) if isinstance(problem, str) else problem
     values = {"cells": prob.cells if cells is None else cells,
@@ -242,9 +238,9 @@ def make_case(problem: str | Problem, *, cells: int | None = None,
             raise ConfigError(f"{key} must be > 0, got {value!r}")
         values[key] = number
     cells, memory = prob.cell_count(values["cells"]), _physical_memory()
-    if memory and cells * BYTES_PER_CELL > memory:
+    if memory and cells * prob.bytes_per_cell > memory:
         raise ConfigError(f"cells = {values['cells']} gives {prob.name} about {cells:.3g} cells, "
-                          f"which need about {cells * BYTES_PER_CELL / 2**30:.3g} GiB; this "
+                          f"which need about {cells * prob.bytes_per_cell / 2**30:.3g} GiB; this "
                           f"machine has {memory / 2**30:.3g} GiB: choose a smaller cells")
     graph = prob.build(values["cells"], values["diffusivity"])
     x = cell_positions(graph)

@@ -47,6 +47,16 @@ __all__ = ["Problem", "PROBLEMS", "register", "get_problem"]
 PROBLEMS: dict[str, "Problem"] = {}
 
 
+#: Memory a cell costs while a grid case is built and run (the NetworkX graph, the compiled
+#: network and the engine state; measured ~3.7 kB per cell of RSS on heat2d 256 x 256, 2.4 kB
+#: traced at 96 x 96), for the check that refuses a resolution before anything is allocated.
+BYTES_PER_CELL = 4096
+#: The same for the tetrahedra of ``cube3d``: ~20 kB per cell traced at 1,331-4,913 cells
+#: (per-tetrahedron geometry: ~6.5 tetrahedra and 7 edges per cell), with the allocator's
+#: slack measured on grids (RSS / traced ~1.6).
+CUBE3D_BYTES_PER_CELL = 36 << 10
+
+
 @dataclass(frozen=True)
 class Problem:
     """A named PDE set-up.
@@ -72,6 +82,11 @@ class Problem:
     dim
         How the resolution ``cells`` counts cells: ``cells ** dim`` of them (see
         :meth:`cell_count`; 1 where ``cells`` is the cell count itself).
+    bytes_per_cell
+        Memory one cell costs while a case of this problem is built and run (the
+        NetworkX graph, its mesh geometry, the compiled network and the engine state):
+        the check that refuses a resolution this machine cannot hold before anything
+        is allocated (:func:`~evsim.workflow.case.make_case`).
     """
 
     name: str
@@ -86,6 +101,7 @@ class Problem:
     solution: Callable[[np.ndarray, np.ndarray, float], np.ndarray] | None = None
     steady: Callable[[np.ndarray], np.ndarray] | None = None
     dim: int = 1
+    bytes_per_cell: int = BYTES_PER_CELL
 
     def cell_count(self, cells: int) -> int:
         """About how many cells ``build(cells, ...)`` makes (at most ``cells ** dim``):
@@ -284,4 +300,5 @@ register(Problem("cube3d", "u_t = 0.1 Lap u on the unit cube, jittered Delaunay 
                  "(cells = lattice intervals per axis), u0 = sin(pi x) sin(pi y) sin(pi z), u = 0 "
                  "on the boundary; exact decay exp(-3 kappa pi^2 t)",
                  build=_cube3d_graph, initial=_sine_3d, cells=12, diffusivity=0.1, t_end=0.5,
-                 quota=5e-7, record=tuple(np.linspace(0.0, 0.5, 6)), solution=_cube3d_exact, dim=3))
+                 quota=5e-7, record=tuple(np.linspace(0.0, 0.5, 6)), solution=_cube3d_exact, dim=3,
+                 bytes_per_cell=CUBE3D_BYTES_PER_CELL))

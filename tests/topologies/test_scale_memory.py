@@ -1,5 +1,5 @@
 """Memory per cell and per edge: the model of evsim.network.engine_bytes against the arrays
-initial_state allocates, and workflow.case.BYTES_PER_CELL against a measured graph-path case."""
+initial_state allocates, and the problems' bytes_per_cell against measured graph-path cases."""
 import tracemalloc
 
 import numpy as np
@@ -45,18 +45,34 @@ def test_bytes_per_cell_and_edge_of_the_million_cell_meshes():
     assert 1e6 * total / net.cells < 6 * 2**30
 
 
-def test_bytes_per_cell_of_the_graph_path_matches_the_case_check():
-    """BYTES_PER_CELL (refusing a resolution before building) bounds the graph path's cost
-    on a grid: NetworkX graph and compiled network (traced peak, 1.7 kB per cell at 96^2)
-    and the engine state (0.5 kB); the process's RSS adds the allocator's slack (~3.7 kB
-    per cell measured at 256^2, the figure case.py cites). Irregular meshes cost more on
-    this path (docs/scale.md): the fast builders are the way to 10^6 cells."""
-    prob = get_problem("heat2d")
+@pytest.mark.parametrize("name, cells", [("heat2d", 96), ("cube3d", 14)])
+def test_bytes_per_cell_of_the_graph_path_matches_the_case_check(name, cells):
+    """A problem's bytes_per_cell (refusing a resolution before building) bounds the graph
+    path's cost: NetworkX graph, mesh geometry and compiled network (traced peak: 1.7 kB
+    per cell on the heat2d grid at 96^2, ~18 kB on the cube3d tetrahedra) and the engine
+    state; the process's RSS adds the allocator's slack (~3.7 kB per cell measured at
+    256^2, the figure problems.py cites). The fast builders are the way to 10^6 cells."""
+    prob = get_problem(name)
     tracemalloc.start()
-    graph = prob.build(96, prob.diffusivity)
+    graph = prob.build(cells, prob.diffusivity)
     net = compile_network(graph)
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     state, _ = state_nbytes(net)
     per_cell = (peak + state) / net.cells
-    assert 0.4 * BYTES_PER_CELL < per_cell < BYTES_PER_CELL     # measured 2.2 kB
+    assert 0.4 * prob.bytes_per_cell < per_cell < prob.bytes_per_cell   # 2.2 kB, 20 kB
+    assert name != "heat2d" or prob.bytes_per_cell == BYTES_PER_CELL
+
+
+def test_the_memory_check_refuses_a_cube_that_the_grid_figure_would_let_through():
+    from evsim.errors import ConfigError
+    from evsim.workflow.case import _physical_memory, make_case
+
+    memory = _physical_memory()
+    if not memory:
+        pytest.skip("the OS does not tell the physical memory")
+    prob = get_problem("cube3d")
+    cells = int((memory / (0.5 * prob.bytes_per_cell)) ** (1 / 3))   # twice the memory
+    assert cells ** 3 * BYTES_PER_CELL < memory                     # what 4 kB a cell let run
+    with pytest.raises(ConfigError, match=f"cells = {cells} gives cube3d"):
+        make_case("cube3d", cells=cells)
