@@ -362,3 +362,23 @@ def test_large_state_arrays_are_page_aligned_writeable_copies():
         assert b.ctypes.data % (2 << 20) == 0
     small = np.arange(10)
     assert _paged(small) is small
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(random_networks(), st.sampled_from([1e-3, 3e-3, 1e-2]))
+def test_the_first_firings_are_the_scalar_rule_of_every_edge(net, quota):
+    """initial_state computes potentials and first firing times on whole arrays (a numba
+    ufunc of rule.fire_delay); they are the scalar rule's, bit for bit."""
+    from evsim import rule
+    from evsim.state import initial_state
+
+    graph, u0 = net
+    network = evsim.compile_network(graph)
+    state = initial_state(network, u0, quota, 1.0, np.array([0.0]))
+    N = network.cells
+    pot = [rule.potential(b, 0, quota, v) for b, v in zip(network.volume * u0, network.volume)]
+    assert state.potential[:N].tolist() == pot
+    pot += network.reservoir_potential.tolist()
+    first = [0.0 + rule.fire_delay(0.0, rule.flux(g, pot[a], pot[b], d), quota)
+             for (a, b), g, d in zip(network.edges.tolist(), network.conductance, network.drive)]
+    assert state.queue["time"][state.queue.size // 2:][:network.size].tolist() == first
