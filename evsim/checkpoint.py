@@ -4,7 +4,8 @@ A checkpoint holds every field of the :class:`~evsim.state.EngineState` (the
 potentials, the integer ledger, the accumulators, the winner tree, the packets in
 transit and their FIFOs, the NoC links' free times, the record position and
 records taken, the clock, the cursors and the spike log), the compiled
-:class:`~evsim.network.Network` and the run's parameters (:class:`Run`). Between
+:class:`~evsim.network.Network`, the run's parameters (:class:`Run`) and its
+monitors and controllers with what they recorded so far (:mod:`evsim.monitors`). Between
 two chunks of events that is everything an engine needs
 (:meth:`evsim.engine.Engine.flush`), so :func:`evsim.resume` continues the run
 bit for bit. The file is written atomically (:mod:`evsim.atomic`): a run killed
@@ -49,19 +50,23 @@ class Run:
 
 
 def save_checkpoint(path: str | Path, run: Run, network: Network,
-                    state: EngineState | TrajectoryState) -> Path:
-    """Write a checkpoint of ``state`` (complete: the engine was flushed) to ``path``."""
+                    state: EngineState | TrajectoryState, monitors: dict | None = None) -> Path:
+    """Write a checkpoint of ``state`` (complete: the engine was flushed) to ``path``,
+    with the run's monitors and where their schedule stands
+    (:meth:`evsim.monitors.Schedule.snapshot`), if it has any."""
     arrays = {f.name: getattr(state, f.name) for f in dataclasses.fields(type(state))}
     payload = {"magic": _MAGIC, "format": CHECKPOINT_VERSION, "run": dataclasses.asdict(run),
-               "network": dataclasses.asdict(network), "state": arrays}
+               "network": dataclasses.asdict(network), "state": arrays, "monitors": monitors}
     path = Path(path)
     with atomic_path(path) as tmp, open(tmp, "wb") as out:
         pickle.dump(payload, out, protocol=pickle.HIGHEST_PROTOCOL)
     return path
 
 
-def load_checkpoint(path: str | Path) -> tuple[Run, Network, EngineState | TrajectoryState]:
-    """Read a checkpoint written by :func:`save_checkpoint`.
+def load_checkpoint(path: str | Path
+                    ) -> tuple[Run, Network, EngineState | TrajectoryState, dict | None]:
+    """Read a checkpoint written by :func:`save_checkpoint`: the run, its network, its
+    state and its monitors' snapshot (None for a run without monitors).
 
     Raises
     ------
@@ -88,4 +93,4 @@ def load_checkpoint(path: str | Path) -> tuple[Run, Network, EngineState | Traje
     validate_network(network)
     run = Run(**payload["run"])
     restore = restore_state if run.order == 1 else restore_trajectory_state
-    return run, network, restore(payload["state"])
+    return run, network, restore(payload["state"]), payload.get("monitors")

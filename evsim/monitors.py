@@ -30,8 +30,10 @@ in between.
 ``tests/core/test_monitors.py`` checks the spike log and fields bit for bit with
 and without every monitor, on both engines.
 
-Monitors observe a fresh run from ``t = 0``; they are not part of a checkpoint
-and do not resume. What they record is in ``Result.monitors`` (name -> dict of
+A checkpoint holds the monitors with what they recorded so far and where the
+schedule stands (:meth:`Schedule.snapshot`, pickled), so :func:`evsim.resume`
+continues them too: the resumed run's ``Result.monitors`` is bit-identical to the
+uninterrupted run's. What they record is in ``Result.monitors`` (name -> dict of
 arrays, plus its ``"kind"``), saved and loaded with the result.
 """
 from __future__ import annotations
@@ -367,6 +369,9 @@ class Schedule:
         Constant taken out of the potentials (added back in what probes show).
     """
 
+    #: Whether the run's checkpoints keep the monitors (False when one does not pickle).
+    checkpointable = True
+
     def __init__(self, monitors: Sequence[Monitor], network: Network, state: EngineState,
                  t_end: float, engine_class, offset: float = 0.0):
         names = set()
@@ -379,6 +384,11 @@ class Schedule:
                 raise ConfigError(f"two monitors are named {m.name!r}")
             names.add(m.name)
             m.start(network, t_end)
+        self._plan(network, state, t_end, engine_class, offset)
+        state.t_end = self.ends[0] if self.ends else self.t_end
+
+    def _plan(self, network, state, t_end, engine_class, offset) -> None:
+        """The segment ends: every monitor time, each with the monitors due then."""
         self.network, self.state, self.t_end = network, state, float(t_end)
         self.engine_class, self.offset = engine_class, offset
         at: dict[float, list[Monitor]] = {}
@@ -388,8 +398,25 @@ class Schedule:
         self.ends = sorted(at)
         self.at = at
         self.position = 0
-        state.t_end = self.ends[0] if self.ends else self.t_end
         self.segments = 1
+
+    def snapshot(self) -> dict:
+        """What a checkpoint keeps of the schedule: the monitors (with their records so
+        far), the segment it is in and that segment's end."""
+        return {"monitors": self.monitors, "position": self.position,
+                "segments": self.segments, "segment_end": float(self.state.t_end)}
+
+    @classmethod
+    def restore(cls, snapshot: dict, network: Network, state: EngineState, t_end: float,
+                engine_class, offset: float = 0.0) -> "Schedule":
+        """The schedule of a resumed run (:meth:`snapshot`): the monitors continue
+        where they were, and ``state.t_end`` is again the current segment's end."""
+        self = cls.__new__(cls)
+        self.monitors = list(snapshot["monitors"])
+        self._plan(network, state, t_end, engine_class, offset)
+        self.position, self.segments = snapshot["position"], snapshot["segments"]
+        state.t_end = snapshot["segment_end"]
+        return self
 
     @staticmethod
     def needs_log(monitors: Sequence[Monitor]) -> bool:

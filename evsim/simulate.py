@@ -229,6 +229,8 @@ def simulate(
     schedule = (Schedule(monitors, network, state, t_end,
                          (ENGINES if order == 1 else ENGINES_ORDER2)[engine], offset)
                 if monitors else None)
+    if schedule is not None and checkpoint is not None:
+        schedule.checkpointable = _checkpointable(schedule.monitors)
     return _drive(run, network, state, processes, max_events, max_wall_seconds, progress,
                   checkpoint, every, schedule)
 
@@ -248,7 +250,9 @@ def resume(
     record, spike count, ledger entry and spike-log entry, is bit-identical to
     that of the same run without the interruption, on both engines (the state
     between two chunks of events is complete: :mod:`evsim.engine`). The SimPy
-    engine's user ``processes`` are not part of a checkpoint and do not resume.
+    engine's user ``processes`` are not part of a checkpoint and do not resume; monitors
+    and controllers are, and continue (:mod:`evsim.monitors`), unless a monitor could not
+    be pickled (a :class:`CheckpointWarning` said so when the run started).
 
     Parameters
     ----------
@@ -277,11 +281,41 @@ def resume(
     ResultFileError
         The file is not a readable checkpoint of this evsim version.
     """
-    run, network, state = load_checkpoint(path)
+    run, network, state, monitors = load_checkpoint(path)
     checkpoint = path if checkpoint is None else checkpoint
+    schedule = None
+    if monitors is not None:
+        schedule = Schedule.restore(monitors, network, state, run.t_end,
+                                    (ENGINES if run.order == 1 else ENGINES_ORDER2)[run.engine],
+                                    run.offset)
     return _drive(run, network, state, None, max_events,
                   None if max_wall_seconds is None else _positive(max_wall_seconds, "max_wall_seconds"),
-                  progress, checkpoint, _checkpoint_every(checkpoint, checkpoint_every))
+                  progress, checkpoint, _checkpoint_every(checkpoint, checkpoint_every), schedule)
+
+
+def _checkpointable(monitors) -> bool:
+    """Whether a checkpoint can keep ``monitors`` (they pickle). Controllers must: a run
+    resumed without them would follow other physics. Plain monitors need not: a warning
+    says that the resumed run will not have them."""
+    import pickle
+
+    for m in monitors:
+        try:
+            pickle.dumps(m)
+        except Exception as exc:      # lambdas, open files, ...: anything pickle refuses
+            what = (f"monitor {m.name!r} cannot be kept in a checkpoint ({type(exc).__name__}: "
+                    f"{exc}); give it a module-level function")
+            if isinstance(m, Controller):
+                raise ConfigError(f"{what}: a controller changes the run, which could not "
+                                  "resume without it") from None
+            warnings.warn(f"{what}; the checkpoints of this run resume without its monitors",
+                          CheckpointWarning, stacklevel=4)
+            return False
+    return True
+
+
+class CheckpointWarning(UserWarning):
+    """A checkpoint will not hold everything the run has (its monitors)."""
 
 
 def _order(order, tolerance, routing) -> int:
@@ -330,7 +364,8 @@ def _drive(run: Run, network: Network, state, processes, max_events, max_wall_se
 
     def save() -> None:
         runner.flush()
-        save_checkpoint(checkpoint, run, network, dataclasses.replace(state, t_end=run.t_end))
+        kept = schedule.snapshot() if schedule is not None and schedule.checkpointable else None
+        save_checkpoint(checkpoint, run, network, dataclasses.replace(state, t_end=run.t_end), kept)
 
     budget = np.inf if max_events is None else int(max_events)
     stop_reason = "t_end"

@@ -15,7 +15,6 @@ from dataclasses import dataclass, fields
 import numpy as np
 
 from . import trajectory as tr
-from . import trajectory_compiled as tc
 from .network import Network
 from .state import EngineState, winner_tree
 
@@ -104,6 +103,8 @@ class TrajectoryState:
     def potential(self) -> np.ndarray:
         """(nodes,) ``u_i = M_i / V_i`` of the cells at the clock
         (:func:`evsim.trajectory.potential_at`), then the reservoirs' potentials."""
+        from . import trajectory_compiled as tc   # (numba: imported when a run needs it)
+
         cells = tc.cell_potentials(self.as_tuple(), float(self.clock[0]))
         return np.concatenate([cells, self.value[self.ncell:]])
 
@@ -176,6 +177,8 @@ def trajectory_state(network: Network, u0: np.ndarray, quota: float, tolerance: 
     degree = np.diff(st.inc_ptr)
     width = 2 * int(degree.max(initial=0)) + 3
     st.slots, st.times = np.zeros(width, dtype=np.int64), np.zeros(width)
+    from . import trajectory_compiled as tc       # (numba: imported when a run needs it)
+
     st.queue = winner_tree(np.full(2 * E + N, np.inf))   # (the kernel's types: compiled once)
     st.queue = winner_tree(tc.initial_lines(st.as_tuple()))
     return st

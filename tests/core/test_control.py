@@ -94,7 +94,7 @@ def test_retune_refuses_a_cell_potential_and_a_bad_conductance():
         retune(initial_state(net, u0, 1e-3, 1.0, np.array([1.0])), 0.0, potential={0: 1.0})
 
 
-def small_twin(engine, cells=12, t_end=1.0, estimate=True):
+def small_twin(engine, cells=12, t_end=1.0, estimate=True, **options):
     g = topologies.grid_1d(cells=cells, diffusivity=0.1, left=1.0)
     x = topologies.cell_positions(g)[:, 0]
     truth = semidiscrete(topologies.grid_1d(cells=cells, diffusivity=0.12, left=1.0),
@@ -106,8 +106,21 @@ def small_twin(engine, cells=12, t_end=1.0, estimate=True):
     a = Assimilator(obs, np.zeros(cells, dtype=int), warmup=0.2, tau=0.2, estimate=estimate,
                     name="a")
     r = evsim.simulate(model, np.zeros(cells), quota=1e-4, t_end=t_end, engine=engine,
-                       spike_log=True, monitors=[a, StateMonitor(np.arange(cells), [t_end], name="s")])
+                       spike_log=True, monitors=[a, StateMonitor(np.arange(cells), [t_end], name="s")],
+                       **options)
     return r, sensors, x
+
+
+def test_a_checkpointed_twin_resumes_its_estimator_bit_for_bit(tmp_path):
+    whole = small_twin("compiled")[0]
+    path = tmp_path / "twin.ckpt"
+    stopped = small_twin("compiled", max_events=whole.spikes // 2, checkpoint=path)[0]
+    assert stopped.stop_reason == "max_events"
+    resumed = evsim.resume(path)
+    same_run(resumed, whole)
+    for key in ("theta", "samples", "times"):
+        np.testing.assert_array_equal(resumed.monitors["a"][key], whole.monitors["a"][key])
+    np.testing.assert_array_equal(resumed.monitors["s"]["potential"], whole.monitors["s"]["potential"])
 
 
 def test_sensor_correction_is_deterministic_on_both_engines_and_the_ledger_is_exact():

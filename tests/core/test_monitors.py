@@ -169,7 +169,56 @@ def test_a_run_stopped_by_a_limit_keeps_the_monitor_samples_taken():
     assert 0 < s["times"].size < 51 and s["times"][-1] <= r.t_final
 
 
-def test_a_checkpoint_taken_between_monitor_segments_resumes_to_the_plain_run(tmp_path):
-    stopped = run("compiled", [RateMonitor(0.05)], max_events=3000, checkpoint=tmp_path / "c.ckpt")
+def total_potential(probe):
+    """A callback a checkpoint can keep (module level: it pickles)."""
+    return probe.potential.sum()
+
+
+def keepable_monitors():
+    return [*every_monitor([])[:-1], Callback(np.linspace(0.05, 0.45, 9), total_potential, name="cb")]
+
+
+def assert_same_monitors(a, b):
+    assert a.keys() == b.keys()
+    for name in a:
+        assert a[name].keys() == b[name].keys()
+        for key, value in a[name].items():
+            if key == "kind":
+                assert value == b[name][key]
+            else:
+                np.testing.assert_array_equal(value, b[name][key], err_msg=f"{name}.{key}")
+
+
+@pytest.mark.parametrize("engine, order", [(e, 1) for e in ENGINES] + [("compiled", 2)])
+def test_a_checkpoint_resumes_the_monitors_bit_for_bit(tmp_path, engine, order):
+    kw = {"order": 2, "tolerance": 1e-3} if order == 2 else {}
+    whole = run(engine, keepable_monitors(), **kw)
+    path = tmp_path / "c.ckpt"
+    stopped = run(engine, keepable_monitors(), max_events=whole.spikes // 3, checkpoint=path, **kw)
     assert stopped.stop_reason == "max_events"
-    assert_same(evsim.resume(tmp_path / "c.ckpt"), run("compiled"))
+    assert 0 < stopped.monitors["probe"]["times"].size < whole.monitors["probe"]["times"].size
+    resumed = evsim.resume(path, max_events=2 * whole.spikes // 3)      # stopped twice
+    assert resumed.stop_reason == "max_events"
+    resumed = evsim.resume(path)
+    assert_same(resumed, whole)
+    assert_same_monitors(resumed.monitors, whole.monitors)
+
+
+def test_a_monitor_that_does_not_pickle_warns_and_its_checkpoint_resumes_without_it(tmp_path):
+    from evsim.simulate import CheckpointWarning
+
+    with pytest.warns(CheckpointWarning, match="monitor 'callback_5' cannot be kept"):
+        stopped = run("compiled", every_monitor([]), max_events=3000, checkpoint=tmp_path / "c.ckpt")
+    assert stopped.stop_reason == "max_events"
+    resumed = evsim.resume(tmp_path / "c.ckpt")
+    assert_same(resumed, run("compiled"))
+    assert resumed.monitors == {}
+
+
+def test_a_controller_that_does_not_pickle_is_refused_with_a_checkpoint(tmp_path):
+    from evsim.control import Controller
+
+    with pytest.raises(ConfigError, match="monitor 'switch' cannot be kept in a checkpoint.*"
+                                          "controller changes the run"):
+        run("compiled", [Controller([0.2], lambda c: None, name="switch")],
+            checkpoint=tmp_path / "c.ckpt")

@@ -67,9 +67,9 @@ def test_periodic_checkpoints_resume(tmp_path, monkeypatch, engine):
     module = importlib.import_module("evsim.simulate")
     saved = []
 
-    def spy(path, run, network, state):
+    def spy(path, run, network, state, monitors=None):
         saved.append(int(state.cursor[1] + state.cursor[2]))
-        return save_checkpoint(path, run, network, state)
+        return save_checkpoint(path, run, network, state, monitors)
 
     monkeypatch.setattr(module, "save_checkpoint", spy)
     monkeypatch.setattr(evsim.ENGINES[engine], "chunk", 200)   # many chunks
@@ -86,7 +86,8 @@ def test_checkpoint_holds_the_state_and_rejects_other_files(tmp_path):
     graph, u0 = _problem(0.0)
     path = tmp_path / "c.ckpt"
     evsim.simulate(graph, u0, quota=2e-4, t_end=0.1, max_events=500, checkpoint=path, progress=False)
-    run, net, state = load_checkpoint(path)
+    run, net, state, monitors = load_checkpoint(path)
+    assert monitors is None                                          # a run without monitors
     assert run.quota == 2e-4 and int(state.cursor[1] + state.cursor[2]) == 500
     assert not net.edges.flags.writeable
     bad = tmp_path / "bad.ckpt"
