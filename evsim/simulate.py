@@ -231,6 +231,10 @@ def simulate(
                 if monitors else None)
     if schedule is not None and checkpoint is not None:
         schedule.checkpointable = _checkpointable(schedule.monitors)
+    if processes and checkpoint is not None:
+        warnings.warn("SimPy processes are not part of a checkpoint: a resumed run continues "
+                      "without them (an evsim.monitors.Callback would resume)",
+                      CheckpointWarning, stacklevel=2)
     return _drive(run, network, state, processes, max_events, max_wall_seconds, progress,
                   checkpoint, every, schedule)
 
