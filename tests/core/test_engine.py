@@ -352,10 +352,13 @@ def test_simpy_processes_observe_without_changing_the_run():
 def test_a_checkpoint_of_a_run_with_simpy_processes_warns_that_they_do_not_resume(tmp_path):
     from evsim.simulate import CheckpointWarning
 
+    def idle(engine):
+        yield engine.env.timeout(1.0)
+
     graph, u0 = sine_1d()
     with pytest.warns(CheckpointWarning, match="processes are not part of a checkpoint"):
         evsim.simulate(graph, u0, quota=1e-4, t_end=0.3, engine="simpy", max_events=100,
-                       processes=[lambda engine: iter(())], checkpoint=tmp_path / "c.ckpt")
+                       processes=[idle], checkpoint=tmp_path / "c.ckpt")
 
 
 def test_large_state_arrays_are_page_aligned_writeable_copies():
