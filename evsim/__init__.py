@@ -25,6 +25,7 @@ from .network import Network, compile_network
 from .result import Ledger, Result, load
 from .routing import Routing
 from .checks import ScaleWarning, StallWarning
+from .checkpoint import CheckpointWarning
 from .simulate import ENGINES, resume, simulate
 
 __version__ = "0.1.0"
@@ -32,7 +33,8 @@ __version__ = "0.1.0"
 #: The layers above the engine core, lowest first (each a subpackage of ``evsim``).
 LAYERS = ("topologies", "teachers", "baselines", "analysis", "workflow", "experiments", "cli")
 
-__all__ = ["simulate", "resume", "load", "ScaleWarning", "StallWarning", "compile_network", "Network", "Result", "Ledger", "EvsimError",
+__all__ = ["simulate", "resume", "load", "ScaleWarning", "StallWarning", "CheckpointWarning",
+           "compile_network", "Network", "Result", "Ledger", "EvsimError",
            "GraphError", "ConfigError", "MeshError", "ResultFileError", "MissingDependency",
            "Routing", "ENGINES", "LAYERS", "__version__", *LAYERS]
 

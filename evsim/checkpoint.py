@@ -28,11 +28,16 @@ from .network import Network, validate_network
 from .state import EngineState, restore_state
 from .trajectory_state import TrajectoryState, restore_trajectory_state
 
-__all__ = ["Run", "save_checkpoint", "load_checkpoint", "CHECKPOINT_VERSION"]
+__all__ = ["Run", "save_checkpoint", "load_checkpoint", "CHECKPOINT_VERSION", "CheckpointWarning"]
 
 #: Version of the checkpoint layout (``"format"`` in the file).
 CHECKPOINT_VERSION = 1
 _MAGIC = "evsim-checkpoint"
+
+
+class CheckpointWarning(UserWarning):
+    """A run's checkpoints will not hold everything it has: a monitor that does not
+    pickle, or the SimPy engine's user processes; a resumed run continues without them."""
 
 
 @dataclasses.dataclass(frozen=True)

@@ -12,7 +12,7 @@ import networkx as nx
 import numpy as np
 from tqdm.auto import tqdm
 
-from .checkpoint import Run, load_checkpoint, save_checkpoint
+from .checkpoint import CheckpointWarning, Run, load_checkpoint, save_checkpoint
 from .checks import StallWarning, check_scales, shift_network, stall_message, stalled
 from .control import Controller
 from .engine import Engine, EngineRegistry, Status
@@ -316,10 +316,6 @@ def _checkpointable(monitors) -> bool:
                           CheckpointWarning, stacklevel=4)
             return False
     return True
-
-
-class CheckpointWarning(UserWarning):
-    """A checkpoint will not hold everything the run has (its monitors)."""
 
 
 def _order(order, tolerance, routing) -> int:

@@ -350,7 +350,7 @@ def test_simpy_processes_observe_without_changing_the_run():
 
 
 def test_a_checkpoint_of_a_run_with_simpy_processes_warns_that_they_do_not_resume(tmp_path):
-    from evsim.simulate import CheckpointWarning
+    from evsim import CheckpointWarning
 
     def idle(engine):
         yield engine.env.timeout(1.0)

@@ -205,7 +205,7 @@ def test_a_checkpoint_resumes_the_monitors_bit_for_bit(tmp_path, engine, order):
 
 
 def test_a_monitor_that_does_not_pickle_warns_and_its_checkpoint_resumes_without_it(tmp_path):
-    from evsim.simulate import CheckpointWarning
+    from evsim import CheckpointWarning
 
     with pytest.warns(CheckpointWarning, match="monitor 'callback_5' cannot be kept"):
         stopped = run("compiled", every_monitor([]), max_events=3000, checkpoint=tmp_path / "c.ckpt")
