@@ -216,9 +216,9 @@ def main() -> None:
     ap.add_argument("--kinds", nargs="+", choices=["2d", "3d", "disk"],
                     default=["2d", "3d"])
     ap.add_argument("--packets", type=float, default=1e7, help="firings per run (default 1e7)")
-    ap.add_argument("--orders", nargs="+", default=["none", "rcm", "morton"],
+    ap.add_argument("--orders", nargs="*", default=["none", "rcm", "morton"],
                     choices=["none", "rcm", "morton"],
-                    help="orders of the shuffled mesh (default none rcm morton)")
+                    help="orders of the shuffled mesh (default none rcm morton; none given: no shuffled case)")
     ap.add_argument("--no-grid", action="store_true", help="skip the grid of the same size")
     ap.add_argument("--no-lattice-order", action="store_true",
                     help="skip the irregular mesh in its lattice (unshuffled) order")
@@ -233,7 +233,7 @@ def main() -> None:
                                   None if order == "none" else order, int(float(packets)))))
         return
     if args.interleave:
-        order = None if args.orders[0] == "none" else args.orders[0]
+        order = None if not args.orders or args.orders[0] == "none" else args.orders[0]
         rows = [interleaved(kind, intervals(kind, cells), order, int(args.packets), args.interleave)
                 for cells in args.sizes for kind in args.kinds]
         print(json.dumps({"machine": {"cpu": _cpu(), "cores": os.cpu_count()},
