@@ -38,7 +38,8 @@ P1 conductance is positive.
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Unpack
 
 import numpy as np
 
@@ -47,27 +48,17 @@ from evsim.network import Network, network_from_arrays
 
 from .grids import is_finite_number
 from .ordering import reorder
-from .simplicial import Condition, boundary_facets, simplex_cells, simplex_volumes
+from .simplicial import (Condition, Discretization, MeshOptions, boundary_facets, simplex_cells,
+                         simplex_volumes)
 from .tetra import _box_tags, tetrahedralize_box
 
 __all__ = ["simplex_network", "square_mesh", "square_network", "cube_mesh", "cube_network",
            "box_network", "shuffle_mesh", "disk_mesh", "disk_network", "MIN_DISK_CELLS"]
 
 
-def simplex_network(
-    points: np.ndarray,
-    simplices: np.ndarray,
-    diffusivity: float = 1.0,
-    boundary: Condition | Mapping[str, Condition] = 0.0,
-    tags: Mapping[str, np.ndarray] | None = None,
-    scheme: str = "auto",
-    negative: str = "raise",
-    decay: float = 0.0,
-    source: float | Callable[[np.ndarray], float] | None = None,
-    latency: float = 0.0,
-    orient: bool = False,
-    order: str | None = None,
-) -> Network:
+def simplex_network(points: np.ndarray, simplices: np.ndarray, diffusivity: float = 1.0,
+                    boundary: Condition | Mapping[str, Condition] = 0.0, *,
+                    order: str | None = None, **options: Unpack[MeshOptions]) -> Network:
     """Compiled cell network of a triangle or tetrahedron mesh, without a graph.
 
     Parameters are those of :func:`~evsim.topologies.simplicial.simplex_graph`
@@ -85,9 +76,7 @@ def simplex_network(
         Cells labelled by their index in vertex order (they keep these labels
         when reordered), reservoirs ``("bc", tag, vertex)`` and ``"ground"``.
     """
-    m = simplex_cells(points, simplices, diffusivity=diffusivity, boundary=boundary, tags=tags,
-                      scheme=scheme, negative=negative, decay=decay, latency=latency,
-                      orient=orient)
+    m = simplex_cells(points, simplices, diffusivity=diffusivity, boundary=boundary, **options)
     cell_v = np.flatnonzero(m.cell_of >= 0)
     res_v = np.flatnonzero(m.cell_of < 0)
     N = cell_v.size
@@ -97,23 +86,17 @@ def simplex_network(
     rpot = [m.reservoir_potential(v) for v in res_v.tolist()]
     volume = m.volume[cell_v]
     ends = rank[m.pairs[m.active]]
-    cond = float(diffusivity) * m.weight[m.active]
-    if decay > 0:
+    cond = m.conductance
+    if m.decay > 0:
         nodes.append("ground")
         rpot.append(0.0)
         ends = np.concatenate([ends, np.c_[np.arange(N), np.full(N, len(nodes) - 1)]])
-        cond = np.concatenate([cond, decay * volume])
+        cond = np.concatenate([cond, m.decay * volume])
     lo, hi = ends.min(axis=1), ends.max(axis=1)
     edge_order = np.lexsort((np.arange(len(ends)), lo))        # NetworkX's edge order
     edges = np.c_[lo, hi][edge_order]
-    src = None
-    if source is not None:
-        if callable(source):
-            src = np.array([float(source(p)) for p in m.points[cell_v]]) * volume
-        else:
-            src = float(source) * volume
     network = network_from_arrays(volume, edges, cond[edge_order], np.array(rpot, dtype=float),
-                                  latency=np.full(len(edges), float(latency)), source=src,
+                                  latency=np.full(len(edges), float(m.latency)), source=m.source,
                                   positions=m.points[cell_v], nodes=nodes)
     return reorder(network, order)
 
@@ -412,7 +395,7 @@ def _check_chords(points: np.ndarray, tri: np.ndarray, chords: np.ndarray) -> No
 def square_network(cells: int | Sequence[int] = 64, lengths: float | Sequence[float] = 1.0,
                    diffusivity: float = 1.0, boundary: Condition | Mapping[str, Condition] = 0.0,
                    jitter: float = 0.25, seed: int | None = 0, shuffle: bool = False,
-                   order: str | None = None, **options) -> Network:
+                   order: str | None = None, **options: Unpack[Discretization]) -> Network:
     """Compiled network of a jittered Delaunay triangulation of a rectangle.
 
     :func:`square_mesh` then :func:`simplex_network` (P1 conductances, lumped
@@ -428,7 +411,7 @@ def square_network(cells: int | Sequence[int] = 64, lengths: float | Sequence[fl
 def cube_network(cells: int | Sequence[int] = 12, lengths: float | Sequence[float] = 1.0,
                  diffusivity: float = 1.0, boundary: Condition | Mapping[str, Condition] = 0.0,
                  jitter: float = 0.25, seed: int | None = 0, order: str | None = None,
-                 **options) -> Network:
+                 **options: Unpack[Discretization]) -> Network:
     """Compiled network of :func:`cube_mesh` (Voronoi two-point flux): the 3D builder for
     10^6 cells. ``options`` as for :func:`square_network`."""
     points, tets, tags = cube_mesh(cells, lengths, jitter=jitter, seed=seed)
@@ -439,7 +422,8 @@ def cube_network(cells: int | Sequence[int] = 12, lengths: float | Sequence[floa
 def box_network(cells: int | Sequence[int] = 12, lengths: float | Sequence[float] = 1.0,
                 diffusivity: float = 1.0, boundary: Condition | Mapping[str, Condition] = 0.0,
                 jitter: float = 0.25, seed: int | None = 0, shuffle: bool = False,
-                order: str | None = None, scheme: str = "voronoi", **options) -> Network:
+                order: str | None = None, scheme: str = "voronoi",
+                **options: Unpack[Discretization]) -> Network:
     """Compiled network of :func:`~evsim.topologies.tetra.tetra_box`, without the graph.
 
     ``order=None`` gives exactly ``compile_network(tetra_box(...))`` (the
@@ -456,7 +440,8 @@ def box_network(cells: int | Sequence[int] = 12, lengths: float | Sequence[float
 
 def disk_network(cells: int = 2000, radius: float = 1.0, diffusivity: float = 1.0,
                  boundary: Condition | Mapping[str, Condition] = 0.0, jitter: float = 0.25,
-                 seed: int | None = 0, order: str | None = None, **options) -> Network:
+                 seed: int | None = 0, order: str | None = None,
+                 **options: Unpack[Discretization]) -> Network:
     """Compiled network of :func:`disk_mesh`: the disk problem's mesh family at 10^6 cells.
 
     A stand-in for ``compile_network(voronoi_2d("disk", cells, ...))`` (same tag

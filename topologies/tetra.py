@@ -38,8 +38,9 @@ tagged ``left/right`` (x), ``bottom/top`` (y), ``front/back`` (z) as in
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from itertools import permutations, product
+from typing import Unpack
 
 import networkx as nx
 import numpy as np
@@ -47,7 +48,8 @@ import numpy as np
 from evsim.errors import ConfigError, MeshError
 
 from .grids import SIDES
-from .simplicial import Condition, _circumcentres, boundary_facets, simplex_graph, simplex_volumes
+from .simplicial import (Condition, Discretization, _circumcentres, boundary_facets, seeded_graph,
+                         simplex_volumes)
 
 __all__ = ["tetrahedralize_box", "tetrahedralize_ball", "tetra_box", "tetra_ball"]
 
@@ -345,19 +347,10 @@ def tetrahedralize_ball(cells: int = 2000, radius: float = 1.0, seed: int | None
     return points, tets, {"outer": boundary_facets(tets)}
 
 
-def tetra_box(
-    cells: int | Sequence[int] = 12,
-    lengths: float | Sequence[float] = 1.0,
-    diffusivity: float = 1.0,
-    boundary: Condition | Mapping[str, Condition] = 0.0,
-    jitter: float = 0.25,
-    seed: int | None = 0,
-    scheme: str = "voronoi",
-    negative: str = "raise",
-    decay: float = 0.0,
-    source: float | Callable[[np.ndarray], float] | None = None,
-    latency: float = 0.0,
-) -> nx.Graph:
+def tetra_box(cells: int | Sequence[int] = 12, lengths: float | Sequence[float] = 1.0,
+              diffusivity: float = 1.0, boundary: Condition | Mapping[str, Condition] = 0.0,
+              jitter: float = 0.25, seed: int | None = 0, **options: Unpack[Discretization]
+              ) -> nx.Graph:
     """Tetrahedral cell graph of a box (see :func:`tetrahedralize_box`).
 
     Parameters
@@ -370,8 +363,10 @@ def tetra_box(
         A condition for every side, or a mapping side -> condition with sides
         ``left/right/bottom/top/front/back``; missing sides are Dirichlet 0.
         Numbers and ``callable(pos)`` are Dirichlet, ``"neumann"`` zero flux.
-    scheme, negative, decay, source, latency
-        See :func:`~evsim.topologies.simplicial.simplex_graph`.
+    options
+        ``scheme`` (``"voronoi"`` by default for tetrahedra), ``negative``,
+        ``decay``, ``source``, ``latency``: see
+        :func:`~evsim.topologies.simplicial.simplex_graph`.
 
     Examples
     --------
@@ -380,26 +375,12 @@ def tetra_box(
     27
     """
     points, tets, tags = tetrahedralize_box(cells, lengths, jitter=jitter, seed=seed)
-    g = simplex_graph(points, tets, diffusivity=diffusivity, boundary=boundary, tags=tags,
-                      scheme=scheme, negative=negative, decay=decay, source=source,
-                      latency=latency, name="box")
-    g.graph["seed"] = seed
-    return g
+    return seeded_graph(points, tets, tags, "box", seed, diffusivity, boundary, options)
 
 
-def tetra_ball(
-    cells: int = 2000,
-    radius: float = 1.0,
-    diffusivity: float = 1.0,
-    boundary: Condition | Mapping[str, Condition] = 0.0,
-    seed: int | None = 0,
-    relax: int = 10,
-    scheme: str = "voronoi",
-    negative: str = "raise",
-    decay: float = 0.0,
-    source: float | Callable[[np.ndarray], float] | None = None,
-    latency: float = 0.0,
-) -> nx.Graph:
+def tetra_ball(cells: int = 2000, radius: float = 1.0, diffusivity: float = 1.0,
+               boundary: Condition | Mapping[str, Condition] = 0.0, seed: int | None = 0,
+               relax: int = 10, **options: Unpack[Discretization]) -> nx.Graph:
     """Tetrahedral cell graph of a ball (see :func:`tetrahedralize_ball`).
 
     ``boundary`` applies to the sphere (tag ``"outer"``); with Dirichlet
@@ -407,8 +388,4 @@ def tetra_ball(
     parameters as in :func:`tetra_box`.
     """
     points, tets, tags = tetrahedralize_ball(cells, radius, seed=seed, relax=relax)
-    g = simplex_graph(points, tets, diffusivity=diffusivity, boundary=boundary, tags=tags,
-                      scheme=scheme, negative=negative, decay=decay, source=source,
-                      latency=latency, name="ball")
-    g.graph["seed"] = seed
-    return g
+    return seeded_graph(points, tets, tags, "ball", seed, diffusivity, boundary, options)
