@@ -50,7 +50,7 @@ from .grids import is_finite_number
 from .ordering import reorder
 from .simplicial import (Condition, Discretization, MeshOptions, boundary_facets, simplex_cells,
                          simplex_volumes)
-from .tetra import _box_tags, tetrahedralize_box
+from .tetra import _box_tags, box_shape, tetrahedralize_box
 
 __all__ = ["simplex_network", "square_mesh", "square_network", "cube_mesh", "cube_network",
            "box_network", "shuffle_mesh", "disk_mesh", "disk_network", "MIN_DISK_CELLS"]
@@ -151,13 +151,7 @@ def square_mesh(cells: int | Sequence[int] = 64, lengths: float | Sequence[float
     """
     from scipy.spatial import Delaunay
 
-    shape = (int(cells),) * 2 if np.isscalar(cells) else tuple(int(c) for c in cells)
-    lengths = np.array((lengths,) * 2 if np.isscalar(lengths) else lengths, dtype=float)
-    if len(shape) != 2 or min(shape) < 1:
-        raise ConfigError(f"cells must be one or two interval counts, at least one per axis, "
-                          f"got cells={shape}")
-    if lengths.shape != (2,) or np.any(~np.isfinite(lengths)) or np.any(lengths <= 0):
-        raise ConfigError(f"empty domain: rectangle lengths must be positive, got {lengths.tolist()}")
+    shape, lengths = box_shape(cells, lengths, 2)
     if not 0 <= jitter < 0.5:
         raise ConfigError(f"jitter must be in [0, 0.5) (fraction of the spacing), got {jitter}")
     points, index = _lattice(shape, lengths)
@@ -223,13 +217,7 @@ def cube_mesh(cells: int | Sequence[int] = 12, lengths: float | Sequence[float] 
     """
     from scipy.spatial import Delaunay
 
-    shape = (int(cells),) * 3 if np.isscalar(cells) else tuple(int(c) for c in cells)
-    lengths = np.array((lengths,) * 3 if np.isscalar(lengths) else lengths, dtype=float)
-    if len(shape) != 3 or min(shape) < 1:
-        raise ConfigError(f"cells must be one or three interval counts, at least one per axis, "
-                          f"got cells={shape}")
-    if lengths.shape != (3,) or np.any(~np.isfinite(lengths)) or np.any(lengths <= 0):
-        raise ConfigError(f"empty domain: box lengths must be positive, got {lengths.tolist()}")
+    shape, lengths = box_shape(cells, lengths, 3)
     if not 0 < jitter <= 0.25:
         raise ConfigError(f"jitter must be in (0, 0.25] (fraction of the spacing), got {jitter}")
     n = np.array(shape)

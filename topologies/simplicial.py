@@ -150,22 +150,17 @@ def unique_rows(rows: np.ndarray, return_inverse: bool = False, return_counts: b
         key[order] = np.cumsum(step) - 1
         uniq = sorted_rows[step]
         out = np.unique(key, return_inverse=return_inverse, return_counts=return_counts)
-        if not isinstance(out, tuple):
-            return uniq
-        extra = list(out[1:])
-        if return_inverse:
-            extra[0] = extra[0].reshape(-1)
-        return (uniq, *extra)
-    key = np.zeros(n, dtype=np.int64)
-    for a in range(k):
-        key = key * base + rows[:, a].astype(np.int64)
-    out = np.unique(key, return_inverse=return_inverse, return_counts=return_counts)
-    keys = out[0] if isinstance(out, tuple) else out
-    uniq = np.empty((len(keys), k), dtype=rows.dtype)
-    rest = keys.copy()
-    for a in range(k - 1, -1, -1):
-        uniq[:, a] = rest % base
-        rest //= base
+    else:
+        key = np.zeros(n, dtype=np.int64)
+        for a in range(k):
+            key = key * base + rows[:, a].astype(np.int64)
+        out = np.unique(key, return_inverse=return_inverse, return_counts=return_counts)
+        keys = out[0] if isinstance(out, tuple) else out
+        uniq = np.empty((len(keys), k), dtype=rows.dtype)
+        rest = keys.copy()
+        for a in range(k - 1, -1, -1):
+            uniq[:, a] = rest % base
+            rest //= base
     if not isinstance(out, tuple):
         return uniq
     extra = list(out[1:])

@@ -234,6 +234,28 @@ def _box_tags(points: np.ndarray, tets: np.ndarray, lengths: np.ndarray) -> dict
     return tags
 
 
+def box_shape(cells: int | Sequence[int], lengths: float | Sequence[float], dim: int
+              ) -> tuple[tuple[int, ...], np.ndarray]:
+    """Interval counts per axis and side lengths of a lattice box mesh (``dim`` 2 or 3), checked.
+
+    Raises
+    ------
+    ConfigError
+        Not one or ``dim`` counts, fewer than one interval per axis, or side lengths
+        that are not ``dim`` positive finite numbers (the message names ``cells`` or the
+        lengths).
+    """
+    shape = (int(cells),) * dim if np.isscalar(cells) else tuple(int(c) for c in cells)
+    lengths = np.array((lengths,) * dim if np.isscalar(lengths) else lengths, dtype=float)
+    count, what = {2: ("two", "rectangle"), 3: ("three", "box")}[dim]
+    if len(shape) != dim or min(shape) < 1:
+        raise ConfigError(f"cells must be one or {count} interval counts, at least one per axis, "
+                          f"got cells={shape}")
+    if lengths.shape != (dim,) or np.any(~np.isfinite(lengths)) or np.any(lengths <= 0):
+        raise ConfigError(f"empty domain: {what} lengths must be positive, got {lengths.tolist()}")
+    return shape, lengths
+
+
 def tetrahedralize_box(cells: int | Sequence[int] = 12, lengths: float | Sequence[float] = 1.0,
                        jitter: float = 0.25, seed: int | None = 0
                        ) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
@@ -258,13 +280,7 @@ def tetrahedralize_box(cells: int | Sequence[int] = 12, lengths: float | Sequenc
         If the tetrahedralization is not watertight (its boundary is not the
         box; see the module docstring), which the generator prevents.
     """
-    shape = (int(cells),) * 3 if np.isscalar(cells) else tuple(int(c) for c in cells)
-    lengths = np.array((lengths,) * 3 if np.isscalar(lengths) else lengths, dtype=float)
-    if len(shape) != 3 or min(shape) < 1:
-        raise ConfigError(f"cells must be one or three interval counts, at least one per axis, "
-                          f"got cells={shape}")
-    if np.any(~np.isfinite(lengths)) or np.any(lengths <= 0):
-        raise ConfigError(f"empty domain: box lengths must be positive, got {lengths.tolist()}")
+    shape, lengths = box_shape(cells, lengths, 3)
     if not 0 <= jitter < 0.5:
         raise ConfigError(f"jitter must be in [0, 0.5) (fraction of the spacing), got {jitter}")
     h = lengths / np.array(shape)
