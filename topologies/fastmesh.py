@@ -34,7 +34,11 @@ vertex-centred grid through the same code. :func:`square_network` and
 build the compiled networks; :func:`cube_mesh` / :func:`cube_network` are the 3D
 builder for 10^6 cells (a ghost layer keeps Qhull fast, see :func:`cube_mesh`). Boundary vertices stay on the lattice of the sides, so the opposite
 angle of a boundary edge is at most ``2 atan(0.5 / (1 - jitter)) < 90°`` and every
-P1 conductance is positive.
+P1 conductance is positive. :func:`disk_mesh` / :func:`disk_network` are the curved
+domain: the disk of the canonical ``disk`` problem (tag ``"outer"``) as a jittered
+hexagonal lattice inside a safe radius and equally spaced points on the circle, whose
+chords are Gabriel edges (positive conductances, checked), 10^6 cells in about a
+minute instead of ``voronoi_2d``'s ~20.
 """
 from __future__ import annotations
 
