@@ -50,11 +50,13 @@ import numpy as np
 from evsim.errors import ConfigError, MeshError
 from evsim.network import Network, network_from_arrays
 
+from .domains import disk
 from .grids import is_finite_number
 from .ordering import reorder
 from .simplicial import (Condition, Discretization, MeshOptions, boundary_facets, simplex_cells,
                          simplex_volumes)
 from .tetra import _box_tags, box_shape, tetrahedralize_box
+from .voronoi import spacing_for_cells
 
 __all__ = ["simplex_network", "square_mesh", "square_network", "cube_mesh", "cube_network",
            "box_network", "shuffle_mesh", "disk_mesh", "disk_network", "MIN_DISK_CELLS"]
@@ -317,9 +319,6 @@ def disk_mesh(cells: int = 2000, radius: float = 1.0, jitter: float = 0.25,
         or a mesh area other than the polygon's.
     """
     from scipy.spatial import Delaunay
-
-    from .domains import disk
-    from .voronoi import spacing_for_cells
 
     if not is_finite_number(cells) or int(cells) != cells or cells < MIN_DISK_CELLS:
         raise ConfigError(f"cells must be an integer of at least {MIN_DISK_CELLS}, got cells={cells!r}")
