@@ -126,3 +126,14 @@ def test_an_encroaching_point_is_refused(monkeypatch):
     monkeypatch.setattr(fastmesh, "_disk_points", encroached)
     with pytest.raises(MeshError, match="obtuse angle opposite the boundary chord"):
         disk_mesh(500)
+
+
+def test_a_missing_chord_triangle_is_refused():
+    points, tri, tags = disk_mesh(200, seed=1)
+    fastmesh._check_chords(points, tri, tags["outer"])                  # the mesh itself passes
+    n = len(tags["outer"])
+    at_chord = np.flatnonzero(np.isin(tri, [0, 1]).sum(axis=1) == 2)   # the triangle on chord 0-1
+    assert len(at_chord) == 1
+    with pytest.raises(MeshError, match=r"chord 0 \(vertices \[0, 1\]\) is in 0 triangles"):
+        fastmesh._check_chords(points, np.delete(tri, at_chord, axis=0), tags["outer"])
+    assert n == len(boundary_facets(tri))
