@@ -1,6 +1,6 @@
 """Million-cell meshes on one machine: build, compile, memory and packets/s; prints JSON.
 
-    python benchmarks/scale.py [--sizes 1e4 1e5 1e6] [--kinds 2d 3d] [--packets N]
+    python benchmarks/scale.py [--sizes 1e4 1e5 1e6] [--kinds 2d 3d disk] [--packets N]
                                [--orders none rcm morton] [--no-grid]
     python benchmarks/scale.py --interleave ROUNDS [--sizes ...] [--orders morton]
 
@@ -12,11 +12,16 @@ process (so that the peak RSS is the case's own):
   on the sides); ``3d``: the jittered Delaunay tetrahedra of the unit cube
   (``fastmesh.cube_mesh``, Voronoi two-point flux; the ``cube3d`` family with its
   side vertices jittered within the sides, which keeps Qhull fast at 10^6 points);
+  ``disk``: the irregular unit disk of ``fastmesh.disk_mesh`` (jittered hexagonal
+  lattice, Gabriel chords on the circle, P1, Dirichlet 0 on the chords' vertices), the
+  fast counterpart of the canonical ``disk`` problem's ``voronoi_2d`` mesh, with
+  ``u0 = J0(j01 r)``;
 - the same mesh with its vertices numbered in random order (``shuffled``: what a
   mesh generator or the Lloyd points of ``voronoi_2d`` deliver), as built
   (``order none``) and renumbered by each of ``--orders``;
 - a grid of the same size through the same code (``jitter=0``: the 5-point / 7-point
-  stencil on a vertex-centred lattice, row-major order), for the packets/s ratio.
+  stencil on a vertex-centred lattice, row-major order; for ``disk`` the 5-point grid
+  of the unit square with the same number of cells), for the packets/s ratio.
 
 Each case reports the mesh time (points and Delaunay), the network time (mesh
 validation, conductances and the compiled ``Network``, no NetworkX graph), the
@@ -62,28 +67,46 @@ def _nbytes(obj, names) -> dict:
 
 
 def build_case(kind: str, n: int, jitter: float, shuffle: bool, order: str | None):
-    """The case's compiled network and the clock at each build stage."""
-    from evsim.topologies.fastmesh import cube_mesh, shuffle_mesh, simplex_network, square_mesh
+    """The case's compiled network and the clock at each build stage.
+
+    ``n``: lattice intervals per axis (``2d``, ``3d``), target cells (``disk``; its grid
+    is the square one with ``round(sqrt(n)) + 1`` intervals, i.e. about ``n`` cells)."""
+    from evsim.topologies.fastmesh import (cube_mesh, disk_mesh, shuffle_mesh, simplex_network,
+                                           square_mesh)
     from evsim.topologies.ordering import reorder
     from evsim.topologies.tetra import tetrahedralize_box
 
     t0 = time.perf_counter()
-    if kind == "2d":
+    if kind == "disk" and jitter == 0:
+        points, simplices, tags = square_mesh(intervals("2d", n), jitter=0.0)
+    elif kind == "disk":
+        points, simplices, tags = disk_mesh(n, jitter=jitter, seed=0)
+    elif kind == "2d":
         points, simplices, tags = square_mesh(n, jitter=jitter, seed=0, shuffle=shuffle)
     elif jitter == 0:                       # the 7-point grid: Kuhn subdivision, no Qhull
         points, simplices, tags = tetrahedralize_box(n, jitter=0.0)
     else:
         points, simplices, tags = cube_mesh(n, jitter=jitter, seed=0)
-    if kind == "3d" and shuffle:
+    if kind != "2d" and shuffle:
         points, simplices, tags = shuffle_mesh(points, simplices, tags, 0)
     t1 = time.perf_counter()
     network = simplex_network(points, simplices, diffusivity=1.0, tags=tags,
-                              scheme="p1" if kind == "2d" else "voronoi")
+                              scheme="voronoi" if kind == "3d" else "p1")
     t2 = time.perf_counter()
     network = reorder(network, order)
     t3 = time.perf_counter()
     del points, simplices, tags
     return network, (t0, t1, t2, t3)
+
+
+def _initial(kind: str, jitter: float, network) -> np.ndarray:
+    """``J0(j01 r)`` on the disk (its first Dirichlet mode), ``prod sin(pi x_a)`` on the
+    square and the cube (and on the disk's grid)."""
+    if kind == "disk" and jitter > 0:
+        from scipy.special import j0, jn_zeros
+
+        return j0(jn_zeros(0, 1)[0] * np.hypot(*network.positions.T))
+    return np.prod(np.sin(np.pi * network.positions), axis=1)
 
 
 def _quota(network, u0: np.ndarray, packets: int, t_end: float) -> float:
@@ -104,7 +127,7 @@ def interleaved(kind: str, n: int, order: str | None, packets: int, rounds: int)
             "irregular": build_case(kind, n, 0.25, True, order)[0]}
     setup = {}
     for name, net in nets.items():
-        u0 = np.prod(np.sin(np.pi * net.positions), axis=1)
+        u0 = _initial(kind, 0.0 if name == "grid" else 0.25, net)
         setup[name] = (net, u0, _quota(net, u0, packets, 0.05))
         evsim.simulate(net, u0, quota=setup[name][2], t_end=0.05, max_events=1000, progress=False)
     rates = {"grid": [], "irregular": []}
@@ -131,7 +154,7 @@ def run_case(kind: str, n: int, jitter: float, shuffle: bool, order: str | None,
     network, times = build_case(kind, n, jitter, shuffle, order)
     t0, t1, t2, t3 = times
     N, E, d = network.cells, network.size, network.positions.shape[1]
-    u0 = np.prod(np.sin(np.pi * network.positions), axis=1)
+    u0 = _initial(kind, jitter, network)
     t_end = 0.05
     quota = _quota(network, u0, packets, t_end)
     record = np.array([0.0, t_end])
@@ -168,7 +191,10 @@ def run_case(kind: str, n: int, jitter: float, shuffle: bool, order: str | None,
 
 
 def intervals(kind: str, cells: float) -> int:
-    """Lattice intervals per axis giving about ``cells`` interior cells (Dirichlet sides)."""
+    """Lattice intervals per axis giving about ``cells`` interior cells (Dirichlet sides);
+    the target cell count itself for ``disk``."""
+    if kind == "disk":
+        return int(round(cells))
     return int(round(cells ** (1 / (2 if kind == "2d" else 3)))) + 1
 
 
@@ -187,11 +213,12 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--sizes", type=float, nargs="+", default=[1e4, 1e5, 1e6],
                     help="target cell counts (default 1e4 1e5 1e6)")
-    ap.add_argument("--kinds", nargs="+", choices=["2d", "3d"], default=["2d", "3d"])
+    ap.add_argument("--kinds", nargs="+", choices=["2d", "3d", "disk"],
+                    default=["2d", "3d"])
     ap.add_argument("--packets", type=float, default=1e7, help="firings per run (default 1e7)")
-    ap.add_argument("--orders", nargs="+", default=["none", "rcm", "morton"],
+    ap.add_argument("--orders", nargs="*", default=["none", "rcm", "morton"],
                     choices=["none", "rcm", "morton"],
-                    help="orders of the shuffled mesh (default none rcm morton)")
+                    help="orders of the shuffled mesh (default none rcm morton; none given: no shuffled case)")
     ap.add_argument("--no-grid", action="store_true", help="skip the grid of the same size")
     ap.add_argument("--no-lattice-order", action="store_true",
                     help="skip the irregular mesh in its lattice (unshuffled) order")
@@ -206,7 +233,7 @@ def main() -> None:
                                   None if order == "none" else order, int(float(packets)))))
         return
     if args.interleave:
-        order = None if args.orders[0] == "none" else args.orders[0]
+        order = None if not args.orders or args.orders[0] == "none" else args.orders[0]
         rows = [interleaved(kind, intervals(kind, cells), order, int(args.packets), args.interleave)
                 for cells in args.sizes for kind in args.kinds]
         print(json.dumps({"machine": {"cpu": _cpu(), "cores": os.cpu_count()},

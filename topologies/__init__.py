@@ -4,7 +4,8 @@ except the ``*_network`` builders of :mod:`evsim.topologies.fastmesh`, which ret
 the compiled :class:`evsim.network.Network` directly (million-cell meshes)."""
 from .grids import SIDES, cell_nodes, cell_positions, grid, grid_1d, grid_2d, grid_3d
 from .domains import Domain, annulus, disk, l_shape, polygon, square_with_hole
-from .fastmesh import box_network, simplex_network, square_mesh, square_network
+from .fastmesh import (box_network, disk_mesh, disk_network, simplex_network, square_mesh,
+                       square_network)
 from .meshfile import mesh_graph, read_mesh, write_mesh, write_results
 from .simplicial import simplex_graph
 from .tetra import tetra_ball, tetra_box, tetrahedralize_ball, tetrahedralize_box
@@ -15,4 +16,4 @@ __all__ = ["SIDES", "cell_nodes", "cell_positions", "grid", "grid_1d", "grid_2d"
            "mesh_graph", "read_mesh", "write_mesh", "write_results", "simplex_graph",
            "tetra_ball", "tetra_box", "tetrahedralize_ball", "tetrahedralize_box",
            "triangulate", "voronoi_2d", "box_network", "simplex_network", "square_mesh",
-           "square_network"]
+           "square_network", "disk_mesh", "disk_network"]

@@ -34,39 +34,37 @@ vertex-centred grid through the same code. :func:`square_network` and
 build the compiled networks; :func:`cube_mesh` / :func:`cube_network` are the 3D
 builder for 10^6 cells (a ghost layer keeps Qhull fast, see :func:`cube_mesh`). Boundary vertices stay on the lattice of the sides, so the opposite
 angle of a boundary edge is at most ``2 atan(0.5 / (1 - jitter)) < 90°`` and every
-P1 conductance is positive.
+P1 conductance is positive. :func:`disk_mesh` / :func:`disk_network` are the curved
+domain: the disk of the canonical ``disk`` problem (tag ``"outer"``) as a jittered
+hexagonal lattice inside a safe radius and equally spaced points on the circle, whose
+chords are Gabriel edges (positive conductances, checked), 10^6 cells in about a
+minute instead of ``voronoi_2d``'s ~20.
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Unpack
 
 import numpy as np
 
 from evsim.errors import ConfigError, MeshError
 from evsim.network import Network, network_from_arrays
 
+from .domains import disk
+from .grids import is_finite_number
 from .ordering import reorder
-from .simplicial import Condition, boundary_facets, simplex_cells, simplex_volumes
-from .tetra import _box_tags, tetrahedralize_box
+from .simplicial import (Condition, Discretization, MeshOptions, boundary_facets, simplex_cells,
+                         simplex_volumes)
+from .tetra import _box_tags, box_shape, tetrahedralize_box
+from .voronoi import spacing_for_cells
 
 __all__ = ["simplex_network", "square_mesh", "square_network", "cube_mesh", "cube_network",
-           "box_network", "shuffle_mesh"]
+           "box_network", "shuffle_mesh", "disk_mesh", "disk_network", "MIN_DISK_CELLS"]
 
 
-def simplex_network(
-    points: np.ndarray,
-    simplices: np.ndarray,
-    diffusivity: float = 1.0,
-    boundary: Condition | Mapping[str, Condition] = 0.0,
-    tags: Mapping[str, np.ndarray] | None = None,
-    scheme: str = "auto",
-    negative: str = "raise",
-    decay: float = 0.0,
-    source: float | Callable[[np.ndarray], float] | None = None,
-    latency: float = 0.0,
-    orient: bool = False,
-    order: str | None = None,
-) -> Network:
+def simplex_network(points: np.ndarray, simplices: np.ndarray, diffusivity: float = 1.0,
+                    boundary: Condition | Mapping[str, Condition] = 0.0, *,
+                    order: str | None = None, **options: Unpack[MeshOptions]) -> Network:
     """Compiled cell network of a triangle or tetrahedron mesh, without a graph.
 
     Parameters are those of :func:`~evsim.topologies.simplicial.simplex_graph`
@@ -84,9 +82,7 @@ def simplex_network(
         Cells labelled by their index in vertex order (they keep these labels
         when reordered), reservoirs ``("bc", tag, vertex)`` and ``"ground"``.
     """
-    m = simplex_cells(points, simplices, diffusivity=diffusivity, boundary=boundary, tags=tags,
-                      scheme=scheme, negative=negative, decay=decay, latency=latency,
-                      orient=orient)
+    m = simplex_cells(points, simplices, diffusivity=diffusivity, boundary=boundary, **options)
     cell_v = np.flatnonzero(m.cell_of >= 0)
     res_v = np.flatnonzero(m.cell_of < 0)
     N = cell_v.size
@@ -96,23 +92,17 @@ def simplex_network(
     rpot = [m.reservoir_potential(v) for v in res_v.tolist()]
     volume = m.volume[cell_v]
     ends = rank[m.pairs[m.active]]
-    cond = float(diffusivity) * m.weight[m.active]
-    if decay > 0:
+    cond = m.conductance
+    if m.decay > 0:
         nodes.append("ground")
         rpot.append(0.0)
         ends = np.concatenate([ends, np.c_[np.arange(N), np.full(N, len(nodes) - 1)]])
-        cond = np.concatenate([cond, decay * volume])
+        cond = np.concatenate([cond, m.decay * volume])
     lo, hi = ends.min(axis=1), ends.max(axis=1)
     edge_order = np.lexsort((np.arange(len(ends)), lo))        # NetworkX's edge order
     edges = np.c_[lo, hi][edge_order]
-    src = None
-    if source is not None:
-        if callable(source):
-            src = np.array([float(source(p)) for p in m.points[cell_v]]) * volume
-        else:
-            src = float(source) * volume
     network = network_from_arrays(volume, edges, cond[edge_order], np.array(rpot, dtype=float),
-                                  latency=np.full(len(edges), float(latency)), source=src,
+                                  latency=np.full(len(edges), float(m.latency)), source=m.source,
                                   positions=m.points[cell_v], nodes=nodes)
     return reorder(network, order)
 
@@ -167,13 +157,7 @@ def square_mesh(cells: int | Sequence[int] = 64, lengths: float | Sequence[float
     """
     from scipy.spatial import Delaunay
 
-    shape = (int(cells),) * 2 if np.isscalar(cells) else tuple(int(c) for c in cells)
-    lengths = np.array((lengths,) * 2 if np.isscalar(lengths) else lengths, dtype=float)
-    if len(shape) != 2 or min(shape) < 1:
-        raise ConfigError(f"cells must be one or two interval counts, at least one per axis, "
-                          f"got cells={shape}")
-    if lengths.shape != (2,) or np.any(~np.isfinite(lengths)) or np.any(lengths <= 0):
-        raise ConfigError(f"empty domain: rectangle lengths must be positive, got {lengths.tolist()}")
+    shape, lengths = box_shape(cells, lengths, 2)
     if not 0 <= jitter < 0.5:
         raise ConfigError(f"jitter must be in [0, 0.5) (fraction of the spacing), got {jitter}")
     points, index = _lattice(shape, lengths)
@@ -239,13 +223,7 @@ def cube_mesh(cells: int | Sequence[int] = 12, lengths: float | Sequence[float] 
     """
     from scipy.spatial import Delaunay
 
-    shape = (int(cells),) * 3 if np.isscalar(cells) else tuple(int(c) for c in cells)
-    lengths = np.array((lengths,) * 3 if np.isscalar(lengths) else lengths, dtype=float)
-    if len(shape) != 3 or min(shape) < 1:
-        raise ConfigError(f"cells must be one or three interval counts, at least one per axis, "
-                          f"got cells={shape}")
-    if lengths.shape != (3,) or np.any(~np.isfinite(lengths)) or np.any(lengths <= 0):
-        raise ConfigError(f"empty domain: box lengths must be positive, got {lengths.tolist()}")
+    shape, lengths = box_shape(cells, lengths, 3)
     if not 0 < jitter <= 0.25:
         raise ConfigError(f"jitter must be in (0, 0.25] (fraction of the spacing), got {jitter}")
     n = np.array(shape)
@@ -281,10 +259,134 @@ def cube_mesh(cells: int | Sequence[int] = 12, lengths: float | Sequence[float] 
     return points, tets, tags
 
 
+#: Fewest cells :func:`disk_mesh` accepts (a hexagon and its ring: below this the
+#: lattice has no point inside the safe radius).
+MIN_DISK_CELLS = 10
+
+
+def disk_mesh(cells: int = 2000, radius: float = 1.0, jitter: float = 0.25,
+              seed: int | None = 0) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+    """Delaunay triangles of the disk ``|x| < radius``, vectorised, fast at 10^6 cells.
+
+    The fast counterpart of ``triangulate("disk")`` (:mod:`~evsim.topologies.voronoi`,
+    Lloyd points and a Python loop over the boundary chords, ~20 min at 10^6).
+    Interior points are a hexagonal lattice of spacing ``h`` (near-equilateral
+    triangles) whose points are moved by up to ``jitter * h`` per coordinate
+    (``seed``); ``h`` is chosen so that about ``cells`` of them fall inside
+    (:func:`~evsim.topologies.voronoi.spacing_for_cells`, then one correction by
+    the actual count). The boundary is ``n = ceil(2 pi R / h)`` points equally
+    spaced on the circle (chord ``c = 2 R sin(pi / n)``), which bound the inscribed
+    ``n``-gon of area ``n R^2 sin(2 pi / n) / 2``: the domain meshed, as for
+    ``voronoi_2d`` (an ``O(h^2)`` geometric error).
+
+    Why every conductance is positive: a lattice point is kept only when
+    ``|x| < R cos(pi / n) - (1 + 0.05) c / 2``; the midpoint of every chord is at
+    ``R cos(pi / n)`` from the centre, so every kept point lies outside the
+    chord's diametral circle (by 5 % of its radius). Each chord is then Gabriel:
+    a Delaunay edge (the hull of the point set is the ``n``-gon, every circle
+    point an extreme point) whose opposite angle is below ``2 atan(1 / 1.05)
+    ~ 87°``, so its cotangent weight is positive; interior Delaunay edges have
+    ``alpha + beta < pi``. Both are checked (:class:`~evsim.errors.MeshError`
+    otherwise), and so is the area.
+
+    Parameters
+    ----------
+    cells
+        About this many interior vertices (the cells, with a Dirichlet boundary);
+        at least :data:`MIN_DISK_CELLS`.
+    radius
+        ``R > 0``, centred at the origin.
+    jitter
+        Offset of the lattice points, fraction of ``h`` per coordinate, in
+        ``[0, 0.5)``; 0 is the hexagonal lattice itself.
+    seed
+        Random seed of the offsets (same seed, same arrays).
+
+    Returns
+    -------
+    points : ``(P, 2)``, circle points first (counter-clockwise from angle 0), then
+    the lattice points in row-major order; triangles : ``(M, 3)`` counter-clockwise;
+    tags : ``{"outer": (n, 2)}`` the chords (the tag of :func:`~evsim.topologies.domains.disk`,
+    so ``boundary`` mappings written for ``voronoi_2d("disk")`` apply unchanged).
+
+    Raises
+    ------
+    ConfigError
+        ``cells`` below :data:`MIN_DISK_CELLS`, ``radius`` not a positive finite
+        number, ``jitter`` outside ``[0, 0.5)`` (the message names the parameter).
+    MeshError
+        A chord that is not a mesh edge, an angle opposite a chord of at least 90°,
+        or a mesh area other than the polygon's.
+    """
+    from scipy.spatial import Delaunay
+
+    if not is_finite_number(cells) or int(cells) != cells or cells < MIN_DISK_CELLS:
+        raise ConfigError(f"cells must be an integer of at least {MIN_DISK_CELLS}, got cells={cells!r}")
+    if not is_finite_number(radius) or radius <= 0:
+        raise ConfigError(f"radius must be a positive finite number, got radius={radius!r}")
+    if not is_finite_number(jitter) or not 0 <= jitter < 0.5:
+        raise ConfigError(f"jitter must be in [0, 0.5) (fraction of the spacing), got jitter={jitter!r}")
+    cells, radius = int(cells), float(radius)
+    h = spacing_for_cells(disk(radius), cells)
+    for _ in range(2):                       # the second pass corrects h by the actual count
+        ring, inner = _disk_points(radius, h, jitter, seed)
+        h *= np.sqrt(len(inner) / cells)
+    points = np.concatenate([ring, inner])
+    n = len(ring)
+    tri = Delaunay(points).simplices.astype(np.int64)
+    area = simplex_volumes(points, tri)
+    tri[area < 0] = tri[area < 0][:, [1, 0, 2]]
+    chords = np.c_[np.arange(n), (np.arange(n) + 1) % n]
+    _check_chords(points, tri, chords)
+    want = 0.5 * n * radius ** 2 * np.sin(2 * np.pi / n)
+    if not np.isclose(np.abs(area).sum(), want, rtol=1e-9):
+        raise MeshError(f"triangulation does not cover the disk polygon: area "
+                        f"{np.abs(area).sum():.12g} != {want:.12g}")
+    return points, tri, {"outer": chords}
+
+
+def _disk_points(radius: float, h: float, jitter: float, seed: int | None
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """The circle points and the kept (jittered) hexagonal lattice points of :func:`disk_mesh`."""
+    n = max(8, int(np.ceil(2 * np.pi * radius / h)))
+    angle = 2 * np.pi * np.arange(n) / n
+    ring = radius * np.c_[np.cos(angle), np.sin(angle)]
+    chord = 2 * radius * np.sin(np.pi / n)
+    safe = radius * np.cos(np.pi / n) - 1.05 * chord / 2
+    dy = h * np.sqrt(3) / 2
+    rows, cols = int(np.ceil(radius / dy)) + 1, int(np.ceil(radius / h)) + 1
+    j, i = np.meshgrid(np.arange(-rows, rows + 1), np.arange(-cols, cols + 1), indexing="ij")
+    lattice = np.c_[((i + 0.5 * (j % 2)) * h).ravel(), (j * dy).ravel()]
+    offset = np.random.default_rng(seed).random(lattice.shape) * 2 - 1
+    lattice += offset * (jitter * h)
+    return ring, lattice[np.hypot(lattice[:, 0], lattice[:, 1]) < safe]
+
+
+def _check_chords(points: np.ndarray, tri: np.ndarray, chords: np.ndarray) -> None:
+    """Every chord ``(a, a + 1)`` is an edge of exactly one triangle, whose angle opposite
+    the chord is acute (a positive cotangent weight); :class:`MeshError` otherwise."""
+    n = len(chords)
+    local = np.array([[0, 1, 2], [1, 2, 0], [2, 0, 1]])
+    ends = tri[:, local].reshape(-1, 3)              # (a, b, opposite) per triangle edge
+    a, b = ends[:, 0], ends[:, 1]
+    on = (a < n) & (b < n) & ((b - a) % n == 1)      # counter-clockwise chord a -> a + 1
+    hit = np.bincount(a[on], minlength=n)
+    if np.any(hit != 1):
+        k = int(np.flatnonzero(hit != 1)[0])
+        raise MeshError(f"the disk triangulation does not follow its boundary: chord {k} "
+                        f"(vertices {chords[k].tolist()}) is in {int(hit[k])} triangles")
+    x = points[ends[on]]
+    cos = np.einsum("md,md->m", x[:, 0] - x[:, 2], x[:, 1] - x[:, 2])
+    if np.any(cos <= 0):
+        k = int(np.argmin(cos))
+        raise MeshError(f"obtuse angle opposite the boundary chord {ends[on][k, :2].tolist()} "
+                        f"(vertex {int(ends[on][k, 2])}): a negative or zero conductance")
+
+
 def square_network(cells: int | Sequence[int] = 64, lengths: float | Sequence[float] = 1.0,
                    diffusivity: float = 1.0, boundary: Condition | Mapping[str, Condition] = 0.0,
                    jitter: float = 0.25, seed: int | None = 0, shuffle: bool = False,
-                   order: str | None = None, **options) -> Network:
+                   order: str | None = None, **options: Unpack[Discretization]) -> Network:
     """Compiled network of a jittered Delaunay triangulation of a rectangle.
 
     :func:`square_mesh` then :func:`simplex_network` (P1 conductances, lumped
@@ -300,7 +402,7 @@ def square_network(cells: int | Sequence[int] = 64, lengths: float | Sequence[fl
 def cube_network(cells: int | Sequence[int] = 12, lengths: float | Sequence[float] = 1.0,
                  diffusivity: float = 1.0, boundary: Condition | Mapping[str, Condition] = 0.0,
                  jitter: float = 0.25, seed: int | None = 0, order: str | None = None,
-                 **options) -> Network:
+                 **options: Unpack[Discretization]) -> Network:
     """Compiled network of :func:`cube_mesh` (Voronoi two-point flux): the 3D builder for
     10^6 cells. ``options`` as for :func:`square_network`."""
     points, tets, tags = cube_mesh(cells, lengths, jitter=jitter, seed=seed)
@@ -311,7 +413,8 @@ def cube_network(cells: int | Sequence[int] = 12, lengths: float | Sequence[floa
 def box_network(cells: int | Sequence[int] = 12, lengths: float | Sequence[float] = 1.0,
                 diffusivity: float = 1.0, boundary: Condition | Mapping[str, Condition] = 0.0,
                 jitter: float = 0.25, seed: int | None = 0, shuffle: bool = False,
-                order: str | None = None, scheme: str = "voronoi", **options) -> Network:
+                order: str | None = None, scheme: str = "voronoi",
+                **options: Unpack[Discretization]) -> Network:
     """Compiled network of :func:`~evsim.topologies.tetra.tetra_box`, without the graph.
 
     ``order=None`` gives exactly ``compile_network(tetra_box(...))`` (the
@@ -324,3 +427,21 @@ def box_network(cells: int | Sequence[int] = 12, lengths: float | Sequence[float
         points, tets, tags = shuffle_mesh(points, tets, tags, seed)
     return simplex_network(points, tets, diffusivity=diffusivity, boundary=boundary, tags=tags,
                            scheme=scheme, order=order, **options)
+
+
+def disk_network(cells: int = 2000, radius: float = 1.0, diffusivity: float = 1.0,
+                 boundary: Condition | Mapping[str, Condition] = 0.0, jitter: float = 0.25,
+                 seed: int | None = 0, order: str | None = None,
+                 **options: Unpack[Discretization]) -> Network:
+    """Compiled network of :func:`disk_mesh`: the disk problem's mesh family at 10^6 cells.
+
+    A stand-in for ``compile_network(voronoi_2d("disk", cells, ...))`` (same tag
+    ``"outer"``, same default P1 scheme, about the same cell count), built in
+    seconds instead of minutes; not the same points, so not the canonical ``disk``
+    network. ``options`` (``scheme``, ``negative``, ``decay``, ``source``,
+    ``latency``) go to :func:`simplex_network`; ``scheme="voronoi"`` gives the
+    circumcentric dual volumes (the same conductances in 2D, all positive here).
+    """
+    points, tri, tags = disk_mesh(cells, radius, jitter=jitter, seed=seed)
+    return simplex_network(points, tri, diffusivity=diffusivity, boundary=boundary, tags=tags,
+                           order=order, **options)

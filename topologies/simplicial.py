@@ -67,7 +67,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from itertools import combinations
-from typing import Union
+from typing import TypedDict, Union, Unpack
 
 import networkx as nx
 import numpy as np
@@ -76,11 +76,36 @@ from evsim.errors import ConfigError, GraphError, MeshError
 
 from .grids import check_physics, is_finite_number
 
-__all__ = ["simplex_graph", "simplex_cells", "SimplexCells", "validate_mesh", "boundary_facets", "simplex_volumes",
-           "edge_weights", "graph_mesh", "unit_scale", "unique_rows", "DEFAULT_TAG", "Condition"]
+__all__ = ["simplex_graph", "simplex_cells", "SimplexCells", "Discretization", "MeshOptions",
+           "validate_mesh", "boundary_facets", "simplex_volumes",
+           "edge_weights", "graph_mesh", "seeded_graph", "unit_scale", "unique_rows", "DEFAULT_TAG", "Condition"]
 
 #: Boundary condition of one tag: Dirichlet number, ``callable(pos)``, or ``"neumann"``.
 Condition = Union[float, str, Callable[[np.ndarray], float]]
+
+#: A source density: a number or ``callable(pos)`` (see :func:`simplex_graph`).
+Source = Union[float, Callable[[np.ndarray], float], None]
+
+
+class Discretization(TypedDict, total=False):
+    """Keywords every mesh builder passes on to :func:`simplex_graph` (documented there):
+    ``scheme``, ``negative``, ``decay``, ``source``, ``latency``."""
+
+    scheme: str
+    negative: str
+    decay: float
+    source: Source
+    latency: float
+
+
+class MeshOptions(Discretization, total=False):
+    """:class:`Discretization` and the mesh's own keywords, ``tags`` and ``orient``: what
+    :func:`simplex_graph` and :func:`~evsim.topologies.fastmesh.simplex_network` take
+    after ``diffusivity`` and ``boundary``."""
+
+    tags: Mapping[str, np.ndarray] | None
+    orient: bool
+
 
 #: Tag given to boundary facets that no tag names.
 DEFAULT_TAG = "boundary"
@@ -125,22 +150,17 @@ def unique_rows(rows: np.ndarray, return_inverse: bool = False, return_counts: b
         key[order] = np.cumsum(step) - 1
         uniq = sorted_rows[step]
         out = np.unique(key, return_inverse=return_inverse, return_counts=return_counts)
-        if not isinstance(out, tuple):
-            return uniq
-        extra = list(out[1:])
-        if return_inverse:
-            extra[0] = extra[0].reshape(-1)
-        return (uniq, *extra)
-    key = np.zeros(n, dtype=np.int64)
-    for a in range(k):
-        key = key * base + rows[:, a].astype(np.int64)
-    out = np.unique(key, return_inverse=return_inverse, return_counts=return_counts)
-    keys = out[0] if isinstance(out, tuple) else out
-    uniq = np.empty((len(keys), k), dtype=rows.dtype)
-    rest = keys.copy()
-    for a in range(k - 1, -1, -1):
-        uniq[:, a] = rest % base
-        rest //= base
+    else:
+        key = np.zeros(n, dtype=np.int64)
+        for a in range(k):
+            key = key * base + rows[:, a].astype(np.int64)
+        out = np.unique(key, return_inverse=return_inverse, return_counts=return_counts)
+        keys = out[0] if isinstance(out, tuple) else out
+        uniq = np.empty((len(keys), k), dtype=rows.dtype)
+        rest = keys.copy()
+        for a in range(k - 1, -1, -1):
+            uniq[:, a] = rest % base
+            rest //= base
     if not isinstance(out, tuple):
         return uniq
     extra = list(out[1:])
@@ -497,6 +517,15 @@ class SimplexCells:
     active: np.ndarray         #: (K,) bool: the edge is in the graph
     clipped: int               #: edges dropped for a negative weight (negative="clip")
     spacing: float             #: median mesh edge length
+    diffusivity: float         #: kappa (conductance = kappa * weight)
+    decay: float               #: lambda (an edge of conductance lambda V_i to "ground")
+    latency: float             #: tau of every edge
+    source: np.ndarray | None  #: (N,) S_i = f(x_i) V_i per cell (cell order), or None
+
+    @property
+    def conductance(self) -> np.ndarray:
+        """``kappa w_ij`` of the graph's mesh edges (``pairs[active]``)."""
+        return float(self.diffusivity) * self.weight[self.active]
 
     @property
     def dim(self) -> int:
@@ -523,16 +552,17 @@ def simplex_cells(
     scheme: str = "auto",
     negative: str = "raise",
     decay: float = 0.0,
+    source: Source = None,
     latency: float = 0.0,
     orient: bool = False,
 ) -> SimplexCells:
-    """Validate a mesh and compute its cells, reservoirs and edge weights as arrays.
+    """Validate a mesh and compute its cells, reservoirs, edge weights and sources as arrays.
 
     The array core shared by :func:`simplex_graph` (which builds the NetworkX graph
     from it) and :func:`evsim.topologies.fastmesh.simplex_network` (which builds the
     compiled :class:`~evsim.network.Network` directly, without a graph). Parameters,
     checks and errors as in :func:`simplex_graph`; ``decay`` and ``latency`` are
-    only checked here.
+    checked and kept, ``source`` evaluated at the cells.
     """
     check_physics(diffusivity, decay, latency)
     if negative not in ("raise", "clip"):
@@ -626,26 +656,23 @@ def simplex_cells(
                 f"scheme='voronoi' for Delaunay tetrahedra, or pass negative='clip'")
         active &= ~neg
     lengths = np.linalg.norm(points[pairs[:, 1]] - points[pairs[:, 0]], axis=1)
+    cell_v = np.flatnonzero(~dirichlet)
+    if source is None:
+        rate = None
+    elif callable(source):
+        rate = np.array([float(source(p)) for p in points[cell_v]]) * volume[cell_v]
+    else:
+        rate = float(source) * volume[cell_v]
     return SimplexCells(points=points, simplices=simplices, scheme=scheme, specs=specs,
                         vertex_tag=vertex_tag, cell_of=cell_of, pairs=pairs, weight=weight,
                         volume=volume, active=active, clipped=int(neg.sum()),
-                        spacing=float(np.median(lengths)))
+                        spacing=float(np.median(lengths)), diffusivity=diffusivity, decay=decay,
+                        latency=latency, source=rate)
 
 
-def simplex_graph(
-    points: np.ndarray,
-    simplices: np.ndarray,
-    diffusivity: float = 1.0,
-    boundary: Condition | Mapping[str, Condition] = 0.0,
-    tags: Mapping[str, np.ndarray] | None = None,
-    scheme: str = "auto",
-    negative: str = "raise",
-    decay: float = 0.0,
-    source: float | Callable[[np.ndarray], float] | None = None,
-    latency: float = 0.0,
-    orient: bool = False,
-    name: str = "mesh",
-) -> nx.Graph:
+def simplex_graph(points: np.ndarray, simplices: np.ndarray, diffusivity: float = 1.0,
+                  boundary: Condition | Mapping[str, Condition] = 0.0, *, name: str = "mesh",
+                  **options: Unpack[MeshOptions]) -> nx.Graph:
     """Vertex-centred finite-volume cell graph of a triangle or tetrahedron mesh.
 
     Parameters
@@ -723,30 +750,27 @@ def simplex_graph(
     >>> [d["kind"] for _, d in g.nodes(data=True)].count("cell")
     1
     """
-    m = simplex_cells(points, simplices, diffusivity=diffusivity, boundary=boundary, tags=tags,
-                      scheme=scheme, negative=negative, decay=decay, latency=latency,
-                      orient=orient)
+    m = simplex_cells(points, simplices, diffusivity=diffusivity, boundary=boundary, **options)
     points, volume, pairs = m.points, m.volume, m.pairs
     g = nx.Graph(dim=m.dim, diffusivity=float(diffusivity), name=name, scheme=m.scheme)
     node_of: list = [None if c < 0 else c for c in m.cell_of.tolist()]
-    for v in np.flatnonzero(m.cell_of >= 0).tolist():
-        pos = points[v]
-        attrs = dict(kind="cell", volume=float(volume[v]), pos=tuple(float(p) for p in pos))
-        if source is not None:
-            attrs["source"] = (float(source(pos)) if callable(source) else float(source)) * volume[v]
+    for c, v in enumerate(np.flatnonzero(m.cell_of >= 0).tolist()):
+        attrs = dict(kind="cell", volume=float(volume[v]), pos=tuple(float(p) for p in points[v]))
+        if m.source is not None:
+            attrs["source"] = m.source[c]
         g.add_node(node_of[v], **attrs)
     for v in np.flatnonzero(m.cell_of < 0).tolist():
         node = ("bc", m.vertex_tag[v], v)
         g.add_node(node, kind="reservoir", pos=tuple(float(p) for p in points[v]),
                    potential=m.reservoir_potential(v))
         node_of[v] = node
-    edge = dict(latency=float(latency)) if latency > 0 else {}
-    for (i, j), w in zip(pairs[m.active], m.weight[m.active]):
-        g.add_edge(node_of[i], node_of[j], conductance=float(diffusivity * w), **edge)
-    if decay > 0:
+    edge = dict(latency=float(m.latency)) if m.latency > 0 else {}
+    for (i, j), g_ij in zip(pairs[m.active], m.conductance):
+        g.add_edge(node_of[i], node_of[j], conductance=float(g_ij), **edge)
+    if m.decay > 0:
         g.add_node("ground", kind="reservoir", potential=0.0)
         for c in range(m.cells):
-            g.add_edge(c, "ground", conductance=decay * g.nodes[c]["volume"], **edge)
+            g.add_edge(c, "ground", conductance=m.decay * g.nodes[c]["volume"], **edge)
     g.graph.update(spacing=m.spacing, points=points, simplices=m.simplices,
                    vertex_nodes=node_of, boundary_tags=list(m.specs), clipped_edges=m.clipped)
     return g
@@ -781,3 +805,13 @@ def graph_mesh(graph: nx.Graph) -> tuple[np.ndarray, np.ndarray, list]:
                          "voronoi_2d, tetra_box/ball, mesh_graph or simplex_graph")
     return (np.asarray(info["points"], dtype=float), np.asarray(info["simplices"]),
             list(info["vertex_nodes"]))
+
+
+def seeded_graph(points: np.ndarray, simplices: np.ndarray, tags: Mapping[str, np.ndarray],
+                 name: str, seed: int | None, diffusivity: float,
+                 boundary: Condition | Mapping[str, Condition], options: Discretization) -> nx.Graph:
+    """:func:`simplex_graph` of a generated mesh, with its generator's ``seed`` in
+    ``graph.graph["seed"]``: the last step of ``voronoi_2d``, ``tetra_box`` and ``tetra_ball``."""
+    g = simplex_graph(points, simplices, diffusivity, boundary, tags=tags, name=name, **options)
+    g.graph["seed"] = seed
+    return g

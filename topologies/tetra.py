@@ -38,8 +38,9 @@ tagged ``left/right`` (x), ``bottom/top`` (y), ``front/back`` (z) as in
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from itertools import permutations, product
+from typing import Unpack
 
 import networkx as nx
 import numpy as np
@@ -47,7 +48,8 @@ import numpy as np
 from evsim.errors import ConfigError, MeshError
 
 from .grids import SIDES
-from .simplicial import Condition, _circumcentres, boundary_facets, simplex_graph, simplex_volumes
+from .simplicial import (Condition, Discretization, _circumcentres, boundary_facets, seeded_graph,
+                         simplex_volumes)
 
 __all__ = ["tetrahedralize_box", "tetrahedralize_ball", "tetra_box", "tetra_ball"]
 
@@ -232,6 +234,28 @@ def _box_tags(points: np.ndarray, tets: np.ndarray, lengths: np.ndarray) -> dict
     return tags
 
 
+def box_shape(cells: int | Sequence[int], lengths: float | Sequence[float], dim: int
+              ) -> tuple[tuple[int, ...], np.ndarray]:
+    """Interval counts per axis and side lengths of a lattice box mesh (``dim`` 2 or 3), checked.
+
+    Raises
+    ------
+    ConfigError
+        Not one or ``dim`` counts, fewer than one interval per axis, or side lengths
+        that are not ``dim`` positive finite numbers (the message names ``cells`` or the
+        lengths).
+    """
+    shape = (int(cells),) * dim if np.isscalar(cells) else tuple(int(c) for c in cells)
+    lengths = np.array((lengths,) * dim if np.isscalar(lengths) else lengths, dtype=float)
+    count, what = {2: ("two", "rectangle"), 3: ("three", "box")}[dim]
+    if len(shape) != dim or min(shape) < 1:
+        raise ConfigError(f"cells must be one or {count} interval counts, at least one per axis, "
+                          f"got cells={shape}")
+    if lengths.shape != (dim,) or np.any(~np.isfinite(lengths)) or np.any(lengths <= 0):
+        raise ConfigError(f"empty domain: {what} lengths must be positive, got {lengths.tolist()}")
+    return shape, lengths
+
+
 def tetrahedralize_box(cells: int | Sequence[int] = 12, lengths: float | Sequence[float] = 1.0,
                        jitter: float = 0.25, seed: int | None = 0
                        ) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
@@ -256,13 +280,7 @@ def tetrahedralize_box(cells: int | Sequence[int] = 12, lengths: float | Sequenc
         If the tetrahedralization is not watertight (its boundary is not the
         box; see the module docstring), which the generator prevents.
     """
-    shape = (int(cells),) * 3 if np.isscalar(cells) else tuple(int(c) for c in cells)
-    lengths = np.array((lengths,) * 3 if np.isscalar(lengths) else lengths, dtype=float)
-    if len(shape) != 3 or min(shape) < 1:
-        raise ConfigError(f"cells must be one or three interval counts, at least one per axis, "
-                          f"got cells={shape}")
-    if np.any(~np.isfinite(lengths)) or np.any(lengths <= 0):
-        raise ConfigError(f"empty domain: box lengths must be positive, got {lengths.tolist()}")
+    shape, lengths = box_shape(cells, lengths, 3)
     if not 0 <= jitter < 0.5:
         raise ConfigError(f"jitter must be in [0, 0.5) (fraction of the spacing), got {jitter}")
     h = lengths / np.array(shape)
@@ -345,19 +363,10 @@ def tetrahedralize_ball(cells: int = 2000, radius: float = 1.0, seed: int | None
     return points, tets, {"outer": boundary_facets(tets)}
 
 
-def tetra_box(
-    cells: int | Sequence[int] = 12,
-    lengths: float | Sequence[float] = 1.0,
-    diffusivity: float = 1.0,
-    boundary: Condition | Mapping[str, Condition] = 0.0,
-    jitter: float = 0.25,
-    seed: int | None = 0,
-    scheme: str = "voronoi",
-    negative: str = "raise",
-    decay: float = 0.0,
-    source: float | Callable[[np.ndarray], float] | None = None,
-    latency: float = 0.0,
-) -> nx.Graph:
+def tetra_box(cells: int | Sequence[int] = 12, lengths: float | Sequence[float] = 1.0,
+              diffusivity: float = 1.0, boundary: Condition | Mapping[str, Condition] = 0.0,
+              jitter: float = 0.25, seed: int | None = 0, **options: Unpack[Discretization]
+              ) -> nx.Graph:
     """Tetrahedral cell graph of a box (see :func:`tetrahedralize_box`).
 
     Parameters
@@ -370,8 +379,10 @@ def tetra_box(
         A condition for every side, or a mapping side -> condition with sides
         ``left/right/bottom/top/front/back``; missing sides are Dirichlet 0.
         Numbers and ``callable(pos)`` are Dirichlet, ``"neumann"`` zero flux.
-    scheme, negative, decay, source, latency
-        See :func:`~evsim.topologies.simplicial.simplex_graph`.
+    options
+        ``scheme`` (``"voronoi"`` by default for tetrahedra), ``negative``,
+        ``decay``, ``source``, ``latency``: see
+        :func:`~evsim.topologies.simplicial.simplex_graph`.
 
     Examples
     --------
@@ -380,26 +391,12 @@ def tetra_box(
     27
     """
     points, tets, tags = tetrahedralize_box(cells, lengths, jitter=jitter, seed=seed)
-    g = simplex_graph(points, tets, diffusivity=diffusivity, boundary=boundary, tags=tags,
-                      scheme=scheme, negative=negative, decay=decay, source=source,
-                      latency=latency, name="box")
-    g.graph["seed"] = seed
-    return g
+    return seeded_graph(points, tets, tags, "box", seed, diffusivity, boundary, options)
 
 
-def tetra_ball(
-    cells: int = 2000,
-    radius: float = 1.0,
-    diffusivity: float = 1.0,
-    boundary: Condition | Mapping[str, Condition] = 0.0,
-    seed: int | None = 0,
-    relax: int = 10,
-    scheme: str = "voronoi",
-    negative: str = "raise",
-    decay: float = 0.0,
-    source: float | Callable[[np.ndarray], float] | None = None,
-    latency: float = 0.0,
-) -> nx.Graph:
+def tetra_ball(cells: int = 2000, radius: float = 1.0, diffusivity: float = 1.0,
+               boundary: Condition | Mapping[str, Condition] = 0.0, seed: int | None = 0,
+               relax: int = 10, **options: Unpack[Discretization]) -> nx.Graph:
     """Tetrahedral cell graph of a ball (see :func:`tetrahedralize_ball`).
 
     ``boundary`` applies to the sphere (tag ``"outer"``); with Dirichlet
@@ -407,8 +404,4 @@ def tetra_ball(
     parameters as in :func:`tetra_box`.
     """
     points, tets, tags = tetrahedralize_ball(cells, radius, seed=seed, relax=relax)
-    g = simplex_graph(points, tets, diffusivity=diffusivity, boundary=boundary, tags=tags,
-                      scheme=scheme, negative=negative, decay=decay, source=source,
-                      latency=latency, name="ball")
-    g.graph["seed"] = seed
-    return g
+    return seeded_graph(points, tets, tags, "ball", seed, diffusivity, boundary, options)

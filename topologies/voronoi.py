@@ -31,7 +31,8 @@ kept by a centroid-inside test and the mesh area equals the polygon area.
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
+from typing import Unpack
 
 import networkx as nx
 import numpy as np
@@ -39,7 +40,7 @@ import numpy as np
 from evsim.errors import ConfigError, MeshError
 
 from .domains import Domain, _contains, get_domain, lloyd_points
-from .simplicial import Condition, simplex_graph
+from .simplicial import Condition, Discretization, seeded_graph
 
 __all__ = ["triangulate", "voronoi_2d", "spacing_for_cells"]
 
@@ -176,19 +177,9 @@ def _shoelace(r: np.ndarray) -> float:
     return float(abs(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1))) / 2)
 
 
-def voronoi_2d(
-    domain: Domain | str = "disk",
-    cells: int = 1000,
-    diffusivity: float = 1.0,
-    boundary: Condition | Mapping[str, Condition] = 0.0,
-    seed: int | None = 0,
-    relax: int = 30,
-    scheme: str = "p1",
-    negative: str = "raise",
-    decay: float = 0.0,
-    source: float | Callable[[np.ndarray], float] | None = None,
-    latency: float = 0.0,
-) -> nx.Graph:
+def voronoi_2d(domain: Domain | str = "disk", cells: int = 1000, diffusivity: float = 1.0,
+               boundary: Condition | Mapping[str, Condition] = 0.0, seed: int | None = 0,
+               relax: int = 30, **options: Unpack[Discretization]) -> nx.Graph:
     """Irregular 2D cell graph (Voronoi cells of a Delaunay mesh) of a planar domain.
 
     Parameters
@@ -210,8 +201,10 @@ def voronoi_2d(
         zero flux. Missing tags are Dirichlet 0.
     seed, relax
         Point placement (see :func:`triangulate`).
-    scheme, negative, decay, source, latency
-        See :func:`~evsim.topologies.simplicial.simplex_graph`.
+    options
+        ``scheme`` (``"p1"`` by default for triangles, see the module docstring),
+        ``negative``, ``decay``, ``source``, ``latency``: see
+        :func:`~evsim.topologies.simplicial.simplex_graph`.
 
     Returns
     -------
@@ -228,8 +221,4 @@ def voronoi_2d(
     """
     dom = get_domain(domain)
     points, tri, tags = triangulate(dom, cells, seed=seed, relax=relax)
-    g = simplex_graph(points, tri, diffusivity=diffusivity, boundary=boundary, tags=tags,
-                      scheme=scheme, negative=negative, decay=decay, source=source,
-                      latency=latency, name=dom.name)
-    g.graph["seed"] = seed
-    return g
+    return seeded_graph(points, tri, tags, dom.name, seed, diffusivity, boundary, options)

@@ -37,3 +37,21 @@ def test_scale_benchmark_interleaved_pairs():
     assert len(rates["grid"]) == len(rates["irregular"]) == 2
     assert row["grid_over_irregular_pairs"] == [round(g / i, 3) for g, i in
                                                 zip(rates["grid"], rates["irregular"])]
+
+
+def test_scale_benchmark_disk_kind_against_a_grid_of_the_same_cells():
+    out = subprocess.run([sys.executable, str(SCRIPT), "--sizes", "400", "--kinds", "disk",
+                          "--packets", "20000", "--orders", "morton", "--no-lattice-order"],
+                         capture_output=True, text=True, check=True)
+    report = json.loads(out.stdout)
+    grid, mesh = report["cases"]
+    assert (grid["mesh"], mesh["mesh"], mesh["shuffled"], mesh["order"]) == (
+        "grid", "irregular", True, "morton")
+    assert grid["cells"] == 400 and abs(mesh["cells"] - 400) <= 8
+    assert grid["edges"] == 2 * 20 * 19 + 4 * 20 and mesh["edges"] > 1.4 * grid["edges"]
+    for c in (grid, mesh):
+        assert c["packets"] == 20000 and c["ledger_residual"] == 0
+    assert report["ratios"] == [{"kind": "disk", "cells": mesh["cells"], "shuffled": True,
+                                 "order": "morton",
+                                 "grid_over_irregular": round(grid["packets_per_second"]
+                                                              / mesh["packets_per_second"], 3)}]
