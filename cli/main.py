@@ -286,6 +286,8 @@ def _experiments_epilog() -> str:
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``evsim`` argument parser."""
+    from evsim.workflow.output import add_output_options
+
     parser = argparse.ArgumentParser(prog="evsim", description=__doc__.split("\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True,
@@ -314,10 +316,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="stop after this many events, keeping the partial result")
     run.add_argument("--max-wall-seconds", dest="max_wall_seconds", type=float,
                      help="stop after about this much wall-clock time, keeping the partial result")
-    run.add_argument("--out", help="output directory (default runs/PROBLEM, or runs/PROBLEM-N "
-                                    "if that holds a run)")
-    run.add_argument("--overwrite", action="store_true",
-                     help="replace the run already in --out (its files are removed first)")
+    add_output_options(run, "runs/PROBLEM", "run")
     run.add_argument("--no-plots", action="store_true", help="skip the figures")
     run.add_argument("--resume", metavar="DIR",
                      help="continue the stopped run in DIR from its checkpoint.evsim "

@@ -101,6 +101,20 @@ class OperatorFit:
                 "relative_residual": self.relative_residual, "n_samples": self.n_samples}
 
 
+def _snapshots(field, times) -> tuple[np.ndarray, np.ndarray]:
+    """A teacher's ``(T, N)`` field and its ``(T,)`` times, checked: ``T >= 2`` strictly
+    increasing times, finite values."""
+    field = np.asarray(field, float)
+    times = np.asarray(times, float)
+    if field.ndim != 2 or field.shape[0] != len(times) or len(times) < 2:
+        raise ConfigError("field must be (T, N) with T = len(times) >= 2")
+    if np.any(np.diff(times) <= 0):
+        raise ConfigError("times must be strictly increasing")
+    if not np.all(np.isfinite(field)):
+        raise ConfigError("teacher field contains non-finite values")
+    return field, times
+
+
 def fit_conductance_scale(graph: nx.Graph, field: np.ndarray, times: np.ndarray) -> OperatorFit:
     """Least-squares conductance scale of ``graph`` from a field sampled at its cells.
 
@@ -117,14 +131,7 @@ def fit_conductance_scale(graph: nx.Graph, field: np.ndarray, times: np.ndarray)
     -------
     OperatorFit
     """
-    field = np.asarray(field, float)
-    times = np.asarray(times, float)
-    if field.ndim != 2 or field.shape[0] != len(times) or len(times) < 2:
-        raise ConfigError("field must be (T, N) with T = len(times) >= 2")
-    if np.any(np.diff(times) <= 0):
-        raise ConfigError("times must be strictly increasing")
-    if not np.all(np.isfinite(field)):
-        raise ConfigError("teacher field contains non-finite values")
+    field, times = _snapshots(field, times)
     op = cell_operator(graph)
     if field.shape[1] != len(op.volume):
         raise ConfigError(f"field has {field.shape[1]} cells, graph has {len(op.volume)}")
@@ -311,14 +318,7 @@ def fit_conductances(graph: nx.Graph, field: np.ndarray, times: np.ndarray, *,
     -------
     ConductanceFit
     """
-    field = np.asarray(field, float)
-    times = np.asarray(times, float)
-    if field.ndim != 2 or field.shape[0] != len(times) or len(times) < 2:
-        raise ConfigError("field must be (T, N) with T = len(times) >= 2")
-    if np.any(np.diff(times) <= 0):
-        raise ConfigError("times must be strictly increasing")
-    if not np.all(np.isfinite(field)):
-        raise ConfigError("teacher field contains non-finite values")
+    field, times = _snapshots(field, times)
     op, ends, fixed, g0 = _design(graph)
     N, E = len(op.volume), g0.size
     if field.shape[1] != N:

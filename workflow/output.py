@@ -21,6 +21,7 @@ from evsim.atomic import TEMP_MARKER, write_atomic
 from evsim.errors import ConfigError
 
 __all__ = ["RUN_FILES", "CHECKPOINT", "holds_run", "fresh_directory", "reserved_directory",
+           "add_output_options",
            "prepare_directory", "clear_run", "write_json", "write_csv"]
 
 #: The checkpoint a stopped ``evsim run`` leaves in its folder (``evsim run --resume DIR``).
@@ -99,6 +100,15 @@ class reserved_directory:
         if kind is not None:
             self.release()
         return False
+
+
+def add_output_options(parser, default: str, what: str) -> None:
+    """The ``--out`` and ``--overwrite`` options of a command that writes a ``what``
+    (e.g. ``"run"``) into a folder of its own, ``default`` unless told otherwise."""
+    parser.add_argument("--out", help=f"output directory (default {default}, or {default}-N "
+                                      f"if that holds a {what})")
+    parser.add_argument("--overwrite", action="store_true",
+                        help=f"replace the {what} already in --out (its files are removed first)")
 
 
 def prepare_directory(out: str | Path, overwrite: bool = False) -> Path:

@@ -39,7 +39,8 @@ from evsim.errors import ConfigError
 from evsim.optional import require
 
 from .case import make_case
-from .output import prepare_directory, reserved_directory, write_csv, write_json
+from .output import (add_output_options, prepare_directory, reserved_directory, write_csv,
+                     write_json)
 from .problems import get_problem
 from .report import write_report
 
@@ -354,10 +355,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--workers", type=int, help="process-pool workers (default min(2, cpus))")
     parser.add_argument("--dask", metavar="ADDRESS",
                         help="run on a dask.distributed scheduler ('local' starts a LocalCluster)")
-    parser.add_argument("--out", help="output directory (default runs/sweep-PROBLEM, or "
-                                       "runs/sweep-PROBLEM-N if that holds a sweep)")
-    parser.add_argument("--overwrite", action="store_true",
-                        help="replace the sweep or run already in --out")
+    add_output_options(parser, "runs/sweep-PROBLEM", "sweep")
     parser.add_argument("--report", action="store_true", help="also write report.html")
 
 
