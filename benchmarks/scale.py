@@ -27,8 +27,10 @@ Each case reports the mesh time (points and Delaunay), the network time (mesh
 validation, conductances and the compiled ``Network``, no NetworkX graph), the
 reorder time, the engine-state set-up time (``initial_state``, inside ``simulate``), the
 simulation's wall time and packets/s (firings / wall seconds of the run, numba
-compilation excluded by a warm-up), the peak RSS, the bytes of the compiled network
-and of the engine state (per cell and per edge), and the ledger residual (0). The run
+compilation excluded by a warm-up on a small network of the kind), the peak RSS (the
+build and one engine state), the bytes of the compiled network and of the engine state
+(per cell and per edge: ``evsim.network.engine_bytes``, exact against ``initial_state``
+in ``tests/topologies/test_scale_memory.py``), and the ledger residual (0). The run
 is ``u_t = Lap u`` from ``u0 = prod sin(pi x_a)`` with quota ``q`` chosen so that
 ``--packets`` firings end well before ``t_end`` (it stops at ``max_events``).
 Every case of one size runs the same ``u0``, ``q`` and number of packets, so the
@@ -149,8 +151,15 @@ def run_case(kind: str, n: int, jitter: float, shuffle: bool, order: str | None,
              packets: int) -> dict:
     """Build, compile and simulate one case (in this process)."""
     import evsim
-    from evsim.network import _ARRAYS
-    from evsim.state import EngineState, initial_state
+    from evsim.network import _ARRAYS, engine_bytes
+
+    # numba compiles the kernel once for all sizes: warm it up on a small network of the
+    # kind, so that the case builds one engine state only (at 10^6 3D cells one is 3.7 GB)
+    small = build_case(kind, 40 if kind == "disk" else 6, jitter, False, None)[0]
+    u_small = _initial(kind, jitter, small)
+    warm = evsim.simulate(small, u_small, quota=_quota(small, u_small, 1000, 0.05), t_end=0.05,
+                          max_events=1000, progress=False)
+    assert warm.ledger.residual == 0
     network, times = build_case(kind, n, jitter, shuffle, order)
     t0, t1, t2, t3 = times
     N, E, d = network.cells, network.size, network.positions.shape[1]
@@ -158,13 +167,8 @@ def run_case(kind: str, n: int, jitter: float, shuffle: bool, order: str | None,
     t_end = 0.05
     quota = _quota(network, u0, packets, t_end)
     record = np.array([0.0, t_end])
-    state = initial_state(network, u0, quota, t_end, record)
-    state_bytes = _nbytes(state, [f for f in EngineState.__dataclass_fields__])
-    del state
+    state_bytes = {k: v for k, v in engine_bytes(network, record.size).items() if k != "total"}
     gc.collect()
-    warm = evsim.simulate(network, u0, quota=quota, t_end=t_end, record=record, max_events=1000,
-                          progress=False)
-    assert warm.ledger.residual == 0
     t4 = time.perf_counter()
     result = evsim.simulate(network, u0, quota=quota, t_end=t_end, record=record,
                             max_events=packets, progress=False)
