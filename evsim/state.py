@@ -173,24 +173,34 @@ class EngineState:
 StateTuple = namedtuple("StateTuple", [f.name for f in fields(EngineState)])
 
 
-def _paged(a: np.ndarray) -> np.ndarray:
-    """``a``, moved to memory backed by transparent huge pages if it is large.
+def _huge_zeros(shape, dtype) -> np.ndarray:
+    """A zeroed array in memory backed by transparent huge pages if it is large.
 
     The engine touches its arrays at random places; with 4 KiB pages a large
     grid misses the TLB on almost every access. Huge pages are advice only
-    (``madvise``, Linux); elsewhere, or for small arrays, ``a`` is returned.
+    (``madvise``, Linux); elsewhere, or for small arrays, a plain ``np.zeros``.
     """
-    if a.nbytes < _PAGED_MIN or not hasattr(mmap, "MADV_HUGEPAGE"):
-        return a
-    size = -(-(a.nbytes + _HUGE) // _HUGE) * _HUGE
-    buffer = mmap.mmap(-1, size, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
+    dtype = np.dtype(dtype)
+    nbytes = int(np.prod(shape)) * dtype.itemsize
+    if nbytes < _PAGED_MIN or not hasattr(mmap, "MADV_HUGEPAGE"):
+        return np.zeros(shape, dtype)
+    size = -(-(nbytes + _HUGE) // _HUGE) * _HUGE
+    buffer = mmap.mmap(-1, size, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)   # zero-filled
     try:
         buffer.madvise(mmap.MADV_HUGEPAGE)
     except OSError:  # a kernel without transparent huge pages: plain pages will do
         pass
     raw = np.frombuffer(buffer, dtype=np.uint8)
     start = -raw.ctypes.data % _HUGE
-    out = raw[start: start + a.nbytes].view(a.dtype).reshape(a.shape)
+    return raw[start: start + nbytes].view(dtype).reshape(shape)
+
+
+def _paged(a: np.ndarray) -> np.ndarray:
+    """``a``, copied to memory backed by transparent huge pages if it is large
+    (:func:`_huge_zeros`); small arrays, or where huge pages are not offered, ``a`` itself."""
+    if a.nbytes < _PAGED_MIN or not hasattr(mmap, "MADV_HUGEPAGE"):
+        return a
+    out = _huge_zeros(a.shape, a.dtype)
     out[...] = a
     return out
 
@@ -213,6 +223,36 @@ def winner_tree(times: np.ndarray) -> np.ndarray:
         tree[lo:hi] = np.where(left, a, b)
         hi = lo
     return tree
+
+
+#: Stencil entries filled per block by :func:`event_stencil` (bounds its temporaries).
+_STENCIL_BLOCK = 1 << 22
+
+
+def _stencil_rows(lo, hi, src, dst, ncell, inc_ptr, incident, deg, others, need, width,
+                  table, over, over_ptr, row_of) -> None:
+    """Fill rows ``lo..hi-1`` of the event stencil (and their overflow rows)."""
+    e = np.arange(lo, hi)
+    n_src, n = others[0][lo:hi], others[0][lo:hi] + others[1][lo:hi]
+    start = np.cumsum(n) - n
+    owner = np.repeat(e, n)
+    f = np.empty(owner.size, dtype=incident.dtype)
+    far = np.empty(owner.size, dtype=incident.dtype)
+    for end, kept, offset in ((src[lo:hi], others[0][lo:hi], start),
+                              (dst[lo:hi], others[1][lo:hi], start + n_src)):
+        m = deg[end]
+        k = (np.repeat(inc_ptr[np.minimum(end, ncell)], m) + np.arange(m.sum())
+             - np.repeat(np.cumsum(m) - m, m))              # entries of the end's incidence
+        k = k[incident[2 * k] != np.repeat(e, m)]           # e itself left out
+        slot = np.repeat(offset, kept) + np.arange(k.size) - np.repeat(np.cumsum(kept) - kept, kept)
+        f[slot], far[slot] = incident[2 * k], incident[2 * k + 1]
+    pos = np.arange(owner.size) - np.repeat(start, n)
+    fits = need[owner] <= width
+    table[owner[fits], 2 + 2 * pos[fits]] = f[fits]
+    table[owner[fits], 3 + 2 * pos[fits]] = far[fits]
+    rest = ~fits
+    at = over_ptr[row_of[owner[rest]]] + 2 + 2 * pos[rest]
+    over[at], over[at + 1] = f[rest], far[rest]
 
 
 def event_stencil(src: np.ndarray, dst: np.ndarray, ncell: int, inc_ptr: np.ndarray,
@@ -243,34 +283,26 @@ def event_stencil(src: np.ndarray, dst: np.ndarray, ncell: int, inc_ptr: np.ndar
     # order; entries are placed by counting (offsets per row), not by sorting
     others = [deg[end] - (end < ncell) for end in (src, dst)]   # a cell end lists e itself once
     n_src, n = others[0], others[0] + others[1]
-    start = np.cumsum(n) - n
-    owner = np.repeat(np.arange(E), n)
-    f = np.empty(owner.size, dtype=incident.dtype)
-    far = np.empty(owner.size, dtype=incident.dtype)
-    for end, kept, offset in ((src, others[0], start), (dst, others[1], start + n_src)):
-        m = deg[end]
-        k = (np.repeat(inc_ptr[np.minimum(end, ncell)], m) + np.arange(m.sum())
-             - np.repeat(np.cumsum(m) - m, m))              # entries of the end's incidence
-        k = k[incident[2 * k] != np.repeat(np.arange(E), m)]   # e itself left out
-        slot = np.repeat(offset, kept) + np.arange(k.size) - np.repeat(np.cumsum(kept) - kept, kept)
-        f[slot], far[slot] = incident[2 * k], incident[2 * k + 1]
-    pos = np.arange(owner.size) - np.repeat(start, n)
     need = 2 + 2 * n
     width = max(16, -(-int(np.quantile(need, quantile) if E else 0) // 16) * 16)
-    table = np.zeros((E, width), dtype=np.int32)
+    table = _huge_zeros((E, width), np.int32)     # the engine's largest array: built in place
     table[:, 0], table[:, 1] = n_src, n
-    fits = need[owner] <= width
-    table[owner[fits], 2 + 2 * pos[fits]] = f[fits]
-    table[owner[fits], 3 + 2 * pos[fits]] = far[fits]
     long = np.flatnonzero(need > width)
     over_ptr = np.concatenate([[0], np.cumsum(need[long])]).astype(np.int64)
     over = np.zeros(over_ptr[-1], dtype=np.int32)
     over[over_ptr[:-1]], over[over_ptr[:-1] + 1] = n_src[long], n[long]
     row_of = np.full(E, -1)
     row_of[long] = np.arange(long.size)
-    rest = ~fits
-    at = over_ptr[row_of[owner[rest]]] + 2 + 2 * pos[rest]
-    over[at], over[at + 1] = f[rest], far[rest]
+    # rows are independent: fill them a block of edges at a time, so that the temporary
+    # index arrays (~8 per entry) stay near _STENCIL_BLOCK entries (at 10^6 3D cells all
+    # at once they took 4x the state: 16 GB)
+    total = np.cumsum(n)
+    cuts = np.searchsorted(total, np.arange(_STENCIL_BLOCK, int(total[-1]) if E else 0,
+                                            _STENCIL_BLOCK))
+    for lo, hi in zip(np.r_[0, cuts], np.r_[cuts, E]):
+        if hi > lo:
+            _stencil_rows(int(lo), int(hi), src, dst, ncell, inc_ptr, incident, deg, others,
+                          need, width, table, over, over_ptr, row_of)
     table[long, 0] = -1 - np.arange(long.size)
     return table, over, over_ptr
 
@@ -339,7 +371,7 @@ def initial_state(network: Network, u0: np.ndarray, quota: float, t_end: float,
     return EngineState(
         edge=edge, drive=network.drive.copy(), node=_paged(node), potential=_paged(pot),
         latency=network.latency.copy(), inc_ptr=_paged(network.inc_ptr.astype(np.int32)),
-        incident=_paged(incident), stencil=_paged(stencil), stencil_over=over,
+        incident=_paged(incident), stencil=stencil, stencil_over=over,
         stencil_ptr=over_ptr, ncell=N,
         route_ptr=routing.ptr if use_routes else np.zeros(2 * E + 1, dtype=np.int64),
         route_links=routing.links if use_routes else _EMPTY_I,
