@@ -104,11 +104,13 @@ def stencil_sides(row):
     return [sorted(pairs[:n_src]), sorted(pairs[n_src:])]
 
 
-@pytest.mark.parametrize("quantile", [None, 0.0])
-def test_event_stencil_lists_the_other_edges_of_both_ends(quantile, monkeypatch):
+@pytest.mark.parametrize("quantile, block", [(None, None), (0.0, None), (None, 7), (0.0, 40)])
+def test_event_stencil_lists_the_other_edges_of_both_ends(quantile, block, monkeypatch):
     from evsim import state
     if quantile is not None:  # force the long rows (here: interior edges) into the overflow
         monkeypatch.setattr(state, "_STENCIL_QUANTILE", quantile)
+    if block is not None:     # rows filled a few entries at a time (as 10^6-cell meshes are)
+        monkeypatch.setattr(state, "_STENCIL_BLOCK", block)
     graph = topologies.grid_3d(cells=3, diffusivity=0.1, boundary={"left": "neumann"})
     net = evsim.network.compile_network(graph)
     st = state.initial_state(net, np.zeros(net.cells), 1e-3, 1.0, np.zeros(1))
