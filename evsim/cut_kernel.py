@@ -40,7 +40,7 @@ import numpy as np
 
 from .kernel import (_SEND, _RECEIVE, _DONE, _advance_pairs, _deposit, _fire_delay, _fire_edge,
                      _jit, _prefetch_event, _prefetch_ledgers, _prefetch_stencil, _rate,
-                     _reschedule_pairs, _schedule, _sides, _stencil_row, _u)
+                     _reschedule_pairs, _schedule, _sides, _stencil_row, _take_record, _u)
 
 __all__ = ["CutTuple", "PACKET", "POTENTIAL", "GROW_OUTBOX", "run_window"]
 
@@ -112,11 +112,7 @@ def run_window(st, ct, w, final, prefetch):
         r = cursor[0]
         while (r < nrec and rec_times[r] < t and rec_times[r] <= t_end
                and (final or rec_times[r] < w)):
-            total = 0
-            for c in range(ncell):
-                rec_pot[r, c] = potential[c]
-                total += node[c].count
-            rec_count[r] = total
+            _take_record(rec_pot, rec_count, potential, node, ncell, r)
             r += 1
         cursor[0] = r
         if not (t < w or (final and t <= t_end)):

@@ -329,6 +329,16 @@ def _deposit(node, potential, c, packets, quota, ncell):
         potential[_u(c)] = _potential(n.base, n.count, quota, n.volume)
 
 
+@_jit
+def _take_record(rec_pot, rec_count, potential, node, ncell, r):
+    """Record ``r``: every cell's potential and the cells' total ledger count."""
+    total = 0
+    for c in range(ncell):
+        rec_pot[r, c] = potential[c]
+        total += node[c].count
+    rec_count[r] = total
+
+
 @nb.njit(cache=True, error_model="numpy")
 def _run(st, max_events, prefetch):
     """Process events of the state ``st`` (a :class:`~evsim.state.StateTuple`) until the
@@ -353,11 +363,7 @@ def _run(st, max_events, prefetch):
         s = q[1].slot
         r = cursor[0]
         while r < nrec and rec_times[r] < t and rec_times[r] <= t_end:
-            total = 0
-            for c in range(ncell):
-                rec_pot[r, c] = potential[c]
-                total += node[c].count
-            rec_count[r] = total
+            _take_record(rec_pot, rec_count, potential, node, ncell, r)
             r += 1
         cursor[0] = r
         if t > t_end:
