@@ -39,7 +39,7 @@ import numba as nb
 import numpy as np
 
 from .kernel import (_SEND, _RECEIVE, _DONE, _advance_pairs, _deposit, _fire_delay, _fire_edge,
-                     _jit, _prefetch_event, _prefetch_ledgers, _prefetch_stencil, _rate,
+                     _jit, _prefetch, _prefetch_event, _prefetch_ledgers, _prefetch_stencil, _rate,
                      _reschedule_pairs, _schedule, _sides, _stencil_row, _take_record, _u)
 
 __all__ = ["CutTuple", "PACKET", "POTENTIAL", "GROW_OUTBOX", "run_window"]
@@ -81,6 +81,14 @@ def _tell(ct, t, c, potential, ncell):
     """Send the new potential of cell ``c`` to the parts that see it, if any do."""
     if c < ncell and ct.boundary[_u(c)]:
         _emit(ct, t + ct.latency, POTENTIAL, c, potential[_u(c)])
+
+
+@_jit
+def _prefetch_boundary(boundary, edge, f, ncell):
+    """Prefetch the boundary flags of the two cells of edge ``f`` (a ghost's: its cell's)."""
+    r = edge[_u(f)]
+    _prefetch(boundary, r.src)
+    _prefetch(boundary, min(r.dst, ncell - 1))
 
 
 @nb.njit(cache=True, error_model="numpy")
@@ -143,8 +151,9 @@ def run_window(st, ct, w, final, prefetch):
             j = _rate(edge, potential, drive, e, ncell, half)
             _schedule(q, e, t + _fire_delay(edge[_u(e)].acc, j, quota))
             _reschedule_pairs(edge, potential, drive, pairs, s_lo, s_hi, t, quota, ncell, half, q)
-            if prefetch and q[1].slot < E:
+            if prefetch and q[1].slot < E:   # with its cells' boundary flags (for _tell)
                 _prefetch_ledgers(edge, node, q, q[1].slot)
+                _prefetch_boundary(ct.boundary, edge, q[1].slot, ncell)
             _reschedule_pairs(edge, potential, drive, pairs, r_lo, r_hi, t, quota, ncell, half, q)
             if prefetch and q[1].slot < E:
                 _prefetch_stencil(edge, potential, q, stencil, over, over_ptr, q[1].slot)
