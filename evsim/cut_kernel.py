@@ -21,15 +21,16 @@ received from the other parts in ``(time, sending part, sequence)`` order: a
 packet arriving at a local cell (kind :data:`PACKET`) or a ghost's new potential
 (kind :data:`POTENTIAL`). Ties: increasing slot, so firings before inbox messages.
 
-A firing is the order-1 kernel's own code (:mod:`evsim.kernel`): the firing step
-and its event stencil (``_fire_edge``), the integration of the touched edges before
-the packet moves and their rescheduling after it (``_integrate_stencil``,
-``_reschedule_stencil``: the pair loops, the winner tree, the staged prefetching of
-the next event's data), the ledger deposits. The kernel passes them the index of the
-first half-edge, so their flux is :func:`evsim.kernel.flux_of`'s clamped one on
-half-edges; the order-1 kernel passes ``None`` and its compiled code has no clamp.
-What is this module's own: where the packet goes (over the cut: a message), telling
-the other parts of a boundary cell's new potential, and the two inbox events.
+A firing runs the order-1 kernel's pieces (:mod:`evsim.kernel`) in the order-1
+kernel's order: the firing step (``_fire_edge``), the event stencil's two sides
+(``_sides``), the pair loops that integrate the touched edges before the packet
+moves and reschedule them after it (``_advance_pairs``, ``_reschedule_pairs``),
+the early pop and the three prefetch stages of the next event's data, the ledger
+deposits, the records. They get the index of the first half-edge, so their flux is
+:func:`evsim.kernel.flux_of`'s clamped one on half-edges (the order-1 kernel passes
+``None``: no clamp in its compiled code). This module's own: where the packet goes
+(over the cut: a message), telling the other parts a boundary cell's new potential
+(whose flags are prefetched with the next event's ledgers), and the two inbox events.
 """
 from __future__ import annotations
 
