@@ -58,6 +58,15 @@ def quota_for(cells: int) -> float:
     return QUOTA * (512 / cells) ** 2
 
 
+def machine() -> dict:
+    """The CPU, core count, load average and Python version (speed depends on them)."""
+    cpu = next((line.split(":", 1)[1].strip() for line in
+                Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name")),
+               platform.processor()) if Path("/proc/cpuinfo").exists() else platform.processor()
+    return {"cpu": cpu, "cores": os.cpu_count(), "load_average": os.getloadavg(),
+            "python": platform.python_version()}
+
+
 def digest(result) -> str:
     """Hash of what must agree bit for bit: spikes per edge and direction, final potentials."""
     h = hashlib.sha256()
@@ -164,12 +173,8 @@ def main() -> None:
             raise SystemExit(f"2 ranks differ from one process at L = {entry['cut_latency']}")
     a, b = network.edges.T
     cell = (a < network.cells) & (b < network.cells)
-    cpu = next((line.split(":", 1)[1].strip() for line in
-                Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name")),
-               platform.processor()) if Path("/proc/cpuinfo").exists() else platform.processor()
     print(json.dumps({
-        "machine": {"cpu": cpu, "cores": os.cpu_count(), "load_average": os.getloadavg(),
-                    "python": platform.python_version()},
+        "machine": machine(),
         "grid": f"{args.cells}x{args.cells}", "cells": network.cells, "edges": network.size,
         "quota": q, "t_end": t_end, "mean_event_spacing": spacing, "build_seconds": built,
         "metis_seconds": metis,

@@ -52,9 +52,9 @@ import numpy as np
 
 from . import rule
 from .checks import check_scales
-from .cut_kernel import GROW_OUTBOX, PACKET, CutTuple, cut_rate, run_window
+from .cut_kernel import GROW_OUTBOX, PACKET, CutTuple, run_window
 from .errors import ConfigError, GraphError
-from .kernel import prefetch_pays
+from .kernel import flux_of, prefetch_pays
 from .network import Network, as_network
 from .result import Result
 from .simulate import _initial_field, _positive, _record_times
@@ -256,7 +256,7 @@ class _PartRun:
         rate = st.rate
         times0 = st.slot_time[:E].copy()
         for e in range(first_half, E):
-            times0[e] = 0.0 + rule.fire_delay(0.0, cut_rate(float(rate[e]), True), quota)
+            times0[e] = 0.0 + rule.fire_delay(0.0, flux_of(float(rate[e]), e, first_half), quota)
         st.queue = _paged(winner_tree(np.concatenate([times0, [np.inf]])))  # hot: huge pages
         self.state, self.part = st, part
         self.prefetch = prefetch_pays(st)

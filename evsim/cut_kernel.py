@@ -21,11 +21,16 @@ received from the other parts in ``(time, sending part, sequence)`` order: a
 packet arriving at a local cell (kind :data:`PACKET`) or a ghost's new potential
 (kind :data:`POTENTIAL`). Ties: increasing slot, so firings before inbox messages.
 
-The firing step is :mod:`evsim.rule`'s, the tree, ledger deposits and flux of the
-order-1 kernel are :mod:`evsim.kernel`'s own compiled helpers; what differs is
-only the clamp of half-edge fluxes (:func:`_cut_rate`) and the two inbox events,
-so the pair loops here call :func:`_cut_rate` where the order-1 ones call
-``_rate``. The order-1 kernel itself is untouched.
+A firing runs the order-1 kernel's pieces (:mod:`evsim.kernel`) in the order-1
+kernel's order: the firing step (``_fire_edge``), the event stencil's two sides
+(``_sides``), the pair loops that integrate the touched edges before the packet
+moves and reschedule them after it (``_advance_pairs``, ``_reschedule_pairs``),
+the early pop and the three prefetch stages of the next event's data, the ledger
+deposits, the records. They get the index of the first half-edge, so their flux is
+:func:`evsim.kernel.flux_of`'s clamped one on half-edges (the order-1 kernel passes
+``None``: no clamp in its compiled code). This module's own: where the packet goes
+(over the cut: a message), telling the other parts a boundary cell's new potential
+(whose flags are prefetched with the next event's ledgers), and the two inbox events.
 """
 from __future__ import annotations
 
@@ -34,10 +39,11 @@ from collections import namedtuple
 import numba as nb
 import numpy as np
 
-from .kernel import (_SEND, _RECEIVE, _DONE, _advance, _deposit, _ends, _fire, _fire_delay,
-                     _jit, _prefetch, _prefetch_pairs, _rate, _schedule, _stencil_row, _u)
+from .kernel import (_SEND, _RECEIVE, _DONE, _advance_pairs, _deposit, _fire_delay, _fire_edge,
+                     _jit, _prefetch, _prefetch_event, _prefetch_ledgers, _prefetch_stencil, _rate,
+                     _reschedule_pairs, _schedule, _sides, _stencil_row, _take_record, _u)
 
-__all__ = ["CutTuple", "PACKET", "POTENTIAL", "GROW_OUTBOX", "run_window", "cut_rate"]
+__all__ = ["CutTuple", "PACKET", "POTENTIAL", "GROW_OUTBOX", "run_window"]
 
 #: Message kinds: a packet for a local cell, a new potential of a ghost node.
 PACKET, POTENTIAL = 0, 1
@@ -60,40 +66,6 @@ CutTuple = namedtuple("CutTuple", [
 ])
 
 
-def cut_rate(j: float, half: bool) -> float:
-    """The flux a (half-)edge integrates: ``J`` on an internal edge, ``max(J, 0)`` on a
-    half-edge (it fires only packets out of its own cell)."""
-    return j if (not half or j > 0.0) else 0.0
-
-
-_cut_clamp = _jit(cut_rate)
-
-
-@_jit
-def _cut_rate(edge, potential, drive, f, ncell, first_half):
-    """Flux of local edge ``f`` under the current potentials (a ghost's is the delayed one)."""
-    return _cut_clamp(_rate(edge, potential, drive, f, ncell), f >= first_half)
-
-
-@_jit
-def _advance_cut(edge, potential, drive, pairs, lo, hi, t, ncell, first_half):
-    """Integrate the edges of entries ``lo..hi-1`` of ``pairs`` up to ``t`` (old potentials)."""
-    for k in range(lo, hi):
-        f = pairs[_u(2 * k)]
-        r = edge[_u(f)]
-        r.acc = _advance(r.acc, _cut_rate(edge, potential, drive, f, ncell, first_half), t - r.tlast)
-        r.tlast = t
-
-
-@_jit
-def _reschedule_cut(edge, potential, drive, pairs, lo, hi, t, quota, ncell, first_half, q):
-    """Schedule the next firing of the edges of entries ``lo..hi-1`` (new potentials)."""
-    for k in range(lo, hi):
-        f = pairs[_u(2 * k)]
-        j = _cut_rate(edge, potential, drive, f, ncell, first_half)
-        _schedule(q, f, t + _fire_delay(edge[_u(f)].acc, j, quota))
-
-
 @_jit
 def _emit(ct, t, kind, index, value):
     """Append one message to the outbox (its room was checked before the event)."""
@@ -113,30 +85,11 @@ def _tell(ct, t, c, potential, ncell):
 
 
 @_jit
-def _prefetch_next(st, stage):
-    """Prefetch, in three stages, what the next event (the tree's root) reads if it is a
-    firing: its edge, counters and stencil row (0); its ledgers and tree path (1); what
-    its stencil names (2). As in :func:`evsim.kernel._run`; speed only."""
-    q, edge = st.queue, st.edge
-    nxt = q[1].slot
-    if nxt >= edge.size:
-        return
-    if stage == 0:
-        _prefetch(edge, nxt)
-        _prefetch(st.forward, nxt)
-        _prefetch(st.backward, nxt)
-        _prefetch(st.stencil, nxt * st.stencil.shape[1])
-    elif stage == 1:
-        r = edge[_u(nxt)]
-        _prefetch(st.node, r.src)
-        _prefetch(st.node, r.dst)
-        i = (q.size // 2 + nxt) >> 1
-        for _ in range(4):
-            _prefetch(q, i)
-            i >>= 1
-    else:
-        row = _stencil_row(st.stencil, st.stencil_over, st.stencil_ptr, nxt)
-        _prefetch_pairs(edge, st.potential, q, row, 1, row[1] + 1)
+def _prefetch_boundary(boundary, edge, f, ncell):
+    """Prefetch the boundary flags of the two cells of edge ``f`` (a ghost's: its cell's)."""
+    r = edge[_u(f)]
+    _prefetch(boundary, r.src)
+    _prefetch(boundary, min(r.dst, ncell - 1))
 
 
 @nb.njit(cache=True, error_model="numpy")
@@ -168,11 +121,7 @@ def run_window(st, ct, w, final, prefetch):
         r = cursor[0]
         while (r < nrec and rec_times[r] < t and rec_times[r] <= t_end
                and (final or rec_times[r] < w)):
-            total = 0
-            for c in range(ncell):
-                rec_pot[r, c] = potential[c]
-                total += node[c].count
-            rec_count[r] = total
+            _take_record(rec_pot, rec_count, potential, node, ncell, r)
             r += 1
         cursor[0] = r
         if not (t < w or (final and t <= t_end)):
@@ -181,26 +130,17 @@ def run_window(st, ct, w, final, prefetch):
             return GROW_OUTBOX
         if s < E:  # ---- local edge s fires
             e = s
-            rec = edge[_u(e)]
-            j = _cut_rate(edge, potential, drive, e, ncell, half)
-            sg, rec.acc = _fire(_advance(rec.acc, j, t - rec.tlast), j, quota)
-            rec.tlast = t
-            sender, receiver = _ends(sg, rec.src, rec.dst)
-            if sg > 0:
-                forward[_u(e)] += 1
-            else:
-                backward[_u(e)] += 1
-            cursor[1] += 1
+            sg, sender, receiver = _fire_edge(edge, potential, drive, forward, backward, cursor, e,
+                                              t, quota, ncell, half)
             pairs = _stencil_row(stencil, over, over_ptr, e)
-            n_src = pairs[0] + 1
-            n = pairs[1] + 1
             # (a half-edge's destination is a ghost: no pairs on that side)
-            s_lo, s_hi, r_lo, r_hi = (1, n_src, n_src, n) if sg > 0 else (n_src, n, 1, n_src)
-            if prefetch:
+            s_lo, s_hi, r_lo, r_hi = _sides(pairs, sg)
+            if prefetch:   # early pop, the next event's first prefetch stage: as in _run
                 _schedule(q, e, np.inf)
-                _prefetch_next(st, 0)
-            _advance_cut(edge, potential, drive, pairs, s_lo, s_hi, t, ncell, half)
-            _advance_cut(edge, potential, drive, pairs, r_lo, r_hi, t, ncell, half)
+                if q[1].slot < E:
+                    _prefetch_event(edge, forward, backward, stencil, q[1].slot)
+            _advance_pairs(edge, potential, drive, pairs, s_lo, s_hi, t, ncell, half)
+            _advance_pairs(edge, potential, drive, pairs, r_lo, r_hi, t, ncell, half)
             _deposit(node, potential, sender, _SEND, quota, ncell)
             if e >= half:  # the packet crosses the cut: in transit until t + L
                 _emit(ct, t + lag, PACKET, e - half, 0.0)
@@ -209,14 +149,15 @@ def run_window(st, ct, w, final, prefetch):
                 _deposit(node, potential, receiver, _RECEIVE, quota, ncell)
                 _tell(ct, t, receiver, potential, ncell)
             _tell(ct, t, sender, potential, ncell)
-            _schedule(q, e, t + _fire_delay(rec.acc, _cut_rate(edge, potential, drive, e, ncell,
-                                                               half), quota))
-            _reschedule_cut(edge, potential, drive, pairs, s_lo, s_hi, t, quota, ncell, half, q)
-            if prefetch:
-                _prefetch_next(st, 1)
-            _reschedule_cut(edge, potential, drive, pairs, r_lo, r_hi, t, quota, ncell, half, q)
-            if prefetch:
-                _prefetch_next(st, 2)
+            j = _rate(edge, potential, drive, e, ncell, half)
+            _schedule(q, e, t + _fire_delay(edge[_u(e)].acc, j, quota))
+            _reschedule_pairs(edge, potential, drive, pairs, s_lo, s_hi, t, quota, ncell, half, q)
+            if prefetch and q[1].slot < E:   # with its cells' boundary flags (for _tell)
+                _prefetch_ledgers(edge, node, q, q[1].slot)
+                _prefetch_boundary(ct.boundary, edge, q[1].slot, ncell)
+            _reschedule_pairs(edge, potential, drive, pairs, r_lo, r_hi, t, quota, ncell, half, q)
+            if prefetch and q[1].slot < E:
+                _prefetch_stencil(edge, potential, q, stencil, over, over_ptr, q[1].slot)
         else:  # ---- the inbox's next message
             k = cnt[0]
             cnt[0] = k + 1
@@ -224,16 +165,16 @@ def run_window(st, ct, w, final, prefetch):
             c = ct.in_target[k]
             if ct.in_kind[k] == PACKET:  # a packet from another part joins cell c
                 lo, hi = inc_ptr[c], inc_ptr[c + 1]
-                _advance_cut(edge, potential, drive, incident, lo, hi, t, ncell, half)
+                _advance_pairs(edge, potential, drive, incident, lo, hi, t, ncell, half)
                 _deposit(node, potential, c, _RECEIVE, quota, ncell)
                 cnt[3] += 1
                 _tell(ct, t, c, potential, ncell)
-                _reschedule_cut(edge, potential, drive, incident, lo, hi, t, quota, ncell, half, q)
+                _reschedule_pairs(edge, potential, drive, incident, lo, hi, t, quota, ncell, half, q)
             else:  # ghost c sees its cell's potential of time t - L
                 lo, hi = ct.ghost_ptr[c], ct.ghost_ptr[c + 1]
                 g = ct.first_ghost + c
-                _advance_cut(edge, potential, drive, ct.ghost_incident, lo, hi, t, ncell, half)
+                _advance_pairs(edge, potential, drive, ct.ghost_incident, lo, hi, t, ncell, half)
                 potential[g] = ct.in_value[k]
-                _reschedule_cut(edge, potential, drive, ct.ghost_incident, lo, hi, t, quota, ncell,
-                                half, q)
+                _reschedule_pairs(edge, potential, drive, ct.ghost_incident, lo, hi, t, quota,
+                                  ncell, half, q)
         clock[0] = t

@@ -30,3 +30,15 @@ def test_throughput_quick_reports_exact_ledgers():
     for r in runs:
         assert r["ledger_residual"] == 0 and r["packets_per_second"] > 0
         assert r["packets_per_second_runs"] == [r["packets_per_second"]] == [r["packets_per_second_median"]]
+
+
+def test_cut_part_runs_both_kernels_on_the_same_events():
+    out = subprocess.run([sys.executable, str(BENCH / "cut_part.py"), "--cells", "12",
+                          "--packets", "2e4", "--rounds", "2"],
+                         capture_output=True, text=True, check=True)
+    report = json.loads(out.stdout)
+    (row,) = report["runs"]
+    assert row["grid"] == "12x12" and row["edges"] == 2 * 12 * 13
+    assert 1e4 < row["packets"] < 4e4            # about --packets (the script stops on any bit difference)
+    assert len(row["order1_seconds"]) == len(row["cut_seconds"]) == len(row["ratio_runs"]) == 2
+    assert row["ratio_median"] > 0 and row["prefetch"] is False   # 12 x 12 fits any L2
