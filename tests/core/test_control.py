@@ -11,6 +11,7 @@ from evsim.control import Controller, retune
 from evsim.errors import ConfigError
 from evsim.monitors import StateMonitor
 from evsim.teachers import semidiscrete
+from identical import assert_same_run
 
 ENGINES = ("compiled", "simpy")
 LEFT = ("bc", "left", 0)
@@ -19,14 +20,6 @@ LEFT = ("bc", "left", 0)
 def rod(cells=16, latency=0.0, left=0.0):
     g = topologies.grid_1d(cells=cells, diffusivity=0.1, left=left, latency=latency)
     return g, np.sin(np.pi * topologies.cell_positions(g)[:, 0])
-
-
-def same_run(a, b):
-    for key in ("time", "edge", "sign"):
-        np.testing.assert_array_equal(a.spike_log[key], b.spike_log[key])
-    np.testing.assert_array_equal(a.potential, b.potential)
-    np.testing.assert_array_equal(a.ledger_reservoirs, b.ledger_reservoirs)
-    assert (a.firings, a.arrivals, a.in_transit) == (b.firings, b.arrivals, b.in_transit)
 
 
 def switched(graph, u0, t_switch, change):
@@ -47,7 +40,7 @@ def test_a_boundary_switched_mid_run_is_exact_and_the_same_on_both_engines(laten
 
     runs = [evsim.simulate(g, u0, quota=q, t_end=0.5, engine=e, spike_log=True,
                            monitors=[Controller([0.2], hot, name="switch")]) for e in ENGINES]
-    same_run(*runs)
+    assert_same_run(*runs)
     r = runs[0]
     assert r.ledger.residual == 0
     assert r.monitors["switch"]["edge_updates"].tolist() == [1]   # the boundary edge
@@ -117,7 +110,7 @@ def test_a_checkpointed_twin_resumes_its_estimator_bit_for_bit(tmp_path):
     stopped = small_twin("compiled", max_events=whole.spikes // 2, checkpoint=path)[0]
     assert stopped.stop_reason == "max_events"
     resumed = evsim.resume(path)
-    same_run(resumed, whole)
+    assert_same_run(resumed, whole)
     for key in ("theta", "samples", "times"):
         np.testing.assert_array_equal(resumed.monitors["a"][key], whole.monitors["a"][key])
     np.testing.assert_array_equal(resumed.monitors["s"]["potential"], whole.monitors["s"]["potential"])
@@ -125,7 +118,7 @@ def test_a_checkpointed_twin_resumes_its_estimator_bit_for_bit(tmp_path):
 
 def test_sensor_correction_is_deterministic_on_both_engines_and_the_ledger_is_exact():
     runs = [small_twin(e)[0] for e in ENGINES]
-    same_run(*runs)
+    assert_same_run(*runs)
     np.testing.assert_array_equal(runs[0].monitors["a"]["theta"], runs[1].monitors["a"]["theta"])
     r, sensors, _ = small_twin("compiled")
     assert r.ledger.residual == 0

@@ -10,23 +10,12 @@ from evsim import topologies
 from evsim.analysis import convergence_order, rmse_over_time
 from evsim.workflow.problems import get_problem
 from evsim.teachers import semidiscrete
+from identical import assert_same_run
 
 
 def sine_1d(cells=20, **kw):
     g = topologies.grid_1d(cells=cells, length=1.0, diffusivity=0.1, **kw)
     return g, np.sin(np.pi * topologies.cell_positions(g)[:, 0])
-
-
-def assert_same_run(a, b):
-    """Event-by-event identity of two results (spike log, records, ledger)."""
-    for key in ("time", "edge", "sign"):
-        np.testing.assert_array_equal(a.spike_log[key], b.spike_log[key])
-    np.testing.assert_array_equal(a.times, b.times)
-    np.testing.assert_array_equal(a.potential, b.potential)
-    np.testing.assert_array_equal(a.final_potential, b.final_potential)
-    np.testing.assert_array_equal(a.ledger_cells, b.ledger_cells)
-    np.testing.assert_array_equal(a.ledger_reservoirs, b.ledger_reservoirs)
-    assert (a.in_transit, a.firings, a.arrivals, a.t_final) == (b.in_transit, b.firings, b.arrivals, b.t_final)
 
 
 def both_engines(graph, u0, **kw):

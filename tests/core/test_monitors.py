@@ -6,6 +6,7 @@ import evsim
 from evsim import topologies
 from evsim.errors import ConfigError, ResultFileError
 from evsim.monitors import Callback, RateMonitor, SpikeMonitor, StateMonitor
+from identical import assert_same_run
 
 ENGINES = ("compiled", "simpy")
 
@@ -30,16 +31,6 @@ def run(engine, monitors=None, latency=0.0, **kw):
                           engine=engine, spike_log=True, monitors=monitors, **kw)
 
 
-def assert_same(a, b):
-    for key in ("time", "edge", "sign"):
-        np.testing.assert_array_equal(a.spike_log[key], b.spike_log[key])
-    for key in ("times", "potential", "final_potential", "ledger_cells", "ledger_reservoirs",
-                "edge_forward", "edge_backward"):
-        np.testing.assert_array_equal(getattr(a, key), getattr(b, key))
-    assert (a.firings, a.arrivals, a.t_final, a.in_transit) == (b.firings, b.arrivals, b.t_final,
-                                                                b.in_transit)
-
-
 @pytest.mark.parametrize("latency", [0.0, 0.003])
 def test_every_monitor_leaves_the_spike_sequence_bit_identical_on_both_engines(latency):
     plain = run("compiled", latency=latency)
@@ -48,7 +39,7 @@ def test_every_monitor_leaves_the_spike_sequence_bit_identical_on_both_engines(l
     for engine in ENGINES:
         seen = []
         watched = run(engine, every_monitor(seen), latency=latency)
-        assert_same(plain, watched)
+        assert_same_run(plain, watched)
         assert seen == pytest.approx(np.linspace(0.05, 0.45, 9).tolist())
         records[engine] = watched.monitors
     # the two engines' monitors record the same bits too
@@ -200,7 +191,7 @@ def test_a_checkpoint_resumes_the_monitors_bit_for_bit(tmp_path, engine, order):
     resumed = evsim.resume(path, max_events=2 * whole.spikes // 3)      # stopped twice
     assert resumed.stop_reason == "max_events"
     resumed = evsim.resume(path)
-    assert_same(resumed, whole)
+    assert_same_run(resumed, whole)
     assert_same_monitors(resumed.monitors, whole.monitors)
 
 
@@ -211,7 +202,7 @@ def test_a_monitor_that_does_not_pickle_warns_and_its_checkpoint_resumes_without
         stopped = run("compiled", every_monitor([]), max_events=3000, checkpoint=tmp_path / "c.ckpt")
     assert stopped.stop_reason == "max_events"
     resumed = evsim.resume(tmp_path / "c.ckpt")
-    assert_same(resumed, run("compiled"))
+    assert_same_run(resumed, run("compiled"))
     assert resumed.monitors == {}
 
 
