@@ -24,9 +24,10 @@ import networkx as nx
 import numpy as np
 
 from evsim.errors import ConfigError, MeshError, ResultFileError
-from evsim.network import compile_network
+from evsim.network import Network, compile_network
 from evsim.optional import require
 
+from .fastmesh import simplex_network
 from .grids import cell_nodes
 from .simplicial import Condition, graph_mesh, simplex_graph
 
@@ -211,6 +212,48 @@ def mesh_graph(
     return simplex_graph(points, simplices, diffusivity=diffusivity, boundary=boundary, tags=tags,
                          scheme=scheme, negative=negative, orient=orient, decay=decay,
                          source=source_density, latency=latency, name=name)
+
+
+def mesh_network(
+    source: str | os.PathLike | Any,
+    diffusivity: float = 1.0,
+    boundary: Condition | Mapping[str, Condition] = 0.0,
+    *,
+    tag_names: Mapping[int, str] | None = None,
+    file_format: str | None = None,
+    source_density: float | Callable[[np.ndarray], float] | None = None,
+    order: str | None = None,
+    **options: Any,
+) -> Network:
+    """Compiled cell network of a mesh file, without a NetworkX graph (million-cell meshes).
+
+    :func:`read_mesh` then :func:`~evsim.topologies.fastmesh.simplex_network`: with
+    ``order=None`` exactly ``compile_network(mesh_graph(source, ...))``, bit for bit;
+    ``order="rcm"`` or ``"morton"`` renumbers cells and edges for locality (mesh
+    generators number vertices in their own order; docs/scale.md).
+
+    Parameters
+    ----------
+    source, diffusivity, boundary, tag_names, file_format, source_density
+        As for :func:`mesh_graph`.
+    order
+        ``None``, ``"rcm"`` or ``"morton"`` (:mod:`~evsim.topologies.ordering`).
+    **options
+        ``scheme``, ``negative``, ``orient``, ``decay``, ``latency``, as for
+        :func:`mesh_graph`.
+
+    Returns
+    -------
+    evsim.network.Network
+
+    Raises
+    ------
+    ResultFileError, MeshError, MissingDependency, ConfigError
+        As :func:`mesh_graph`.
+    """
+    points, simplices, tags = read_mesh(source, tag_names=tag_names, file_format=file_format)
+    return simplex_network(points, simplices, diffusivity=diffusivity, boundary=boundary,
+                           tags=tags, source=source_density, order=order, **options)
 
 
 def write_mesh(path: str | os.PathLike, points: np.ndarray, simplices: np.ndarray,

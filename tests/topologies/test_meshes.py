@@ -277,6 +277,32 @@ def test_mesh_written_in_two_formats_reads_back_as_same_graph(tmp_path, dim):
     assert np.array_equal(cells2, cells)
 
 
+@pytest.mark.parametrize("dim", [2, 3])
+def test_a_mesh_file_compiles_without_a_graph_to_the_graph_path_network(tmp_path, dim):
+    pytest.importorskip("meshio")
+    from evsim.network import compile_network
+
+    if dim == 2:
+        pts, cells, tags = T.triangulate("annulus", cells=300, seed=1)
+        bc = {"inner": lambda p: p[0] + 2.0, "outer": "neumann"}
+        extra = {"decay": 0.3, "source_density": 0.5}
+    else:
+        pts, cells, tags = T.tetrahedralize_box(cells=4, jitter=0.2, seed=3)
+        bc = {"left": 1.0, "top": "neumann"}
+        extra = {"latency": 0.01, "scheme": "voronoi"}
+    path = tmp_path / "mesh.msh"
+    T.write_mesh(path, pts, cells, tags)
+    want = compile_network(T.mesh_graph(path, diffusivity=0.7, boundary=bc, **extra))
+    got = T.mesh_network(path, diffusivity=0.7, boundary=bc, **extra)
+    assert got.nodes == want.nodes
+    for name in ("edges", "conductance", "drive", "latency", "volume", "positions",
+                 "reservoir_potential", "inc_ptr", "inc_edge"):
+        np.testing.assert_array_equal(getattr(got, name), getattr(want, name), err_msg=name)
+    ordered = T.mesh_network(path, diffusivity=0.7, boundary=bc, order="rcm", **extra)
+    assert (ordered.cells, ordered.size) == (want.cells, want.size)
+    assert np.isclose(ordered.conductance.sum(), want.conductance.sum(), rtol=1e-12)
+
+
 def test_bad_meshes_clear_errors(tmp_path):
     meshio = pytest.importorskip("meshio")
     sq = np.array([[0, 0], [1, 0], [1, 1], [0, 1], [0.5, 0.5]], float)
