@@ -7,18 +7,8 @@ import evsim
 from evsim.errors import GraphError
 from evsim.network import (SOURCE_NODE, compile_network, network_from_arrays, permute_network,
                            to_networkx)
+from identical import NETWORK_FIELDS, assert_same_network
 
-FIELDS = ("edges", "conductance", "drive", "latency", "volume", "reservoir_potential",
-          "initial_potential", "positions", "inc_ptr", "inc_edge")
-
-
-def assert_same(a, b):
-    assert a.nodes == b.nodes
-    assert (a.cells, a.reservoirs) == (b.cells, b.reservoirs)
-    for name in FIELDS:
-        x, y = getattr(a, name), getattr(b, name)
-        assert x.dtype == y.dtype and x.shape == y.shape, name
-        assert np.array_equal(x, y, equal_nan=True), name
 
 
 @pytest.fixture()
@@ -60,10 +50,10 @@ def arrays_of(g):
 
 def test_arrays_give_the_compiled_network(graph):
     net = network_from_arrays(**arrays_of(graph))
-    assert_same(net, compile_network(graph))
+    assert_same_network(net, compile_network(graph))
     assert net.nodes[-1] == SOURCE_NODE and net.size == 7 + 2     # two drive edges appended
     assert np.array_equal(net.drive[-2:], [0.5, -0.25])
-    for name in FIELDS:
+    for name in NETWORK_FIELDS:
         assert not getattr(net, name).flags.writeable
 
 
@@ -72,7 +62,7 @@ def test_to_networkx_round_trip(graph):
     back = to_networkx(net)
     assert SOURCE_NODE not in back
     assert back.nodes[("c", 1)]["source"] == 0.5 and back.nodes[("c", 2)]["potential"] == 0.75
-    assert_same(compile_network(back), net)
+    assert_same_network(compile_network(back), net)
 
 
 def test_default_labels_and_positions():

@@ -12,6 +12,7 @@ from evsim import topologies as T
 from evsim.workflow.problems import get_problem
 from evsim.teachers import semidiscrete, steady_state
 from evsim.topologies.simplicial import boundary_facets, edge_weights, validate_mesh
+from identical import assert_same_network
 
 J01 = 2.404825557695773
 
@@ -253,15 +254,19 @@ def _same_graph(a: nx.Graph, b: nx.Graph) -> None:
         assert b.edges[u, v]["conductance"] == pytest.approx(d["conductance"], rel=1e-10)
 
 
+def file_mesh(dim):
+    """A 2D (annulus: a Dirichlet callable and Neumann) or 3D (box) mesh to write to files,
+    and its boundary conditions."""
+    if dim == 2:
+        return (*T.triangulate("annulus", cells=300, seed=1),
+                {"inner": lambda p: p[0] + 2.0, "outer": "neumann"})
+    return *T.tetrahedralize_box(cells=4, jitter=0.2, seed=3), {"left": 1.0, "top": "neumann"}
+
+
 @pytest.mark.parametrize("dim", [2, 3])
 def test_mesh_written_in_two_formats_reads_back_as_same_graph(tmp_path, dim):
     pytest.importorskip("meshio")
-    if dim == 2:
-        pts, cells, tags = T.triangulate("annulus", cells=300, seed=1)
-        bc = {"inner": lambda p: p[0] + 2.0, "outer": "neumann"}
-    else:
-        pts, cells, tags = T.tetrahedralize_box(cells=4, jitter=0.2, seed=3)
-        bc = {"left": 1.0, "top": "neumann"}
+    pts, cells, tags, bc = file_mesh(dim)
     ref = T.simplex_graph(pts, cells, diffusivity=0.7, tags=tags, boundary=bc)
     names = {k: name for k, name in enumerate(tags, start=1)}
     graphs = []
@@ -282,22 +287,14 @@ def test_a_mesh_file_compiles_without_a_graph_to_the_graph_path_network(tmp_path
     pytest.importorskip("meshio")
     from evsim.network import compile_network
 
-    if dim == 2:
-        pts, cells, tags = T.triangulate("annulus", cells=300, seed=1)
-        bc = {"inner": lambda p: p[0] + 2.0, "outer": "neumann"}
-        extra = {"decay": 0.3, "source_density": 0.5}
-    else:
-        pts, cells, tags = T.tetrahedralize_box(cells=4, jitter=0.2, seed=3)
-        bc = {"left": 1.0, "top": "neumann"}
-        extra = {"latency": 0.01, "scheme": "voronoi"}
+    pts, cells, tags, bc = file_mesh(dim)
+    extra = {"decay": 0.3, "source_density": 0.5} if dim == 2 else {"latency": 0.01,
+                                                                    "scheme": "voronoi"}
     path = tmp_path / "mesh.msh"
     T.write_mesh(path, pts, cells, tags)
     want = compile_network(T.mesh_graph(path, diffusivity=0.7, boundary=bc, **extra))
     got = T.mesh_network(path, diffusivity=0.7, boundary=bc, **extra)
-    assert got.nodes == want.nodes
-    for name in ("edges", "conductance", "drive", "latency", "volume", "positions",
-                 "reservoir_potential", "inc_ptr", "inc_edge"):
-        np.testing.assert_array_equal(getattr(got, name), getattr(want, name), err_msg=name)
+    assert_same_network(got, want)
     ordered = T.mesh_network(path, diffusivity=0.7, boundary=bc, order="rcm", **extra)
     assert (ordered.cells, ordered.size) == (want.cells, want.size)
     assert np.isclose(ordered.conductance.sum(), want.conductance.sum(), rtol=1e-12)

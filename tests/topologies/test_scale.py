@@ -11,17 +11,8 @@ from evsim.topologies.fastmesh import (box_network, cube_mesh, cube_network, shu
 from evsim.topologies.ordering import cell_order, morton_order, reorder
 from evsim.topologies.simplicial import boundary_facets, simplex_cells, unique_rows
 from evsim.topologies.tetra import tetrahedralize_box
+from identical import assert_same_network
 
-FIELDS = ("edges", "conductance", "drive", "latency", "volume", "reservoir_potential",
-          "initial_potential", "positions", "inc_ptr", "inc_edge")
-
-
-def assert_same(a, b):
-    assert a.nodes == b.nodes
-    for name in FIELDS:
-        x, y = getattr(a, name), getattr(b, name)
-        assert x.dtype == y.dtype and x.shape == y.shape, name
-        assert np.array_equal(x, y, equal_nan=True), name
 
 
 @pytest.mark.parametrize("options", [
@@ -32,7 +23,7 @@ def assert_same(a, b):
 def test_array_path_equals_the_graph_path_2d(options):
     points, tri, tags = topologies.triangulate("l_shape", 200, seed=3)
     graph = topologies.simplex_graph(points, tri, diffusivity=0.3, tags=tags, **options)
-    assert_same(simplex_network(points, tri, diffusivity=0.3, tags=tags, **options),
+    assert_same_network(simplex_network(points, tri, diffusivity=0.3, tags=tags, **options),
                 compile_network(graph))
 
 
@@ -40,7 +31,7 @@ def test_array_path_equals_the_canonical_cube3d_builder():
     graph = topologies.tetra_box(cells=6, diffusivity=0.1, jitter=0.25, seed=0,
                                  boundary={"left": 1.0, "top": "neumann"})
     net = box_network(6, diffusivity=0.1, boundary={"left": 1.0, "top": "neumann"})
-    assert_same(net, compile_network(graph))
+    assert_same_network(net, compile_network(graph))
     assert net.cells == 5 ** 3 + 5 * 5 + 0       # the top face's interior vertices are cells
 
 

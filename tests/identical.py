@@ -1,4 +1,4 @@
-"""What "the same run" means in the engine tests: event by event, bit for bit."""
+"""What "the same" means in the tests: runs event by event, networks array by array, bit for bit."""
 import numpy as np
 
 
@@ -13,3 +13,19 @@ def assert_same_run(a, b):
         np.testing.assert_array_equal(getattr(a, key), getattr(b, key), err_msg=key)
     assert (a.in_transit, a.firings, a.arrivals, a.t_final) == (b.in_transit, b.firings,
                                                                 b.arrivals, b.t_final)
+
+
+#: The arrays of a compiled :class:`evsim.network.Network`.
+NETWORK_FIELDS = ("edges", "conductance", "drive", "latency", "volume", "reservoir_potential",
+                  "initial_potential", "positions", "inc_ptr", "inc_edge")
+
+
+def assert_same_network(a, b):
+    """Two compiled networks are identical: node labels, counts, every array (dtype,
+    shape, values)."""
+    assert a.nodes == b.nodes
+    assert (a.cells, a.reservoirs) == (b.cells, b.reservoirs)
+    for name in NETWORK_FIELDS:
+        x, y = getattr(a, name), getattr(b, name)
+        assert x.dtype == y.dtype and x.shape == y.shape, name
+        assert np.array_equal(x, y, equal_nan=True), name
