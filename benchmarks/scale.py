@@ -44,13 +44,15 @@ import argparse
 import gc
 import json
 import os
-import platform
 import resource
 import subprocess
 import sys
 import time
 
 import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from scale_ranks import machine  # noqa: E402  (the machine block scale_ranks and cut_part print)
 
 
 def _rss_mib() -> dict:
@@ -162,7 +164,7 @@ def run_case(kind: str, n: int, jitter: float, shuffle: bool, order: str | None,
     assert warm.ledger.residual == 0
     network, times = build_case(kind, n, jitter, shuffle, order)
     t0, t1, t2, t3 = times
-    N, E, d = network.cells, network.size, network.positions.shape[1]
+    N, E = network.cells, network.size
     u0 = _initial(kind, jitter, network)
     t_end = 0.05
     quota = _quota(network, u0, packets, t_end)
@@ -202,17 +204,6 @@ def intervals(kind: str, cells: float) -> int:
     return int(round(cells ** (1 / (2 if kind == "2d" else 3)))) + 1
 
 
-def _cpu() -> str:
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor()
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--sizes", type=float, nargs="+", default=[1e4, 1e5, 1e6],
@@ -240,7 +231,7 @@ def main() -> None:
         order = None if not args.orders or args.orders[0] == "none" else args.orders[0]
         rows = [interleaved(kind, intervals(kind, cells), order, int(args.packets), args.interleave)
                 for cells in args.sizes for kind in args.kinds]
-        print(json.dumps({"machine": {"cpu": _cpu(), "cores": os.cpu_count()},
+        print(json.dumps({"machine": machine(),
                           "interleaved": rows}, indent=1))
         return
     cases = []
@@ -271,8 +262,7 @@ def main() -> None:
                            "order": c["order"],
                            "grid_over_irregular": round(grid[0]["packets_per_second"]
                                                         / c["packets_per_second"], 3)})
-    print(json.dumps({"machine": {"cpu": _cpu(), "cores": os.cpu_count(),
-                                  "python": platform.python_version()},
+    print(json.dumps({"machine": machine(),
                       "packets": int(args.packets), "cases": cases, "ratios": ratios}, indent=1))
 
 
