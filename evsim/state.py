@@ -173,6 +173,11 @@ class EngineState:
 StateTuple = namedtuple("StateTuple", [f.name for f in fields(EngineState)])
 
 
+def _pays_to_page(nbytes: int) -> bool:
+    """Whether an array of ``nbytes`` goes to huge pages: large, on a system offering them."""
+    return nbytes >= _PAGED_MIN and hasattr(mmap, "MADV_HUGEPAGE")
+
+
 def _huge_zeros(shape, dtype) -> np.ndarray:
     """A zeroed array in memory backed by transparent huge pages if it is large.
 
@@ -182,7 +187,7 @@ def _huge_zeros(shape, dtype) -> np.ndarray:
     """
     dtype = np.dtype(dtype)
     nbytes = int(np.prod(shape)) * dtype.itemsize
-    if nbytes < _PAGED_MIN or not hasattr(mmap, "MADV_HUGEPAGE"):
+    if not _pays_to_page(nbytes):
         return np.zeros(shape, dtype)
     size = -(-(nbytes + _HUGE) // _HUGE) * _HUGE
     buffer = mmap.mmap(-1, size, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)   # zero-filled
@@ -198,7 +203,7 @@ def _huge_zeros(shape, dtype) -> np.ndarray:
 def _paged(a: np.ndarray) -> np.ndarray:
     """``a``, copied to memory backed by transparent huge pages if it is large
     (:func:`_huge_zeros`); small arrays, or where huge pages are not offered, ``a`` itself."""
-    if a.nbytes < _PAGED_MIN or not hasattr(mmap, "MADV_HUGEPAGE"):
+    if not _pays_to_page(a.nbytes):
         return a
     out = _huge_zeros(a.shape, a.dtype)
     out[...] = a
@@ -363,7 +368,7 @@ def initial_state(network: Network, u0: np.ndarray, quota: float, t_end: float,
     incident = np.empty(2 * network.inc_edge.size, dtype=np.int32)
     incident[0::2], incident[1::2] = network.inc_edge, (src + dst)[network.inc_edge] - cell_of
     stencil, over, over_ptr = event_stencil(src, dst, N, network.inc_ptr, incident)
-    edge = _paged(np.zeros(E, dtype=EDGE_DTYPE))
+    edge = _huge_zeros(E, EDGE_DTYPE)
     edge["src"], edge["dst"], edge["conductance"] = src, dst, network.conductance
     node = np.zeros(N + network.reservoirs, dtype=NODE_DTYPE)
     node["volume"] = 1.0
@@ -382,7 +387,7 @@ def initial_state(network: Network, u0: np.ndarray, quota: float, t_end: float,
         fifo_head=np.full(E, -1, dtype=np.int64), fifo_tail=np.full(E, -1, dtype=np.int64),
         pool=np.array([-1, 0], dtype=np.int64),
         link_free=np.zeros(routing.service.size if use_routes else 0),
-        forward=_paged(np.zeros(E, dtype=np.int64)), backward=_paged(np.zeros(E, dtype=np.int64)),
+        forward=_huge_zeros(E, np.int64), backward=_huge_zeros(E, np.int64),
         record_times=np.asarray(record, dtype=float),
         record_potential=np.full((len(record), N), np.nan),
         record_count=np.zeros(len(record), dtype=np.int64),
