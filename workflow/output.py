@@ -21,8 +21,7 @@ from evsim.atomic import TEMP_MARKER, write_atomic
 from evsim.errors import ConfigError
 
 __all__ = ["RUN_FILES", "CHECKPOINT", "holds_run", "fresh_directory", "reserved_directory",
-           "add_output_options",
-           "prepare_directory", "clear_run", "write_json", "write_csv"]
+           "add_output_options", "prepare_directory", "clear_run", "write_json", "write_csv"]
 
 #: The checkpoint a stopped ``evsim run`` leaves in its folder (``evsim run --resume DIR``).
 CHECKPOINT = "checkpoint.evsim"
@@ -72,10 +71,9 @@ class reserved_directory:
         self._made: list[tuple[Path, list[Path]]] = []
 
     def __call__(self, base: str | Path) -> Path:
-        base = Path(base)
-        new_parents = [p for p in base.parents if not p.exists()]
+        parents = self._missing_parents(Path(base))
         folder = fresh_directory(base)
-        self._made.append((folder, new_parents))
+        self._made.append((folder, parents))
         return folder
 
     def claim(self, out: str | Path) -> Path:
@@ -83,8 +81,13 @@ class reserved_directory:
         is given back like a reserved one if the command fails before writing to it."""
         out = Path(out)
         if not out.exists():
-            self._made.append((out, [p for p in out.parents if not p.exists()]))
+            self._made.append((out, self._missing_parents(out)))
         return out
+
+    @staticmethod
+    def _missing_parents(path: Path) -> list[Path]:
+        """The parents of ``path`` that do not exist yet, innermost first."""
+        return [p for p in path.parents if not p.exists()]
 
     def release(self) -> None:
         """Give back now every reserved folder that is still empty (as on an error)."""
