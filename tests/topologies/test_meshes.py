@@ -300,6 +300,16 @@ def test_a_mesh_file_compiles_without_a_graph_to_the_graph_path_network(tmp_path
     assert np.isclose(ordered.conductance.sum(), want.conductance.sum(), rtol=1e-12)
 
 
+def test_mesh_network_refuses_a_missing_file_and_an_unknown_order_by_name(tmp_path):
+    pytest.importorskip("meshio")
+    with pytest.raises(evsim.ResultFileError, match="mesh file '.*missing.msh' does not exist"):
+        T.mesh_network(tmp_path / "missing.msh")
+    pts, cells, tags, bc = file_mesh(2)
+    T.write_mesh(tmp_path / "m.msh", pts, cells, tags)
+    with pytest.raises(evsim.ConfigError, match="unknown order 'bogus'"):
+        T.mesh_network(tmp_path / "m.msh", boundary=bc, order="bogus")
+
+
 def test_bad_meshes_clear_errors(tmp_path):
     meshio = pytest.importorskip("meshio")
     sq = np.array([[0, 0], [1, 0], [1, 1], [0, 1], [0.5, 0.5]], float)
